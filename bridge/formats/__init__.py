@@ -1,0 +1,1 @@
+"""Local container formats: one module per format behind one small interface."""

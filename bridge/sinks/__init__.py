@@ -1,0 +1,1 @@
+"""Sinks: where translated local bytes are delivered (directory, HTTP, Kafka)."""

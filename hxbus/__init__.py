@@ -1,0 +1,3 @@
+"""The hxbus command line (the top of the import graph: contract ← runtime ← roles ← cli)."""
+
+__all__: list[str] = []

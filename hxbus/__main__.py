@@ -1,0 +1,5 @@
+import sys
+
+from hxbus.cli import main
+
+sys.exit(main())

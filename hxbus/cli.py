@@ -1,0 +1,53 @@
+"""The ``hxbus`` command line: one sub-command module per task, wired here.
+
+Each module in ``hxbus.commands`` exposes ``register(subparsers)``, which adds its parser
+and sets ``handler`` to a function ``(args, settings) -> int`` (the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from hxbus import commands
+from runtime import Settings, configure_logging
+from schemas.errors import ConfigError, HxError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hxbus",
+        description="The Huaihai exchange bus: alerts, hits and assistance requests on Kafka.",
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (env HX_LOG_LEVEL)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in commands.ALL:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic-settings raises ValidationError naming the variable
+        print(f"hxbus: bad HX_ settings: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(args.log_level or settings.log_level)
+    try:
+        status: int = args.handler(args, settings)
+    except ConfigError as exc:
+        print(f"hxbus: {exc}", file=sys.stderr)
+        return 2
+    except HxError as exc:
+        print(f"hxbus: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""Sub-commands of ``hxbus``; each module has ``register(subparsers)``.
+
+Add a new command by writing its module here and listing it in ``ALL``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+ALL: tuple[ModuleType, ...] = ()

@@ -1,0 +1,203 @@
+"""The interop agreement (``deploy/agencies.toml``): agencies, provinces, topics, deadlines.
+
+Loaded once by the entry point and passed down; validated on load, with errors that name
+the line of the agreement where the bad entry starts.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from schemas.errors import ConfigError
+
+#: The agreement shipped with the repository; HX_AGREEMENT points elsewhere in production.
+DEFAULT_AGREEMENT_PATH = Path(__file__).resolve().parent.parent / "deploy" / "agencies.toml"
+
+AgencyId = Annotated[str, Field(pattern=r"^\d{6}000000$", description="GB/T 2260 code + 000000")]
+Priority = Literal["IMMEDIATE", "URGENT", "ROUTINE"]
+
+BROADCAST_TOPICS: dict[str, str] = {"PERSON": "hx.alerts.person", "VEHICLE": "hx.alerts.vehicle"}
+AUDIT_TOPIC = "hx.audit"
+
+
+def inbox_topic(agency_id: str) -> str:
+    """The directed-traffic topic of one agency."""
+    return f"hx.inbox.{agency_id}"
+
+
+def dlq_topic(group: str) -> str:
+    """Where the consumer group ``group`` puts what it could not handle."""
+    return f"hx.dlq.{group}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Province(_Strict):
+    """One province of the agreement and the local format its bureaus speak."""
+
+    code: str = ""
+    name: str
+    name_zh: str
+    gb_code: Annotated[str, Field(pattern=r"^\d{2}$")]
+    plate_character: Annotated[str, Field(min_length=1, max_length=1)]
+    format: str
+
+
+class Agency(_Strict):
+    """One bureau: its organ code, city, province, plate prefix and signing keys."""
+
+    id: AgencyId
+    city: str
+    city_zh: str
+    province: str
+    admin_code: Annotated[str, Field(pattern=r"^\d{6}$")]
+    plate_prefix: Annotated[str, Field(min_length=2, max_length=2)]
+    #: Ed25519 public keys (base64, raw 32 bytes). Two during a key changeover.
+    public_keys: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _id_matches_admin_code(self) -> Agency:
+        if not self.id.startswith(self.admin_code):
+            raise ValueError(f"id {self.id} does not start with admin_code {self.admin_code}")
+        return self
+
+
+class Topic(_Strict):
+    """A topic template; ``{agency}`` in the name expands to one topic per agency."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9.{}_-]+$")]
+    partitions: Annotated[int, Field(ge=1, le=1000)]
+    retention_ms: Annotated[int, Field(ge=-1)]
+    cleanup_policy: Literal["delete", "compact", "compact,delete"] = "delete"
+    replication: Annotated[int, Field(ge=1, le=5)] | None = None
+    description: str = ""
+
+
+class Exchange(_Strict):
+    name: str
+    replication: Annotated[int, Field(ge=1, le=5)] = 3
+    min_insync_replicas: Annotated[int, Field(ge=1, le=5)] = 2
+
+
+class Agreement(_Strict):
+    """The whole agreement. Look-ups are dictionaries built once."""
+
+    exchange: Exchange
+    deadlines: dict[Priority, Annotated[int, Field(gt=0)]]
+    provinces: dict[str, Province]
+    agencies: tuple[Agency, ...]
+    topics: tuple[Topic, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Agreement:
+        ids = [a.id for a in self.agencies]
+        if len(set(ids)) != len(ids):
+            raise ValueError("agency ids are not unique")
+        for agency in self.agencies:
+            province = self.provinces.get(agency.province)
+            if province is None:
+                raise ValueError(f"agency {agency.id}: unknown province {agency.province!r}")
+            if agency.plate_prefix[0] != province.plate_character:
+                raise ValueError(
+                    f"agency {agency.id}: plate prefix {agency.plate_prefix} does not start "
+                    f"with {province.plate_character}"
+                )
+            if not agency.admin_code.startswith(province.gb_code):
+                raise ValueError(f"agency {agency.id}: admin code outside province")
+        missing = {"IMMEDIATE", "URGENT", "ROUTINE"} - set(self.deadlines)
+        if missing:
+            raise ValueError(f"deadlines: missing {sorted(missing)}")
+        return self
+
+    @cached_property
+    def by_id(self) -> dict[str, Agency]:
+        return {a.id: a for a in self.agencies}
+
+    @cached_property
+    def by_plate_prefix(self) -> dict[str, Agency]:
+        return {a.plate_prefix: a for a in self.agencies}
+
+    def agency(self, agency_id: str) -> Agency:
+        """The agency with this id; ConfigError naming it when the agreement lacks it."""
+        try:
+            return self.by_id[agency_id]
+        except KeyError:
+            raise ConfigError(f"agency {agency_id} is not in the agreement") from None
+
+    def province_of(self, agency_id: str) -> Province:
+        return self.provinces[self.agency(agency_id).province]
+
+    def agencies_of(self, province: str) -> tuple[Agency, ...]:
+        """Agencies of one province, by province key (``JS``) or format name (``jiangsu``)."""
+        key = self.province_key(province)
+        return tuple(a for a in self.agencies if a.province == key)
+
+    def province_key(self, name: str) -> str:
+        """``JS`` for ``JS``, ``jiangsu`` or ``Jiangsu``; ConfigError otherwise."""
+        for key, p in self.provinces.items():
+            if name in (key, p.format) or name.lower() == p.name.lower():
+                return key
+        raise ConfigError(f"province {name!r} is not in the agreement")
+
+    def topic_names(self) -> list[str]:
+        """Every concrete topic the agreement implies, templates expanded."""
+        return [name for topic in self.topics for name in self.expand(topic)]
+
+    def expand(self, topic: Topic) -> list[str]:
+        if "{agency}" in topic.name:
+            return [topic.name.replace("{agency}", a.id) for a in self.agencies]
+        return [topic.name]
+
+    def deadline_seconds(self, priority: str) -> int:
+        return self.deadlines[priority]  # type: ignore[index]
+
+
+def _line_of_entry(text: str, table: str, index: int) -> int | None:
+    """Line number (1-based) of the ``index``-th ``[[table]]`` header, if it exists."""
+    headers = [m.start() for m in re.finditer(rf"^\[\[{re.escape(table)}\]\]", text, re.M)]
+    if index < len(headers):
+        return text.count("\n", 0, headers[index]) + 1
+    return None
+
+
+def parse_agreement(text: str, origin: str = "<agreement>") -> Agreement:
+    """Parse and validate agreement TOML text; ConfigError names the line where it can."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: {exc}") from exc
+    for key, province in raw.get("provinces", {}).items():
+        if isinstance(province, dict):
+            province.setdefault("code", key)
+    try:
+        return Agreement.model_validate(raw)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = err["loc"]
+            where = origin
+            if len(loc) >= 2 and loc[0] in ("agencies", "topics") and isinstance(loc[1], int):
+                line = _line_of_entry(text, str(loc[0]), loc[1])
+                if line is not None:
+                    where = f"{origin}:{line}"
+            path = ".".join(str(p) for p in loc)
+            messages.append(f"{where}: {path}: {err['msg']}")
+        raise ConfigError("\n".join(messages)) from exc
+
+
+def load_agreement(path: Path | str | None = None) -> Agreement:
+    """Read the agreement file (default: the repository's ``deploy/agencies.toml``)."""
+    file = Path(path) if path else DEFAULT_AGREEMENT_PATH
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read agreement {file}: {exc.strerror}") from exc
+    return parse_agreement(text, origin=str(file))

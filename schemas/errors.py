@@ -1,0 +1,169 @@
+"""Every error hxbus raises on purpose, in one tree.
+
+The consumer loop decides retry-or-DLQ from ``retriable`` on the class, never from the
+message text. Library exceptions (kafka-python, fastavro, httpx, lxml) are wrapped at one
+boundary each and re-raised as one of these ``from exc``.
+
+    HxError
+    ├── ConfigError                 the agreement or the settings are wrong (startup)
+    ├── ContractError               an event breaks the exchange contract
+    │   ├── ValidationFailed        domain rules broken; carries every (path, rule) issue
+    │   ├── DecodeError             bytes that are not a decodable hxbus message
+    │   │   ├── BadMagic            not Avro single-object encoding
+    │   │   ├── UnknownSchema       fingerprint not in the catalog
+    │   │   └── TruncatedBody       body ends early or does not match the writer schema
+    │   ├── MissingHeader           a required CloudEvents / hx_ header is absent
+    │   └── IncompatibleSchema      a schema change breaks FULL_TRANSITIVE compatibility
+    ├── SecurityError               signature missing, forged, tampered; signer not source
+    ├── TranslationError            an exchange value the local format cannot express
+    ├── LocalFormatError            local bytes that do not parse (outbound)
+    ├── DuplicateAlert              a new alert for a subject that already has a live one
+    ├── BrokerError                 Kafka said no or did not answer      (retriable)
+    │   ├── BrokerUnavailable       no connection / delivery timed out   (retriable)
+    │   └── NotAuthorized           the broker refused by ACL           (not retriable)
+    └── SinkError                   a local system did not take a delivery
+        ├── SinkUnavailable         down, 5xx, timeout: try again        (retriable)
+        └── SinkRejected            4xx other than 409: will never take it
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class HxError(Exception):
+    """Root of every hxbus error. ``retriable`` tells the consumer loop what to do."""
+
+    retriable: bool = False
+    #: Short, closed-set name used as the DLQ reason and as a metrics label.
+    reason: str = "error"
+
+
+class ConfigError(HxError):
+    """Raised at start-up when the agreement file or the settings are invalid."""
+
+    reason = "config"
+
+
+class ContractError(HxError):
+    """Raised when an event or its bytes break the exchange contract."""
+
+    reason = "contract"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One broken rule: ``path`` is the dotted field path, ``rule`` says what is wrong."""
+
+    path: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.rule}" if self.path else self.rule
+
+
+class ValidationFailed(ContractError):
+    """Raised when an event breaks the domain rules; lists every issue found."""
+
+    reason = "invalid"
+
+    def __init__(self, issues: Iterable[Issue]) -> None:
+        self.issues: tuple[Issue, ...] = tuple(issues)
+        super().__init__("; ".join(str(i) for i in self.issues))
+
+
+class DecodeError(ContractError):
+    """Raised when bytes from the bus are not a decodable hxbus message."""
+
+    reason = "undecodable"
+
+
+class BadMagic(DecodeError):
+    """Raised when a value does not start with the Avro single-object marker C3 01."""
+
+
+class UnknownSchema(DecodeError):
+    """Raised when the writer fingerprint is not in the schema catalog."""
+
+    reason = "unknown_schema"
+
+
+class TruncatedBody(DecodeError):
+    """Raised when the Avro body ends early or does not match the writer schema."""
+
+
+class MissingHeader(ContractError):
+    """Raised when a required CloudEvents or hx_ header is absent or malformed."""
+
+    reason = "bad_headers"
+
+
+class IncompatibleSchema(ContractError):
+    """Raised by the evolution guard when a schema breaks FULL_TRANSITIVE compatibility."""
+
+    reason = "incompatible_schema"
+
+
+class SecurityError(HxError):
+    """Raised when a signature is missing, forged or tampered, or signer is not the source."""
+
+    reason = "signature"
+
+
+class TranslationError(HxError):
+    """Raised when the local format cannot express an exchange value at all (ICD rule)."""
+
+    reason = "untranslatable"
+
+
+class LocalFormatError(HxError):
+    """Raised when local bytes (outbound) do not parse; names line, field and rule."""
+
+    reason = "local_format"
+
+
+class DuplicateAlert(HxError):
+    """Raised when a new alert names a subject that already has a live alert of its issuer."""
+
+    reason = "duplicate_alert"
+
+
+class BrokerError(HxError):
+    """Raised when Kafka refuses or fails a request; retriable unless a subclass says not."""
+
+    retriable = True
+    reason = "broker"
+
+
+class BrokerUnavailable(BrokerError):
+    """Raised when the broker cannot be reached or a delivery timed out."""
+
+    reason = "broker_unavailable"
+
+
+class NotAuthorized(BrokerError):
+    """Raised when the broker refuses an operation by ACL or authentication."""
+
+    retriable = False
+    reason = "not_authorized"
+
+
+class SinkError(HxError):
+    """Raised when a local system did not take a delivery."""
+
+    reason = "sink"
+
+
+class SinkUnavailable(SinkError):
+    """Raised when a local system is down, answers 5xx or times out: try again later."""
+
+    retriable = True
+    reason = "sink_unavailable"
+
+
+class SinkRejected(SinkError):
+    """Raised when a local system refuses a delivery for good (4xx other than 409)."""
+
+    reason = "sink_rejected"
