@@ -7,4 +7,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-ALL: tuple[ModuleType, ...] = ()
+from hxbus.commands import (
+    broker,
+    provision,
+)
+
+ALL: tuple[ModuleType, ...] = (
+    broker,
+    provision,
+)

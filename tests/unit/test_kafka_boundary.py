@@ -1,0 +1,108 @@
+"""runtime.kafka: client settings and the mapping of kafka-python errors to hxbus errors."""
+
+from __future__ import annotations
+
+import kafka.errors as kafka_error
+import pytest
+from pydantic import SecretStr
+
+from runtime import Settings, consumer_config, kafka_errors, producer_config, raise_for_error_code
+from schemas.errors import BrokerError, BrokerUnavailable, HxError, NotAuthorized
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (kafka_error.KafkaTimeoutError("Unable to bootstrap"), BrokerUnavailable),
+        (kafka_error.KafkaConnectionError("refused"), BrokerUnavailable),
+        (kafka_error.NodeNotReadyError(1), BrokerUnavailable),
+        (kafka_error.RequestTimedOutError(), BrokerUnavailable),
+        (ConnectionResetError("reset"), BrokerUnavailable),
+        (kafka_error.TopicAuthorizationFailedError(), NotAuthorized),
+        (kafka_error.GroupAuthorizationFailedError(), NotAuthorized),
+        (kafka_error.ClusterAuthorizationFailedError(), NotAuthorized),
+        (kafka_error.TransactionalIdAuthorizationFailedError(), NotAuthorized),
+        (kafka_error.SaslAuthenticationFailedError(), NotAuthorized),
+        (kafka_error.InvalidReplicationFactorError(), BrokerError),
+        (kafka_error.NotEnoughReplicasError(), BrokerError),
+    ],
+)
+def test_kafka_errors_map_to_our_tree(raised: Exception, expected: type[HxError]) -> None:
+    """Each kafka-python error becomes exactly its hxbus class, chained to the original."""
+    with pytest.raises(HxError) as caught, kafka_errors("send"):
+        raise raised
+    assert (expected, raised) == (type(caught.value), caught.value.__cause__)
+
+
+def test_kafka_errors_name_the_action() -> None:
+    """The message starts with the action, so the operator knows what failed."""
+    with pytest.raises(BrokerUnavailable) as caught, kafka_errors("create topic hx.audit"):
+        raise kafka_error.KafkaTimeoutError("Unable to bootstrap from 127.0.0.1:9")
+    expected = "create topic hx.audit: KafkaTimeoutError: Unable to bootstrap from 127.0.0.1:9"
+    assert expected == str(caught.value)
+
+
+def test_kafka_errors_let_other_exceptions_through() -> None:
+    """A bug in our code (ValueError) is not disguised as a broker error."""
+    with pytest.raises(ValueError, match="ours"), kafka_errors():
+        raise ValueError("ours")
+
+
+def test_not_authorized_is_not_retriable_and_unavailable_is() -> None:
+    """The consumer loop reads retriable from the class: ACL refusals are final."""
+    expected = (False, True)
+    assert expected == (NotAuthorized.retriable, BrokerUnavailable.retriable)
+
+
+def test_error_code_in_a_response_raises_its_class() -> None:
+    """Code 29 (TOPIC_AUTHORIZATION_FAILED) in an admin response raises NotAuthorized."""
+    with pytest.raises(NotAuthorized) as caught:
+        raise_for_error_code(29, "describe topic hx.audit")
+    assert kafka_error.TopicAuthorizationFailedError is type(caught.value.__cause__)
+
+
+def test_error_code_zero_is_no_error() -> None:
+    """Code 0 in a response raises nothing."""
+    assert None is raise_for_error_code(0)
+
+
+def test_producer_waits_for_in_sync_replicas_and_is_idempotent() -> None:
+    """Producers confirm only what is in-sync-replicated, and never write a retry twice."""
+    config = producer_config(Settings(bootstrap="127.0.0.1:1,127.0.0.1:2", client_id="desk"))
+    expected = {
+        "bootstrap_servers": ["127.0.0.1:1", "127.0.0.1:2"],
+        "client_id": "desk",
+        "acks": "all",
+        "enable_idempotence": True,
+    }
+    assert expected == {key: config[key] for key in expected}
+
+
+def test_overrides_win_over_defaults() -> None:
+    """A caller's keyword (a transactional id, a longer linger) replaces the default."""
+    config = producer_config(Settings(), linger_ms=50, transactional_id="bridge-js")
+    expected = (50, "bridge-js")
+    assert expected == (config["linger_ms"], config["transactional_id"])
+
+
+def test_consumer_commits_by_hand_from_the_earliest_offset() -> None:
+    """Consumers never auto-commit: a record is committed after its sink took it."""
+    config = consumer_config(Settings(), group_id="g")
+    expected = {"enable_auto_commit": False, "auto_offset_reset": "earliest", "group_id": "g"}
+    assert expected == {key: config[key] for key in expected}
+
+
+def test_sasl_settings_reach_every_client() -> None:
+    """With a SASL user set, producer and consumer both carry the SCRAM credentials."""
+    settings = Settings(sasl_username="js-bridge", sasl_password=SecretStr("pw"))
+    expected = {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "js-bridge",
+        "sasl_plain_password": "pw",
+    }
+    actual = [
+        {key: config[key] for key in expected}
+        for config in (producer_config(settings), consumer_config(settings))
+    ]
+    assert [expected, expected] == actual
