@@ -13,6 +13,7 @@ boundary each and re-raised as one of these ``from exc``.
     │   │   ├── UnknownSchema       fingerprint not in the catalog
     │   │   └── TruncatedBody       body ends early or does not match the writer schema
     │   ├── MissingHeader           a required CloudEvents / hx_ header is absent
+    │   ├── UnreadableInput         a file of JSON events that is not UTF-8 JSON at all
     │   └── IncompatibleSchema      a schema change breaks FULL_TRANSITIVE compatibility
     ├── SecurityError               signature missing, forged, tampered; signer not source
     ├── TranslationError            an exchange value the local format cannot express
@@ -24,6 +25,7 @@ boundary each and re-raised as one of these ``from exc``.
     └── SinkError                   a local system did not take a delivery
         ├── SinkUnavailable         down, 5xx, timeout: try again        (retriable)
         └── SinkRejected            4xx other than 409: will never take it
+            └── SinkConflict        the message id is there with other content
 
 """
 
@@ -100,6 +102,12 @@ class MissingHeader(ContractError):
     reason = "bad_headers"
 
 
+class UnreadableInput(ContractError):
+    """Raised when a file handed to hxbus is missing, not UTF-8 or not JSON (names file:line)."""
+
+    reason = "unreadable"
+
+
 class IncompatibleSchema(ContractError):
     """Raised by the evolution guard when a schema breaks FULL_TRANSITIVE compatibility."""
 
@@ -167,3 +175,9 @@ class SinkRejected(SinkError):
     """Raised when a local system refuses a delivery for good (4xx other than 409)."""
 
     reason = "sink_rejected"
+
+
+class SinkConflict(SinkRejected):
+    """Raised when the local system holds this message id with different content."""
+
+    reason = "sink_conflict"

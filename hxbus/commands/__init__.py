@@ -10,9 +10,13 @@ from types import ModuleType
 from hxbus.commands import (
     broker,
     provision,
+    schemas,
+    validate,
 )
 
 ALL: tuple[ModuleType, ...] = (
     broker,
     provision,
+    schemas,
+    validate,
 )

@@ -1,0 +1,149 @@
+"""The envelope in Kafka headers: CloudEvents 1.0 Kafka binding (binary mode) plus ``hx_``.
+
+Written by the publisher beside every value, read back by every consumer before the
+signature check. Header values are UTF-8 bytes. A required header that is absent,
+repeated, not UTF-8 or not of its form is a ``MissingHeader`` naming it: the message goes
+to the DLQ, because no retry can repair it. A header repeated is refused as well, because
+the signature layer and the envelope must agree on one value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from schemas.envelope import EVENT_TYPES, Envelope
+from schemas.errors import Issue, MissingHeader, ValidationFailed
+from schemas.record_check import UUID_PATTERN
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/avro"
+
+CE_SPECVERSION = "ce_specversion"
+CE_ID = "ce_id"
+CE_SOURCE = "ce_source"
+CE_TYPE = "ce_type"
+CE_TIME = "ce_time"
+CONTENT_TYPE_HEADER = "content-type"
+HX_CORRELATION_ID = "hx_correlation_id"
+HX_CAUSATION_ID = "hx_causation_id"
+HX_TRACEPARENT = "hx_traceparent"
+HX_FINGERPRINT = "hx_fingerprint"
+HX_TARGET = "hx_target"
+
+_AGENCY_ID = re.compile(r"[0-9]{6}000000")
+_FINGERPRINT_HEX = re.compile(r"[0-9a-f]{16}")
+#: W3C Trace Context ``traceparent``, version 00 (an invalid one is dropped, as W3C says).
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and ``Z``: ``2024-05-01T08:00:00.123Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def envelope_headers(envelope: Envelope, fingerprint: bytes) -> list[tuple[str, bytes]]:
+    """The Kafka headers of one message: CloudEvents attributes, then ours.
+
+    Optional envelope values (correlation, causation, traceparent, target) are left out
+    when None. ``fingerprint`` is the writer schema's, as the value carries it.
+    """
+    if envelope.created_at.tzinfo is None:
+        raise ValidationFailed([Issue("created_at", "must be a timezone-aware datetime (UTC)")])
+    headers = [
+        (CE_SPECVERSION, SPEC_VERSION.encode()),
+        (CE_ID, envelope.message_id.encode()),
+        (CE_SOURCE, envelope.source.encode()),
+        (CE_TYPE, envelope.event_type.encode()),
+        (CE_TIME, format_time(envelope.created_at).encode()),
+        (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),
+        (HX_FINGERPRINT, fingerprint.hex().encode()),
+    ]
+    optional = (
+        (HX_CORRELATION_ID, envelope.correlation_id),
+        (HX_CAUSATION_ID, envelope.causation_id),
+        (HX_TRACEPARENT, envelope.traceparent),
+        (HX_TARGET, envelope.target),
+    )
+    headers.extend((name, value.encode()) for name, value in optional if value is not None)
+    return headers
+
+
+def parse_headers(headers: Sequence[tuple[str, bytes]]) -> tuple[Envelope, dict[str, bytes]]:
+    """The envelope the headers describe, and every header by name (for the signature).
+
+    Raises ``MissingHeader`` naming the first required header that is absent or malformed
+    (spec version other than 1.0, an id that is not a uuid, a source or target that is not
+    an agency id, an unknown event type, a time without offset, another content type, a
+    fingerprint that is not 16 hex digits) and any header that appears twice.
+    """
+    by_name: dict[str, bytes] = {}
+    for name, value in headers:
+        if name in by_name:
+            raise MissingHeader(f"{name}: appears twice; a message carries each header once")
+        by_name[name] = value if value is not None else b""
+    texts = _Texts(by_name)
+    if texts.required(CE_SPECVERSION) != SPEC_VERSION:
+        raise MissingHeader(f"{CE_SPECVERSION}: must be {SPEC_VERSION}")
+    if texts.required(CONTENT_TYPE_HEADER) != CONTENT_TYPE:
+        raise MissingHeader(f"{CONTENT_TYPE_HEADER}: must be {CONTENT_TYPE}")
+    event_type = texts.required(CE_TYPE)
+    if event_type not in EVENT_TYPES:
+        raise MissingHeader(f"{CE_TYPE}: {event_type!r} is not an event type of the contract")
+    texts.matching(HX_FINGERPRINT, _FINGERPRINT_HEX, "16 lower-case hex digits")
+    traceparent = texts.optional(HX_TRACEPARENT)
+    target = texts.optional(HX_TARGET)
+    if target is not None and not _AGENCY_ID.fullmatch(target):
+        raise MissingHeader(f"{HX_TARGET}: {target!r} is not an agency id (12 digits)")
+    envelope = Envelope(
+        event_type=event_type,
+        source=texts.matching(CE_SOURCE, _AGENCY_ID, "an agency id (6-digit code + 000000)"),
+        message_id=texts.matching(CE_ID, UUID_PATTERN, "a lower-case uuid"),
+        created_at=_parse_time(texts.required(CE_TIME)),
+        correlation_id=texts.optional(HX_CORRELATION_ID),
+        causation_id=texts.optional(HX_CAUSATION_ID),
+        traceparent=traceparent if traceparent and _TRACEPARENT.fullmatch(traceparent) else None,
+        target=target,
+    )
+    return envelope, by_name
+
+
+class _Texts:
+    """Header values as text, each failure a MissingHeader naming the header."""
+
+    def __init__(self, by_name: dict[str, bytes]) -> None:
+        self._by_name = by_name
+
+    def optional(self, name: str) -> str | None:
+        raw = self._by_name.get(name)
+        if not raw:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MissingHeader(f"{name}: not UTF-8") from None
+
+    def required(self, name: str) -> str:
+        text = self.optional(name)
+        if text is None:
+            raise MissingHeader(f"{name}: required header is absent or empty")
+        return text
+
+    def matching(self, name: str, pattern: re.Pattern[str], form: str) -> str:
+        text = self.required(name)
+        if not pattern.fullmatch(text):
+            raise MissingHeader(f"{name}: {text[:60]!r} is not {form}")
+        return text
+
+
+def _parse_time(text: str) -> datetime:
+    """An RFC 3339 time with an offset (any offset), as a UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MissingHeader(f"{CE_TIME}: {text[:40]!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise MissingHeader(f"{CE_TIME}: {text[:40]!r} has no UTC offset (RFC 3339 needs one)")
+    return moment.astimezone(UTC)
