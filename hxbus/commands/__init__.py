@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from hxbus.commands import (
+    bridge,
     broker,
     provision,
     schemas,
@@ -15,6 +16,7 @@ from hxbus.commands import (
 )
 
 ALL: tuple[ModuleType, ...] = (
+    bridge,
     broker,
     provision,
     schemas,

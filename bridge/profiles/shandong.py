@@ -1,0 +1,225 @@
+"""Shandong 鲁 (Zaozhuang, Jining, Linyi, Heze): one XML document per message (icd/shandong.md).
+
+The element lists of ``bridge.profiles.shandong_layouts`` drive both directions: an absent
+value leaves its element out, a list repeats its element, enums travel as the exchange's
+own names, sex, plate type and body colour as their codes. Every exchange symbol has a
+Shandong form (default symbols included), so the only values this profile cannot express
+are those the XSD or XML 1.0 refuses (a TranslationError naming the field or element).
+Fields the ICD has no element for are listed in ``LocalMessage.dropped``.
+
+Times are written with the ``+08:00`` offset, to the second: the exchange's milliseconds
+are below the ICD's resolution and are not reported as a loss. Read times may carry a
+fraction, kept to the millisecond. Coordinates are written with six decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lxml import etree
+
+from bridge.formats.xml_document import XmlDocumentFormat
+from bridge.profiles.base import LocalMessage, ParsedLocal, Profile
+from bridge.profiles.codes import decode_code, encode_code
+from bridge.profiles.paths import dropped_paths, set_path
+from bridge.profiles.shandong_layouts import BY_EVENT_TYPE, BodySpec, Kind, Node
+from schemas import Agreement, Envelope, ExchangeEvent
+from schemas.errors import LocalFormatError, TranslationError
+
+NAMESPACE = "urn:sdga:hx:1"
+SCHEMA_PATH = Path(__file__).with_name("shandong.xsd")
+OFFSET = timezone(timedelta(hours=8))
+
+
+class ShandongProfile(Profile):
+    """Exchange events <-> Shandong XML documents."""
+
+    name: ClassVar[str] = "shandong"
+    version: ClassVar[str] = "1.0"
+    extension: ClassVar[str] = ".xml"
+
+    def __init__(self, agreement: Agreement | None = None) -> None:
+        """``agreement`` is accepted like every profile's; Shandong's mapping needs none of it."""
+        self._xml = XmlDocumentFormat(NAMESPACE, SCHEMA_PATH)
+
+    def to_local(self, event: ExchangeEvent) -> LocalMessage:
+        """One document, validated against the XSD, in a file ``<MessageId>.xml``."""
+        envelope = event.envelope
+        spec = _spec(envelope.event_type)
+        xml = self._xml
+        root = xml.element("Message")
+        header = xml.element("Header", root)
+        xml.text_element(header, "MessageId", envelope.message_id, "message_id")
+        xml.text_element(header, "MessageType", envelope.event_type, "event_type")
+        xml.text_element(header, "Sender", envelope.source, "source")
+        xml.text_element(
+            header, "SentAt", format_time(envelope.created_at, "created_at"), "created_at"
+        )
+        if envelope.correlation_id is not None:
+            xml.text_element(header, "CorrelationId", envelope.correlation_id, "correlation_id")
+        body = xml.element(envelope.event_type, xml.element("Body", root))
+        self._write(body, spec.nodes, event.record, "")
+        return LocalMessage(
+            file_name=f"{envelope.message_id}{self.extension}",
+            content=xml.encode(root),
+            media_type=xml.media_type,
+            dropped=dropped_paths(event.record, spec.carried()),
+        )
+
+    def from_local(self, content: bytes, origin: str) -> Iterator[ParsedLocal]:
+        """One document, one event (or the error naming line, element and rule)."""
+        try:
+            event = self._event(self._xml.decode(content))
+        except LocalFormatError as exc:
+            yield ParsedLocal(1, error=LocalFormatError(f"{origin}: {exc}"))
+            return
+        yield ParsedLocal(1, event=event)
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    def _write(
+        self,
+        parent: etree._Element,
+        nodes: tuple[Node, ...],
+        record: Mapping[str, Any],
+        prefix: str,
+    ) -> None:
+        for node in nodes:
+            path = f"{prefix}{node.key}"
+            value = record.get(node.key)
+            if node.repeated:
+                for i, item in enumerate(value or []):
+                    self._write_value(parent, node, item, f"{path}[{i}]")
+            elif value is not None:
+                self._write_value(parent, node, value, path)
+
+    def _write_value(self, parent: etree._Element, node: Node, value: Any, path: str) -> None:
+        if node.kind is Kind.GROUP:
+            element = self._xml.element(node.element, parent)
+            self._write(element, node.children, value, f"{path}.")
+        else:
+            self._xml.text_element(parent, node.element, _text(node, value, path), path)
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def _event(self, root: etree._Element) -> ExchangeEvent:
+        xml = self._xml
+        header = _required(xml.child(root, "Header"), "Header")
+        fields = {name: self._header_text(header, name) for name in _HEADER}
+        body = _required(xml.child(root, "Body"), "Body")[0]
+        event_type = xml.local_name(body)
+        if fields["MessageType"] != event_type:
+            raise LocalFormatError(
+                f"line {body.sourceline}: Header/MessageType says {fields['MessageType']} "
+                f"but the Body holds {event_type}"
+            )
+        spec = _spec(event_type)
+        record = self._read(body, spec.nodes)
+        for path, empty in spec.not_carried.items():
+            set_path(record, path, [] if isinstance(empty, list) else None)
+        envelope = Envelope(
+            event_type=event_type,
+            source=str(fields["Sender"]),
+            message_id=str(fields["MessageId"]).lower(),
+            created_at=_converted(_required(xml.child(header, "SentAt"), "SentAt"), parse_time),
+            correlation_id=fields["CorrelationId"],
+        )
+        return ExchangeEvent(envelope, record)
+
+    def _header_text(self, header: etree._Element, name: str) -> str | None:
+        element = self._xml.child(header, name)
+        return None if element is None else str(element.text or "")
+
+    def _read(self, parent: etree._Element, nodes: tuple[Node, ...]) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for node in nodes:
+            elements = list(self._xml.children(parent, node.element))
+            if node.repeated:
+                record[node.key] = [self._read_value(node, e) for e in elements]
+            else:
+                record[node.key] = self._read_value(node, elements[0]) if elements else None
+        return record
+
+    def _read_value(self, node: Node, element: etree._Element) -> Any:
+        if node.kind is Kind.GROUP:
+            return self._read(element, node.children)
+        text = str(element.text or "")
+        if node.kind is Kind.CODE:
+            assert node.table is not None
+            return decode_code(node.table, text, f"line {element.sourceline}: {node.element}")
+        return _converted(element, _READERS[node.kind])
+
+
+_HEADER = ("MessageId", "MessageType", "Sender", "CorrelationId")
+
+
+def _spec(event_type: str) -> BodySpec:
+    spec = BY_EVENT_TYPE.get(event_type)
+    if spec is None:
+        raise TranslationError(f"{event_type}: not an event type of the Shandong ICD")
+    return spec
+
+
+def format_time(moment: datetime, path: str) -> str:
+    """``2026-11-20T09:15:00+08:00``: the instant at UTC+8, to the second."""
+    if moment.tzinfo is None:
+        raise TranslationError(f"{path}: time without a zone")
+    local = moment.astimezone(OFFSET)
+    return f"{local.year:04d}-{local:%m-%dT%H:%M:%S}+08:00"
+
+
+def parse_time(text: str) -> datetime:
+    """A UTC datetime to the millisecond from an xs:dateTime with its offset."""
+    moment = datetime.fromisoformat(text.strip()).astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+def _text(node: Node, value: Any, path: str) -> str:
+    """The element text of one exchange value."""
+    kind = node.kind
+    if kind is Kind.CODE:
+        assert node.table is not None
+        return encode_code(node.table, value, path)
+    if kind is Kind.TIME and isinstance(value, datetime):
+        return format_time(value, path)
+    if kind is Kind.DATE and isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if kind is Kind.BOOL and isinstance(value, bool):
+        return "true" if value else "false"
+    if kind is Kind.INT and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if kind is Kind.COORD and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.6f}"
+    if kind in (Kind.TEXT, Kind.UUID, Kind.ENUM) and isinstance(value, str):
+        return value
+    raise TranslationError(f"{path}: {value!r} is not a {kind.value}")
+
+
+_READERS: dict[Kind, Callable[[str], Any]] = {
+    Kind.TEXT: str,
+    Kind.ENUM: str,
+    Kind.UUID: str.lower,
+    Kind.INT: lambda text: int(text.strip()),
+    Kind.BOOL: lambda text: text.strip() in ("true", "1"),
+    Kind.TIME: parse_time,
+    Kind.DATE: lambda text: date.fromisoformat(text.strip()),
+    Kind.COORD: lambda text: float(text.strip()),
+}
+
+
+def _converted(element: etree._Element, reader: Callable[[str], Any]) -> Any:
+    """The value of an element's text, or LocalFormatError naming the line and element."""
+    try:
+        return reader(str(element.text or ""))
+    except ValueError as exc:
+        name = etree.QName(element).localname
+        raise LocalFormatError(f"line {element.sourceline}: {name}: {exc}") from None
+
+
+def _required(element: etree._Element | None, name: str) -> etree._Element:
+    if element is None:  # the XSD requires it; kept for a clear message all the same
+        raise LocalFormatError(f"{name}: required element missing")
+    return element

@@ -1,0 +1,139 @@
+"""``hxbus bridge translate --province P --direction inbound|outbound FILE``.
+
+A province bridge's translation, without Kafka, for an integration engineer checking a
+mapping:
+
+- ``inbound``: FILE holds exchange events in the JSON form (one, pretty or not, or
+  NDJSON); each is checked against the contract and printed as the province's local
+  bytes, one message a line. Standard error says, per message, its local file name and
+  which fields were truncated or dropped on the way.
+- ``outbound``: FILE is one local file as a local system drops it into its outbox; each
+  event in it is checked against the contract and printed in the JSON form.
+
+Problems go to standard error as ``line N: path: rule``. Exit status: 0 when every event
+translated, 1 when any did not, 2 when FILE cannot be read at all. ``-`` reads stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import IO, Any
+
+from bridge.profiles import Profile, get_profile
+from runtime import Settings
+from schemas import Agreement, load_agreement, read_events, render_event, validate_event
+from schemas.errors import HxError, TranslationError, UnreadableInput, ValidationFailed
+
+EXIT_TRANSLATED, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
+_LINE_PREFIX = re.compile(r"^line \d+: ")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bridge",
+        help="province bridges: translate exchange events to local formats and back",
+        description="Province bridges between the exchange and the local systems.",
+    )
+    commands = parser.add_subparsers(dest="bridge_command", metavar="COMMAND", required=True)
+    _register_translate(commands)
+
+
+def _register_translate(commands: Any) -> None:
+    parser = commands.add_parser(
+        "translate",
+        help="translate a file with a province's profile and print the result",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--province",
+        required=True,
+        help="province key, name or format (JS, Jiangsu or jiangsu)",
+    )
+    parser.add_argument("--direction", required=True, choices=("inbound", "outbound"))
+    parser.add_argument("file", metavar="FILE", help="the file to translate, - for stdin")
+    parser.set_defaults(handler=_translate)
+
+
+def _translate(args: argparse.Namespace, settings: Settings) -> int:
+    agreement = load_agreement(settings.agreement)
+    province = agreement.provinces[agreement.province_key(args.province)]
+    profile = get_profile(province.format, agreement)
+    if args.direction == "inbound":
+        return _inbound(profile, args.file, agreement)
+    return _outbound(profile, args.file, agreement)
+
+
+def _inbound(profile: Profile, name: str, agreement: Agreement) -> int:
+    source: str | IO[bytes] = sys.stdin.buffer if name == "-" else name
+    status = EXIT_TRANSLATED
+    try:
+        for line, outcome in read_events(source, agreement):
+            if isinstance(outcome, ValidationFailed):
+                status = _report(line, [str(issue) for issue in outcome.issues])
+                continue
+            try:
+                message = profile.to_local(outcome)
+            except TranslationError as exc:
+                status = _report(line, [str(exc)])
+                continue
+            content = message.content
+            sys.stdout.buffer.write(content if content.endswith(b"\n") else content + b"\n")
+            sys.stdout.flush()
+            _note(
+                f"line {line}: {message.file_name}: truncated: {_listed(message.truncated)}; "
+                f"dropped: {_listed(message.dropped)}"
+            )
+    except UnreadableInput as exc:
+        _note(f"hxbus bridge translate: {exc}")
+        return EXIT_UNREADABLE
+    return status
+
+
+def _outbound(profile: Profile, name: str, agreement: Agreement) -> int:
+    label = "<stdin>" if name == "-" else name
+    try:
+        content = sys.stdin.buffer.read() if name == "-" else _read(name)
+    except OSError as exc:
+        _note(f"hxbus bridge translate: {name}: cannot read: {exc.strerror}")
+        return EXIT_UNREADABLE
+    status = EXIT_TRANSLATED
+    for parsed in profile.from_local(content, label):
+        if parsed.error is not None:
+            status = _report(parsed.line, [_plain(parsed.error, label)])
+        elif parsed.event is not None:
+            try:
+                event = validate_event(parsed.event.envelope, parsed.event.record, agreement)
+            except ValidationFailed as failed:
+                status = _report(parsed.line, [str(issue) for issue in failed.issues])
+                continue
+            print(json.dumps(render_event(event), ensure_ascii=False, indent=2))
+    return status
+
+
+def _read(name: str) -> bytes:
+    with open(name, "rb") as file:
+        return file.read()
+
+
+def _report(line: int, problems: list[str]) -> int:
+    for problem in problems:
+        _note(f"line {line}: {problem}")
+    return EXIT_FAILED
+
+
+def _plain(error: HxError, label: str) -> str:
+    """The error without the ``<file>:`` and ``line N:`` it starts with (said once here)."""
+    text = str(error).removeprefix(f"{label}: ")
+    return _LINE_PREFIX.sub("", text, count=1)
+
+
+def _listed(paths: tuple[str, ...]) -> str:
+    return ", ".join(paths) if paths else "nothing"
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr)
