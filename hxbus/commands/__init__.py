@@ -11,7 +11,9 @@ from hxbus.commands import (
     bridge,
     broker,
     provision,
+    publish,
     schemas,
+    simulate,
     validate,
 )
 
@@ -19,6 +21,8 @@ ALL: tuple[ModuleType, ...] = (
     bridge,
     broker,
     provision,
+    publish,
     schemas,
+    simulate,
     validate,
 )

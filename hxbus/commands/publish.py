@@ -1,0 +1,197 @@
+"""``hxbus publish --as AGENCY [--target AGENCY] FILE...``: put JSON events on the bus.
+
+Each FILE holds one JSON event or NDJSON (one event a line); ``-`` reads standard input.
+Files are streamed: a 10,000-line file is never held in memory, and sends are pipelined.
+One line per event on standard output, in input order:
+
+    ok <message_id> <topic>/<partition>@<offset>      once per copy the broker stored
+    <file>:<line>: <path>: <rule>                     once per broken rule
+    <file>:<line>: not sent (<reason>): <message>     the broker did not take it
+
+"ok" is printed only after the broker acknowledged the copy (acks=all). An event whose
+``source`` is not the ``--as`` agency is refused: a desk publishes its own events only.
+``--target`` addresses directed events (hits, confirmations, responses) that carry no
+``hxtarget``. Exit status: 0 when every event was stored, 1 when any was refused or not
+sent, 2 when a file cannot be read as UTF-8 JSON at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import deque
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from producers import DIRECTED_TYPES, Outcome, Publisher
+from runtime import Settings
+from schemas import Agreement, ExchangeEvent, load_agreement, read_events
+from schemas.errors import HxError, Issue, UnreadableInput, ValidationFailed
+
+EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "publish",
+        help="validate JSON events and publish them; ok only once the broker has them",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--as", dest="as_agency", required=True, metavar="AGENCY", help="the publishing agency id"
+    )
+    parser.add_argument(
+        "--target", metavar="AGENCY", help="addressee of directed events without hxtarget"
+    )
+    parser.add_argument(
+        "--delivery-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="give up on an event the broker has not acknowledged after this long (120)",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="JSON or NDJSON file, - for stdin")
+    parser.set_defaults(handler=_publish)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One input event's place: file and line, and its error if it never reached the publisher."""
+
+    label: str
+    line: int
+    error: HxError | None = None
+
+
+class _Feed:
+    """Streams the files' events to the publisher; remembers where each came from.
+
+    Events refused before publishing (unparseable, wrong source) and events handed to the
+    publisher are queued in input order, so that the report interleaves them correctly.
+    """
+
+    def __init__(
+        self, files: list[str], agreement: Agreement, as_agency: str, target: str | None
+    ) -> None:
+        self.files = files
+        self.agreement = agreement
+        self.as_agency = as_agency
+        self.target = target
+        self.entries: deque[_Entry] = deque()
+        self.unreadable = False
+
+    def events(self) -> Iterator[ExchangeEvent]:
+        for name in self.files:
+            source: str | IO[bytes] = sys.stdin.buffer if name == "-" else name
+            label = "<stdin>" if name == "-" else name
+            try:
+                for line, parsed in read_events(source, self.agreement):
+                    event = self._admit(label, line, parsed)
+                    if event is not None:
+                        yield event
+            except UnreadableInput as exc:
+                print(f"hxbus publish: {exc}", file=sys.stderr)
+                self.unreadable = True
+
+    def _admit(
+        self, label: str, line: int, parsed: ExchangeEvent | ValidationFailed
+    ) -> ExchangeEvent | None:
+        if isinstance(parsed, ValidationFailed):
+            self.entries.append(_Entry(label, line, parsed))
+            return None
+        envelope = parsed.envelope
+        if envelope.source != self.as_agency:
+            rule = f"is {envelope.source}, but publishing as {self.as_agency}"
+            self.entries.append(_Entry(label, line, ValidationFailed([Issue("source", rule)])))
+            return None
+        if self.target and envelope.target is None and envelope.event_type in DIRECTED_TYPES:
+            parsed = ExchangeEvent(envelope.evolve(target=self.target), parsed.record)
+        self.entries.append(_Entry(label, line))
+        return parsed
+
+
+class _Report:
+    """Prints outcomes and refusals in input order; keeps the exit status."""
+
+    def __init__(self, feed: _Feed, out: IO[str]) -> None:
+        self.feed = feed
+        self.out = out
+        self.ok = 0
+        self.refused = 0
+
+    def outcome(self, outcome: Outcome) -> None:
+        entry = self._refusals_then_next()
+        for receipt in outcome.receipts:
+            self.out.write(f"ok {receipt.message_id} {receipt}\n")
+        if outcome.error is None:
+            self.ok += 1
+        else:
+            self._refusal(entry, outcome.error)
+
+    def finish(self) -> int:
+        while self.feed.entries:
+            self._refusals_then_next()
+        if self.feed.unreadable:
+            return EXIT_UNREADABLE
+        return EXIT_REFUSED if self.refused else EXIT_OK
+
+    def _refusals_then_next(self) -> _Entry | None:
+        """Print the refusals queued before the next published event; return that event's entry."""
+        entries = self.feed.entries
+        while entries:
+            entry = entries.popleft()
+            if entry.error is None:
+                return entry
+            self._refusal(entry, entry.error)
+        return None
+
+    def _refusal(self, entry: _Entry | None, error: HxError) -> None:
+        self.refused += 1
+        where = f"{entry.label}:{entry.line}" if entry else "?"
+        if isinstance(error, ValidationFailed):
+            for issue in error.issues:
+                self.out.write(f"{where}: {issue}\n")
+        else:
+            self.out.write(f"{where}: not sent ({error.reason}): {error}\n")
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    agreement = load_agreement(settings.agreement)
+    as_agency = agreement.agency(args.as_agency).id  # ConfigError (exit 2) when unknown
+    if args.target:
+        agreement.agency(args.target)
+    feed = _Feed(args.files, agreement, as_agency, args.target)
+    report = _Report(feed, sys.stdout)
+    timeout_ms = int(args.delivery_timeout * 1000)
+    with (
+        Publisher(settings, agreement, delivery_timeout_ms=timeout_ms) as publisher,
+        _progress() as progress,
+    ):
+        task = progress.add_task("publishing", total=None) if progress else None
+        for outcome in publisher.publish_many(feed.events()):
+            report.outcome(outcome)
+            if progress is not None and task is not None:
+                progress.update(
+                    task, advance=1, description=f"ok {report.ok}, refused {report.refused}"
+                )
+    return report.finish()
+
+
+def _progress() -> AbstractContextManager[Progress | None]:
+    """A progress display on standard error, only when a person watches it."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} events"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
