@@ -10,6 +10,7 @@ from types import ModuleType
 from hxbus.commands import (
     bridge,
     broker,
+    dlq,
     provision,
     publish,
     schemas,
@@ -20,6 +21,7 @@ from hxbus.commands import (
 ALL: tuple[ModuleType, ...] = (
     bridge,
     broker,
+    dlq,
     provision,
     publish,
     schemas,

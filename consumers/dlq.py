@@ -1,0 +1,254 @@
+"""The dead-letter queue of a consumer group: ``hx.dlq.<group>``.
+
+A poison message is copied there as it was (key, value, every original header) plus
+``hx_dlq_*`` headers that say why and where it came from, so an operator can read the
+reason and, once the cause is fixed, replay the original bytes unchanged (``hxbus dlq
+replay``). The write is acknowledged by the broker (acks=all, idempotent producer) before
+the runtime commits the poison message's offset: a crash in between writes the entry
+again, it never loses it.
+
+The topic is created on first use if missing: one partition (poison is rare, so one
+partition costs nothing and keeps the entries in the order they failed, with the offset
+alone naming an entry), replication fitted to the cluster (3 in production), and a 90-day
+retention, long enough for a fix and a replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from runtime import (
+    CreateTopic,
+    Settings,
+    TopicSpec,
+    admin_client,
+    kafka_errors,
+    make_producer,
+    read_cluster_state,
+)
+from schemas import dlq_topic
+
+log = structlog.get_logger("hxbus.dlq")
+
+# The headers a DLQ entry adds to the original ones.
+REASON = "hx_dlq_reason"
+ERROR_CLASS = "hx_dlq_error_class"
+MESSAGE = "hx_dlq_message"
+TOPIC = "hx_dlq_topic"
+PARTITION = "hx_dlq_partition"
+OFFSET = "hx_dlq_offset"
+GROUP = "hx_dlq_group"
+TIME = "hx_dlq_time"
+REPLAY_COUNT = "hx_dlq_replay_count"
+#: Headers a replay adds to the re-published original (see consumers.replay).
+REPLAY_OF = "hx_replay_of"
+REPLAY_SEQUENCE = "hx_replay_count"
+
+DLQ_PREFIX = "hx_dlq_"
+#: Reason of a message whose retriable failures outlasted ``RetryPolicy.dead_letter_after``.
+RETRIES_EXHAUSTED = "retries_exhausted"
+DLQ_RETENTION_MS = 90 * 24 * 3600 * 1000
+#: An error text longer than this is cut (a header is not a log file).
+MAX_MESSAGE_CHARS = 2000
+
+
+def rfc3339_ms(moment: datetime) -> str:
+    """``2025-03-01T08:00:00.123Z``: UTC, milliseconds, as every hxbus time is written."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def dead_letter_headers(
+    original: Iterable[tuple[str, bytes]],
+    *,
+    error: BaseException,
+    reason: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    group: str,
+    now: datetime,
+) -> list[tuple[str, bytes]]:
+    """The headers of a DLQ entry: the original ones (minus any older ``hx_dlq_*``) + ours.
+
+    A message that comes back to the DLQ from a replay carries ``hx_replay_count`` (set by
+    the replay); the entry repeats it as ``hx_dlq_replay_count``.
+    """
+    kept = [(name, value) for name, value in original if not name.startswith(DLQ_PREFIX)]
+    text = str(error) or type(error).__name__
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
+    ours = [
+        (REASON, reason),
+        (ERROR_CLASS, type(error).__name__),
+        (MESSAGE, text),
+        (TOPIC, topic),
+        (PARTITION, str(partition)),
+        (OFFSET, str(offset)),
+        (GROUP, group),
+        (TIME, rfc3339_ms(now)),
+    ]
+    replays = dict(kept).get(REPLAY_SEQUENCE)
+    if replays:
+        ours.append((REPLAY_COUNT, replays.decode("utf-8", "replace")))
+    return kept + [(name, value.encode("utf-8")) for name, value in ours]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a dead-lettered message was read: what the runtime commits once it is safe."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class DeadLetterSink(Protocol):
+    """What the consumer loop needs of a DLQ (``DeadLetterQueue``, or a fake in a test)."""
+
+    def send(
+        self,
+        origin: Origin,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        error: BaseException,
+        reason: str,
+    ) -> None: ...
+
+    def flush(self) -> set[Origin]:
+        """Wait for every write since the last flush; return the origins NOT acknowledged."""
+        ...
+
+
+@dataclass(slots=True)
+class _Pending:
+    origin: Origin
+    future: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class DeadLetterQueue:
+    """Writes the poison of one consumer group to ``hx.dlq.<group>``."""
+
+    settings: Settings
+    group: str
+    #: A producer to share (tests); by default one of our own, acks=all and idempotent.
+    producer: Any = None
+    #: Replication asked for (fitted to the live brokers) and its min.insync.replicas.
+    replication: int = 3
+    min_insync_replicas: int = 2
+    ensure_topic: bool = True
+    flush_timeout_s: float = 60.0
+    _pending: list[_Pending] = field(default_factory=list, init=False)
+    _owns_producer: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.topic = dlq_topic(self.group)
+        if self.ensure_topic:
+            ensure_dlq_topic(self.settings, self.topic, self.replication, self.min_insync_replicas)
+        if self.producer is None:
+            self.producer = make_producer(
+                self.settings, acks="all", enable_idempotence=True, linger_ms=5
+            )
+            self._owns_producer = True
+
+    def send(
+        self,
+        origin: Origin,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        error: BaseException,
+        reason: str,
+    ) -> None:
+        """Queue one DLQ entry; ``flush`` says whether the broker took it."""
+        entry_headers = dead_letter_headers(
+            headers,
+            error=error,
+            reason=reason,
+            topic=origin.topic,
+            partition=origin.partition,
+            offset=origin.offset,
+            group=self.group,
+            now=datetime.now(UTC),
+        )
+        pending = _Pending(origin)
+        try:
+            with kafka_errors(f"write to {self.topic}"):
+                pending.future = self.producer.send(
+                    self.topic,
+                    key=key,
+                    # kafka-python refuses a record with neither key nor value.
+                    value=b"" if value is None and key is None else value,
+                    headers=entry_headers,
+                )
+        except Exception as exc:  # not queued at all: flush reports it as not acknowledged
+            pending.error = exc
+        self._pending.append(pending)
+
+    def flush(self) -> set[Origin]:
+        """Wait for the broker to acknowledge every queued entry; the ones it did not."""
+        if not self._pending:
+            return set()
+        try:
+            with kafka_errors(f"flush {self.topic}"):
+                self.producer.flush(timeout=self.flush_timeout_s)
+        except Exception as exc:
+            log.warning("dlq_flush_failed", topic=self.topic, error=str(exc))
+        failed: set[Origin] = set()
+        for pending in self._pending:
+            future = pending.future
+            if future is None or not future.is_done or future.failed():
+                failed.add(pending.origin)
+                error = pending.error or (future.exception if future is not None else None)
+                log.warning(
+                    "dlq_write_failed",
+                    topic=self.topic,
+                    origin_topic=pending.origin.topic,
+                    origin_partition=pending.origin.partition,
+                    origin_offset=pending.origin.offset,
+                    error=str(error) if error else "not acknowledged in time",
+                )
+        self._pending.clear()
+        return failed
+
+    def close(self) -> None:
+        if self._owns_producer:
+            self.producer.close()
+
+
+def ensure_dlq_topic(
+    settings: Settings, topic: str, replication: int = 3, min_insync_replicas: int = 2
+) -> None:
+    """Create ``topic`` (1 partition, 90 days) if the cluster lacks it; idempotent."""
+    admin = admin_client(settings)
+    try:
+        state = read_cluster_state(admin, [topic])
+        if topic in state.topics:
+            return
+        # A one-node development broker cannot hold three replicas (as provisioning does).
+        rf = max(1, min(replication, state.brokers))
+        min_isr = min(min_insync_replicas, rf)
+        spec = TopicSpec(
+            topic,
+            partitions=1,
+            replication=rf,
+            configs={
+                "cleanup.policy": "delete",
+                "min.insync.replicas": str(min_isr),
+                "retention.ms": str(DLQ_RETENTION_MS),
+            },
+        )
+        CreateTopic(spec).apply(admin)
+        log.info("dlq_topic_created", topic=topic, replication=rf)
+    finally:
+        admin.close()

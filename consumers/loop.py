@@ -1,0 +1,508 @@
+"""The consumer loop every receiver stands on: poll, read, dedupe, handle, flush, commit.
+
+One ``ConsumerRuntime`` is one worker: it owns one ``KafkaConsumer``, created on the
+thread that runs it and never shared (kafka-python's consumer is not thread-safe). Run
+more workers of a group as more runtimes (processes, or threads each with its own runtime,
+handler and dedupe store connection).
+
+One polled batch goes through these steps, in this order, and that order is the guarantee:
+
+1. read every record (``MessageReader``): poison becomes a DLQ entry, not an exception;
+2. ask the dedupe store which message ids were handled before (one query per batch);
+3. per partition, in offset order: skip duplicates and expired alerts, hand the rest to
+   ``handler.handle``; a retriable failure stops that partition at the failed offset
+   (the rest of the batch goes on), any other failure dead-letters that one message;
+4. ``handler.flush()`` (the sink is durable) and wait for the DLQ writes to be acked;
+5. mark the handled message ids in the dedupe store (one transaction);
+6. commit, per partition, the offset after the last message that is done for good
+   (asynchronously: see ``consumers.offsets``; synchronously when the loop stops).
+
+A partition stopped in step 3, or whose flush or DLQ write failed in step 4, is sought
+back to the first offset not done, paused, and resumed after a backoff (``RetryBook``),
+while ``poll`` keeps the other partitions and the group membership alive.
+
+A crash anywhere loses nothing (nothing is committed before it is durable) and delivers
+nothing twice: after step 4 the sink's own idempotency on the message id absorbs a
+redelivery, after step 5 the dedupe store does.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import structlog
+from kafka import AsyncConsumerRebalanceListener, TopicPartition
+
+from consumers.dedupe import DedupeStore
+from consumers.delivery import Delivery, Handler, Outcome
+from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
+from consumers.offsets import CommitTracker
+from consumers.reading import (
+    UNEXPECTED,
+    Decoder,
+    MessageReader,
+    Poison,
+    expired,
+    header_pairs,
+    utc_now,
+)
+from consumers.retry import RetryBook, RetryPolicy
+from runtime import Settings, Verifier, kafka_errors, make_consumer
+from runtime.metrics import BATCH_SECONDS, CONSUMED, RETRIED, STALLED_PARTITIONS
+from runtime.metrics import topic_kind as kind_of
+from schemas.errors import BrokerError, HxError
+
+log = structlog.get_logger("hxbus.consumer")
+
+#: Prune the dedupe store this often (seconds) while running.
+PRUNE_EVERY_S = 3600.0
+#: Reason recorded when ``handler.flush()`` or a DLQ write failed for a batch.
+FLUSH_FAILED = "flush_failed"
+DLQ_UNAVAILABLE = "dlq_unavailable"
+
+
+@dataclass(slots=True)
+class RunStats:
+    """What one ``run`` did, by outcome (the bench and the tests read these)."""
+
+    handled: int = 0
+    duplicate: int = 0
+    expired: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+    batches: int = 0
+
+    @property
+    def finished(self) -> int:
+        """Messages done for good (committed or about to be): every outcome but a retry."""
+        return self.handled + self.duplicate + self.expired + self.dead_lettered
+
+
+@dataclass(slots=True)
+class _Done:
+    """One message of a batch that needs no further handling, and what it still waits for."""
+
+    offset: int
+    outcome: Outcome
+    event_type: str
+    message_id: str | None = None
+
+
+@dataclass(slots=True)
+class _PartitionWork:
+    """The batch of one partition: what got done, and where (if anywhere) it stopped."""
+
+    done: list[_Done] = field(default_factory=list)
+    stopped_at: int | None = None
+
+
+class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    """Commits what was handled before partitions go to another consumer.
+
+    The loop sends a commit after every batch, before it polls again, and rebalances
+    happen inside ``poll``; so what is left here is a commit not yet confirmed, or one
+    that failed. kafka-python 3 runs listeners on its IO thread, where a blocking
+    ``commit`` is refused: the async variant awaits ``commit_async`` instead.
+    """
+
+    def __init__(self, runtime: ConsumerRuntime, consumer: Any) -> None:
+        self._runtime = runtime
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        offsets = self._runtime._hand_over(revoked)
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit_async(offsets)
+        except Exception as exc:  # the dedupe store and the sink absorb the redelivery
+            log.warning("commit_on_revoke_failed", partitions=len(offsets), error=str(exc))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions_assigned", partitions=sorted(f"{t}/{p}" for t, p in assigned))
+
+    async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        # Thrown out of the group: a commit would be refused; forget and let others redo.
+        self._runtime._hand_over(lost)
+
+
+class ConsumerRuntime:
+    """One worker of consumer group ``group`` on ``topics``, feeding ``handler``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        group: str,
+        topics: Sequence[str],
+        handler: Handler,
+        *,
+        codec: Decoder,
+        dedupe_store: DedupeStore,
+        dlq: DeadLetterSink,
+        verifier: Verifier | None = None,
+        role: str = "consumer",
+        retry: RetryPolicy | None = None,
+        max_records: int = 500,
+        poll_timeout_s: float = 1.0,
+        clock: Callable[[], datetime] = utc_now,
+        consumer_factory: Callable[..., Any] = make_consumer,
+        consumer_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.group = group
+        self.topics = tuple(topics)
+        self.handler = handler
+        self.role = role
+        self.stats = RunStats()
+        self._reader = MessageReader(codec, verifier)
+        self._store = dedupe_store
+        self._dlq = dlq
+        self._policy = retry or RetryPolicy()
+        self._retries: RetryBook[TopicPartition] = RetryBook(self._policy)
+        self._max_records = max_records
+        self._poll_timeout_s = poll_timeout_s
+        self._clock = clock
+        self._consumer_factory = consumer_factory
+        self._consumer_options = consumer_options or {}
+        self._stop = threading.Event()
+        self._offsets = CommitTracker(role)
+        # Filled by the rebalance listener, which runs on kafka-python's IO thread.
+        self._lock = threading.Lock()
+        self._revoked: set[TopicPartition] = set()
+        self._log = log.bind(group=group, role=role)
+        self._debug = False
+
+    # -- running ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand, commit, and close (thread-safe)."""
+        self._stop.set()
+
+    def run_forever(
+        self, max_messages: int | None = None, idle_timeout: float | None = None
+    ) -> RunStats:
+        """Run until SIGTERM or SIGINT, then finish the batch, commit and close.
+
+        For commands (``main()`` threads only): installs the signal handlers for the run
+        and puts the previous ones back afterwards. The limits are those of ``run``.
+        """
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            self._log.info("consumer_stopping", signal=signal.Signals(signum).name)
+            self.stop()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return self.run(max_messages, idle_timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def run(self, max_messages: int | None = None, idle_timeout: float | None = None) -> RunStats:
+        """Consume until stopped, until ``max_messages`` are done, or until nothing arrived
+        (and nothing waits for a retry) for ``idle_timeout`` seconds."""
+        self.stats = RunStats()
+        # Bound here, not only in __init__: the entry point may configure logging after
+        # building the runtime, and structlog binds to the configuration of the moment.
+        self._log = log.bind(group=self.group, role=self.role)
+        # The canonical per-message line is at debug level; its arguments alone cost ~3 us
+        # a message, so they are only computed when debug lines are wanted.
+        self._debug = getattr(self._log, "is_enabled_for", lambda _level: True)(logging.DEBUG)
+        consumer = self._consumer_factory(
+            self.settings,
+            group_id=self.group,
+            enable_auto_commit=False,
+            max_poll_records=self._max_records,
+            **self._consumer_options,
+        )
+        try:
+            consumer.subscribe(list(self.topics), listener=_CommitOnRevoke(self, consumer))
+            self._loop(consumer, max_messages, idle_timeout)
+        finally:
+            self._offsets.commit_sync(consumer)
+            with kafka_errors("close consumer"):
+                consumer.close(autocommit=False)
+        return self.stats
+
+    def _loop(self, consumer: Any, max_messages: int | None, idle_timeout: float | None) -> None:
+        last_activity = time.monotonic()
+        next_prune = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_prune:
+                pruned = self._store.prune()
+                if pruned:
+                    self._log.info("dedupe_pruned", ids=pruned)
+                next_prune = now + PRUNE_EVERY_S
+            self._resume_due(consumer, now)
+            polled = self._poll(consumer, now)
+            self._forget_revoked()
+            if polled:
+                self._process(consumer, polled)
+                last_activity = time.monotonic()
+            elif self._offsets.pending():
+                self._offsets.commit_async(consumer)  # a commit that failed before: again
+            if max_messages is not None and self.stats.finished >= max_messages:
+                return
+            idle = time.monotonic() - last_activity
+            if idle_timeout is not None and not len(self._retries) and idle >= idle_timeout:
+                return
+
+    def _poll(self, consumer: Any, now: float) -> dict[TopicPartition, list[Any]]:
+        timeout = self._poll_timeout_s
+        wait = self._retries.seconds_to_next(now)
+        if wait is not None:
+            timeout = min(timeout, wait)
+        try:
+            with kafka_errors("poll"):
+                polled: dict[TopicPartition, list[Any]] = consumer.poll(
+                    timeout_ms=int(timeout * 1000), max_records=self._max_records
+                )
+        except BrokerError as exc:
+            if not exc.retriable:
+                raise
+            self._log.warning("poll_failed", error=str(exc))
+            self._stop.wait(self._policy.base_delay)
+            return {}
+        return polled
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def _process(self, consumer: Any, polled: dict[TopicPartition, list[Any]]) -> None:
+        started = time.perf_counter()
+        now = self._clock()
+        read: dict[TopicPartition, list[tuple[Any, Delivery | Poison | HxError]]] = {}
+        ids: list[str] = []
+        for tp, records in polled.items():
+            entries: list[tuple[Any, Delivery | Poison | HxError]] = []
+            for record in records:
+                try:
+                    result: Delivery | Poison | HxError = self._reader.read(record)
+                except HxError as exc:  # retriable (the verifier's keys are out of reach)
+                    result = exc
+                if isinstance(result, Delivery):
+                    ids.append(result.message_id)
+                entries.append((record, result))
+            read[tp] = entries
+        seen = self._store.seen(ids) if ids else set()
+
+        work = {tp: self._handle_partition(tp, entries, seen, now) for tp, entries in read.items()}
+        self._settle(consumer, work)
+        self.stats.batches += 1
+        BATCH_SECONDS.labels(self.role).observe(time.perf_counter() - started)
+
+    def _handle_partition(
+        self,
+        tp: TopicPartition,
+        entries: list[tuple[Any, Delivery | Poison | HxError]],
+        seen: set[str],
+        now: datetime,
+    ) -> _PartitionWork:
+        work = _PartitionWork()
+        for record, result in entries:
+            if isinstance(result, HxError):
+                if self._retry_or_give_up(tp, record, result, None, work):
+                    break
+                continue
+            if isinstance(result, Poison):
+                self._dead_letter(tp, record, result, work)
+                continue
+            message = result
+            if message.message_id in seen:
+                work.done.append(_Done(record.offset, Outcome.DUPLICATE, message.event_type))
+                if self._debug:
+                    self._log.debug(
+                        "message_duplicate",
+                        message_id=message.message_id,
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        offset=record.offset,
+                        outcome="duplicate",
+                    )
+                continue
+            if expired(message, now):
+                self._log.info(
+                    "alert_expired",
+                    message_id=message.message_id,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=record.offset,
+                    event_type=message.event_type,
+                    valid_until=str(message.record.get("valid_until")),
+                )
+                work.done.append(_Done(record.offset, Outcome.EXPIRED, message.event_type))
+                continue
+            started = time.perf_counter() if self._debug else 0.0
+            try:
+                self.handler.handle(message)
+            except Exception as exc:
+                if isinstance(exc, HxError) and exc.retriable:
+                    if self._retry_or_give_up(tp, record, exc, message.event_type, work):
+                        break
+                    continue
+                self._dead_letter(tp, record, Poison.of(exc, message.event_type), work)
+                continue
+            seen.add(message.message_id)  # a second copy later in this batch is a duplicate
+            work.done.append(
+                _Done(record.offset, Outcome.HANDLED, message.event_type, message.message_id)
+            )
+            if not self._debug:
+                continue
+            self._log.debug(
+                "message_handled",
+                message_id=message.message_id,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=record.offset,
+                outcome="handled",
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        return work
+
+    def _retry_or_give_up(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        error: HxError,
+        event_type: str | None,
+        work: _PartitionWork,
+    ) -> bool:
+        """A retriable failure: stop the partition here (True), or, past the policy's
+        ``dead_letter_after``, dead-letter the message and go on (False)."""
+        state = self._retries.get(tp)
+        attempts = state.attempts if state is not None and state.offset == record.offset else 0
+        if self._policy.exhausted(attempts + 1):
+            self._dead_letter(tp, record, Poison(error, RETRIES_EXHAUSTED, event_type), work)
+            return False
+        self._schedule_retry(tp, record.offset, error.reason, str(error))
+        work.stopped_at = record.offset
+        return True
+
+    def _dead_letter(
+        self, tp: TopicPartition, record: Any, poison: Poison, work: _PartitionWork
+    ) -> None:
+        self._dlq.send(
+            Origin(tp.topic, tp.partition, record.offset),
+            key=record.key,
+            value=record.value,
+            headers=header_pairs(record),
+            error=poison.error,
+            reason=poison.reason,
+        )
+        work.done.append(
+            _Done(record.offset, Outcome.DEAD_LETTERED, poison.event_type or "unknown")
+        )
+        self._log.warning(
+            "message_dead_lettered",
+            topic=tp.topic,
+            partition=tp.partition,
+            offset=record.offset,
+            reason=poison.reason,
+            error_class=type(poison.error).__name__,
+            error=str(poison.error),
+            # A bug met by this input (not an HxError): the traceback is what a fix needs.
+            exc_info=poison.error if poison.reason == UNEXPECTED else None,
+        )
+
+    def _schedule_retry(self, tp: TopicPartition, offset: int, reason: str, error: str) -> None:
+        state = self._retries.fail(tp, offset, reason, time.monotonic())
+        self.stats.retried += 1
+        RETRIED.labels(self.role, kind_of(tp.topic), reason).inc()
+        self._log.warning(
+            "partition_retry",
+            topic=tp.topic,
+            partition=tp.partition,
+            offset=offset,
+            attempt=state.attempts,
+            reason=reason,
+            backoff_s=round(state.resume_at - time.monotonic(), 3),
+            error=error,
+        )
+
+    # -- making it count -------------------------------------------------------------------
+
+    def _settle(self, consumer: Any, work: dict[TopicPartition, _PartitionWork]) -> None:
+        """Flush, wait for the DLQ, mark, commit; rewind whatever did not become durable."""
+        handled = [d.message_id for w in work.values() for d in w.done if d.message_id]
+        flushed = True
+        if handled:
+            try:
+                self.handler.flush()
+            except Exception as exc:
+                flushed = False
+                self._log.warning("flush_failed", messages=len(handled), error=str(exc))
+        not_acked = self._dlq.flush()
+
+        rewind: dict[TopicPartition, int] = {}
+        positions: dict[TopicPartition, int] = {}
+        counts: Counter[tuple[str, str, Outcome]] = Counter()
+        for tp, partition_work in work.items():
+            stop = partition_work.stopped_at
+            for done in partition_work.done:
+                if done.outcome is Outcome.HANDLED and not flushed:
+                    stop = done.offset
+                    self._schedule_retry(tp, stop, FLUSH_FAILED, "handler.flush failed")
+                    break
+                origin = Origin(tp.topic, tp.partition, done.offset)
+                if done.outcome is Outcome.DEAD_LETTERED and origin in not_acked:
+                    stop = done.offset
+                    self._schedule_retry(tp, stop, DLQ_UNAVAILABLE, "DLQ write not acknowledged")
+                    break
+                positions[tp] = done.offset + 1
+                counts[(kind_of(tp.topic), done.event_type, done.outcome)] += 1
+            if stop is not None:
+                rewind[tp] = stop
+
+        if handled and flushed:
+            self._store.mark(handled)
+        self._offsets.advance(positions)
+        self._offsets.commit_async(consumer)
+        self._count(counts)
+        for tp, position in positions.items():
+            self._retries.succeeded(tp, position - 1)
+        self._pause_at(consumer, rewind)
+        STALLED_PARTITIONS.labels(self.role).set(self._retries.stalled(time.monotonic()))
+
+    def _count(self, counts: Counter[tuple[str, str, Outcome]]) -> None:
+        """Add a batch's outcomes to the stats and the metrics (one label look-up per kind)."""
+        for (topic_kind, event_type, outcome), n in counts.items():
+            setattr(self.stats, outcome.value, getattr(self.stats, outcome.value) + n)
+            CONSUMED.labels(self.role, topic_kind, event_type, outcome.value).inc(n)
+
+    # -- pausing, resuming, rebalancing --------------------------------------------------
+
+    def _pause_at(self, consumer: Any, rewind: dict[TopicPartition, int]) -> None:
+        owned = consumer.assignment()
+        for tp, offset in rewind.items():
+            if tp in owned:
+                consumer.seek(tp, offset)
+                consumer.pause(tp)
+
+    def _resume_due(self, consumer: Any, now: float) -> None:
+        due = self._retries.take_due(now)
+        if due:
+            owned = consumer.assignment()
+            consumer.resume(*(tp for tp in due if tp in owned))
+
+    def _hand_over(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, Any]:
+        """Called from the rebalance listener: what to commit for ``partitions`` before they
+        go, and a note to forget their retry state."""
+        gone = set(partitions)
+        with self._lock:
+            self._revoked |= gone
+        return self._offsets.hand_over(gone)
+
+    def _forget_revoked(self) -> None:
+        with self._lock:
+            revoked, self._revoked = self._revoked, set()
+        if revoked:
+            self._retries.forget(revoked)

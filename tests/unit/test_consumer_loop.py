@@ -1,0 +1,496 @@
+"""The consumer loop's bookkeeping, against an in-memory stand-in for KafkaConsumer.
+
+The real broker tests (tests/integration/test_consumer_*.py) prove the loop end to end;
+these pin down the order of flush, mark and commit and what is rewound when a step
+fails, which a real broker cannot be made to fail at will.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import TopicPartition
+from prometheus_client import REGISTRY
+
+from consumers import (
+    ConsumerRuntime,
+    DedupeStore,
+    Delivery,
+    Origin,
+    RetryPolicy,
+)
+from runtime import Settings
+from schemas import (
+    DEFAULT_AGREEMENT_PATH,
+    Codec,
+    ExchangeEvent,
+    envelope_headers,
+    load_agreement,
+    new_message_id,
+    parse_event,
+    record_key,
+)
+from schemas.errors import (
+    BrokerUnavailable,
+    Issue,
+    SecurityError,
+    SinkUnavailable,
+    ValidationFailed,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
+TOPIC = "t-loop"
+FAST = RetryPolicy(base_delay=0.01, max_delay=0.02)
+
+
+@dataclass
+class Record:
+    """The fields of kafka-python's ConsumerRecord the runtime reads."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp: int = 1_764_000_000_000
+
+
+class FakeConsumer:
+    """Partitions as lists; poll, seek, pause, resume and commit as kafka-python does."""
+
+    def __init__(self, log: dict[TopicPartition, list[Record]], committed: dict[Any, int]) -> None:
+        self.log = log
+        self.committed = committed
+        self.position = {tp: committed.get(tp, 0) for tp in log}
+        self.paused: set[TopicPartition] = set()
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.seeks: list[tuple[TopicPartition, int]] = []
+        self.answers: list[tuple[Any, dict[TopicPartition, Any]]] = []
+
+    def subscribe(self, topics: list[str], listener: Any) -> None:
+        self.listener = listener
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.log)
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
+        while self.answers:
+            callback, offsets = self.answers.pop(0)
+            callback(offsets, "OffsetCommitResponse")
+        batch = {}
+        for tp, records in self.log.items():
+            start = self.position[tp]
+            if tp in self.paused or start >= len(records):
+                continue
+            batch[tp] = records[start : start + max_records]
+            self.position[tp] = start + len(batch[tp])
+        return batch
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+        self.position[tp] = offset
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused.update(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused.difference_update(tps)
+
+    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
+        self.committed.update({tp: meta.offset for tp, meta in offsets.items()})
+
+    def commit_async(self, offsets: dict[TopicPartition, Any], callback: Any) -> None:
+        """Committed at once; the callback runs in the next poll, as kafka-python does."""
+        self.commit(offsets)
+        self.answers.append((callback, offsets))
+
+    def close(self, autocommit: bool = True) -> None:
+        pass
+
+
+@dataclass
+class RecordingHandler:
+    """Keeps handled message ids; can refuse, fail retriably, or fail its flush."""
+
+    handled: list[str] = field(default_factory=list)
+    durable: list[str] = field(default_factory=list)
+    refuse: Callable[[Delivery], BaseException | None] = lambda _m: None
+    flush_failures: int = 0
+    _batch: list[str] = field(default_factory=list)
+
+    def handle(self, message: Delivery) -> None:
+        error = self.refuse(message)
+        if error is not None:
+            raise error
+        self._batch.append(message.message_id)
+        self.handled.append(message.message_id)
+
+    def flush(self) -> None:
+        if self.flush_failures:
+            self.flush_failures -= 1
+            self._batch.clear()
+            raise SinkUnavailable("test: disk full")
+        self.durable.extend(self._batch)
+        self._batch.clear()
+
+
+@dataclass
+class FakeDeadLetters:
+    """Keeps DLQ writes; ``refuse`` origins are reported not acknowledged (once each)."""
+
+    sent: list[tuple[Origin, str]] = field(default_factory=list)
+    refuse: set[Origin] = field(default_factory=set)
+    _queued: list[Origin] = field(default_factory=list)
+
+    def send(
+        self, origin: Origin, *, key: Any, value: Any, headers: Any, error: Any, reason: str
+    ) -> None:
+        self._queued.append(origin)
+        self.sent.append((origin, reason))
+
+    def flush(self) -> set[Origin]:
+        failed = {o for o in self._queued if o in self.refuse}
+        self.refuse -= failed
+        self._queued.clear()
+        return failed
+
+
+@pytest.fixture(scope="module")
+def codec() -> Codec:
+    return Codec()
+
+
+@pytest.fixture(scope="module")
+def hit_template() -> ExchangeEvent:
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    text = (FIXTURES / "alert_hit_huaibei.json").read_text(encoding="utf-8")
+    return parse_event(json.loads(text), agreement)
+
+
+@pytest.fixture(scope="module")
+def alert_template() -> ExchangeEvent:
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    text = (FIXTURES / "person_alert_xuzhou.json").read_text(encoding="utf-8")
+    return parse_event(json.loads(text), agreement)
+
+
+def wire(codec: Codec, event: ExchangeEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    value = codec.encode(event.event_type, event.record)
+    headers = envelope_headers(event.envelope, codec.fingerprint(event.event_type))
+    return record_key(event.event_type, event.record), value, headers
+
+
+def hits(template: ExchangeEvent, count: int) -> list[ExchangeEvent]:
+    return [
+        ExchangeEvent(template.envelope.evolve(message_id=new_message_id()), dict(template.record))
+        for _ in range(count)
+    ]
+
+
+def partition_log(codec: Codec, partition: int, raws: list[Any]) -> list[Record]:
+    out = []
+    for offset, raw in enumerate(raws):
+        if isinstance(raw, ExchangeEvent):
+            raw = wire(codec, raw)
+        key, value, headers = raw
+        out.append(Record(TOPIC, partition, offset, key, value, headers))
+    return out
+
+
+@dataclass
+class Bench:
+    """One group's durable state (committed offsets, dedupe file) across runtime restarts."""
+
+    tmp_path: Path
+    codec: Codec
+    log: dict[TopicPartition, list[Record]]
+    committed: dict[Any, int] = field(default_factory=dict)
+    consumers: list[FakeConsumer] = field(default_factory=list)
+    stores: list[DedupeStore] = field(default_factory=list)
+
+    def runtime(self, handler: Any, dlq: Any, **options: Any) -> ConsumerRuntime:
+        def factory(_settings: Settings, **_overrides: Any) -> FakeConsumer:
+            consumer = FakeConsumer(self.log, self.committed)
+            self.consumers.append(consumer)
+            return consumer
+
+        options.setdefault("retry", FAST)
+        store = DedupeStore(self.tmp_path / "dedupe.sqlite")
+        self.stores.append(store)
+        return ConsumerRuntime(
+            Settings(state_dir=self.tmp_path),
+            "g-loop",
+            [TOPIC],
+            handler,
+            codec=self.codec,
+            dedupe_store=store,
+            dlq=dlq,
+            consumer_factory=factory,
+            poll_timeout_s=0.01,
+            **options,
+        )
+
+
+@pytest.fixture
+def bench(tmp_path: Path, codec: Codec) -> Iterator[Callable[..., Bench]]:
+    made: list[Bench] = []
+
+    def make(*partitions: list[Any]) -> Bench:
+        log = {
+            TopicPartition(TOPIC, n): partition_log(codec, n, raws)
+            for n, raws in enumerate(partitions)
+        }
+        made.append(Bench(tmp_path, codec, log))
+        return made[-1]
+
+    yield make
+    for one in made:
+        for store in one.stores:
+            store.close()
+
+
+def ids(events: list[ExchangeEvent]) -> list[str]:
+    return [e.envelope.message_id for e in events]
+
+
+def test_every_message_is_handled_flushed_and_committed(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """Good messages are handled in order, made durable, and committed at last offset + 1."""
+    first, second = hits(hit_template, 5), hits(hit_template, 3)
+    b = bench(first, second)
+    handler = RecordingHandler()
+    stats = b.runtime(handler, FakeDeadLetters()).run(idle_timeout=0.05)
+    assert (
+        ids(first) + ids(second),
+        {TopicPartition(TOPIC, 0): 5, TopicPartition(TOPIC, 1): 3},
+        8,
+    ) == (
+        handler.durable,
+        b.committed,
+        stats.handled,
+    )
+
+
+def test_redelivery_after_mark_before_commit_is_skipped(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """A crash after the dedupe mark but before the commit: the redelivered batch is skipped."""
+    events = hits(hit_template, 4)
+    b = bench(events)
+    first = RecordingHandler()
+    b.runtime(first, FakeDeadLetters()).run(idle_timeout=0.05)
+    b.committed.clear()  # the commit never reached the broker
+    second = RecordingHandler()
+    stats = b.runtime(second, FakeDeadLetters()).run(idle_timeout=0.05)
+    assert ([], 4, {TopicPartition(TOPIC, 0): 4}) == (second.handled, stats.duplicate, b.committed)
+
+
+def test_poison_goes_to_the_dlq_with_its_reason_and_the_stream_goes_on(
+    bench: Callable[..., Bench], codec: Codec, hit_template: ExchangeEvent
+) -> None:
+    """Undecodable bytes, missing headers, a wrong ce_type: dead-lettered; the rest handled."""
+    good = hits(hit_template, 3)
+    key, value, headers = wire(codec, hits(hit_template, 1)[0])
+    wrong_type = [(k, b"PersonAlert" if k == "ce_type" else v) for k, v in headers]
+    b = bench(
+        [
+            good[0],
+            (b"k", b"\x00garbage", []),
+            good[1],
+            (key, value, []),
+            (key, value, wrong_type),
+            good[2],
+        ]
+    )
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    b.runtime(handler, dlq).run(idle_timeout=0.05)
+    assert (ids(good), [(1, "undecodable"), (3, "bad_headers"), (4, "bad_headers")], 6) == (
+        handler.durable,
+        [(o.offset, reason) for o, reason in dlq.sent],
+        b.committed[TopicPartition(TOPIC, 0)],
+    )
+
+
+def test_handler_rejection_and_bug_are_dead_lettered(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """ValidationFailed goes to the DLQ as 'invalid'; a non-HxError as 'unexpected_error'."""
+    events = hits(hit_template, 3)
+    refused = {
+        events[0].envelope.message_id: ValidationFailed([Issue("details", "test")]),
+        events[1].envelope.message_id: KeyError("a bug"),
+    }
+    b = bench(events)
+    handler, dlq = RecordingHandler(refuse=lambda m: refused.get(m.message_id)), FakeDeadLetters()
+    b.runtime(handler, dlq).run(idle_timeout=0.05)
+    assert ([events[2].envelope.message_id], ["invalid", "unexpected_error"]) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+    )
+
+
+def test_expired_alert_is_skipped_not_dead_lettered(
+    bench: Callable[..., Bench], alert_template: ExchangeEvent
+) -> None:
+    """An alert past valid_until is committed as 'expired', never handled, never in the DLQ."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    live = ExchangeEvent(
+        alert_template.envelope.evolve(message_id=new_message_id()),
+        {**alert_template.record, "valid_until": now + timedelta(days=1)},
+    )
+    dead = ExchangeEvent(
+        alert_template.envelope.evolve(message_id=new_message_id()),
+        {
+            **alert_template.record,
+            "issued_at": now - timedelta(days=3),
+            "valid_until": now - timedelta(seconds=1),
+        },
+    )
+    b = bench([dead, live])
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    stats = b.runtime(handler, dlq).run(idle_timeout=0.05)
+    assert ([live.envelope.message_id], 1, [], 2) == (
+        handler.durable,
+        stats.expired,
+        dlq.sent,
+        b.committed[TopicPartition(TOPIC, 0)],
+    )
+
+
+def test_failed_flush_rewinds_and_nothing_is_marked_until_it_succeeds(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """When flush fails the batch is redelivered after a backoff and handled once durably."""
+    events = hits(hit_template, 4)
+    b = bench(events)
+    handler = RecordingHandler(flush_failures=1)
+    stats = b.runtime(handler, FakeDeadLetters()).run(idle_timeout=0.2)
+    assert (ids(events), [(TopicPartition(TOPIC, 0), 0)], 1, 4) == (
+        handler.durable,
+        b.consumers[0].seeks,
+        stats.retried,
+        b.committed[TopicPartition(TOPIC, 0)],
+    )
+
+
+def test_unacknowledged_dlq_write_is_not_committed(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """A DLQ write the broker did not ack stops the commit before it; the entry is written again."""
+    good = hits(hit_template, 2)
+    b = bench([good[0], (b"k", b"garbage", []), good[1]])
+    dlq = FakeDeadLetters(refuse={Origin(TOPIC, 0, 1)})
+    handler = RecordingHandler()
+    b.runtime(handler, dlq).run(idle_timeout=0.2)
+    commits = [c[TopicPartition(TOPIC, 0)] for c in b.consumers[0].commits]
+    assert ([1, 3], [1, 1], ids(good)) == (
+        commits,
+        [o.offset for o, _r in dlq.sent],
+        handler.durable,
+    )
+
+
+def test_retriable_failure_keeps_order_on_its_partition_and_others_go_on(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """Partition 0 fails twice at its first message; partition 1 is done meanwhile; order kept."""
+    slow, fast = hits(hit_template, 3), hits(hit_template, 3)
+    failures = {"left": 2}
+
+    def refuse(message: Delivery) -> BaseException | None:
+        if message.partition == 0 and failures["left"]:
+            failures["left"] -= 1
+            return SinkUnavailable("test: sink down")
+        return None
+
+    b = bench(slow, fast)
+    handler = RecordingHandler(refuse=refuse)
+    stats = b.runtime(handler, FakeDeadLetters()).run(idle_timeout=0.3)
+    assert (ids(fast) + ids(slow), 2, 6) == (handler.durable, stats.retried, stats.handled)
+
+
+def test_dead_letter_after_gives_up_with_retries_exhausted(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """With dead_letter_after=3 a message that always fails retriably ends in the DLQ."""
+    events = hits(hit_template, 2)
+    stuck = events[0].envelope.message_id
+    b = bench(events)
+    handler = RecordingHandler(
+        refuse=lambda m: SinkUnavailable("down") if m.message_id == stuck else None
+    )
+    dlq = FakeDeadLetters()
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, dead_letter_after=3)
+    stats = b.runtime(handler, dlq, retry=policy).run(idle_timeout=0.3)
+    assert ([events[1].envelope.message_id], ["retries_exhausted"], 2) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+        stats.retried,
+    )
+
+
+def test_verifier_rejection_is_dead_lettered_and_outage_retried(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """SecurityError from the verifier dead-letters; a retriable verifier error retries."""
+    events = hits(hit_template, 2)
+    forged = events[0].envelope.message_id
+    outages = {"left": 1}
+
+    class Verifier:
+        def verify(self, message: Any) -> None:
+            if message.envelope.message_id == forged:
+                raise SecurityError("signature does not verify")
+            if outages["left"]:
+                outages["left"] -= 1
+                raise BrokerUnavailable("test: key service down")
+
+    b = bench(events)
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    stats = b.runtime(handler, dlq, verifier=Verifier()).run(idle_timeout=0.3)
+    assert ([events[1].envelope.message_id], ["signature"], 1) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+        stats.retried,
+    )
+
+
+def test_duplicate_within_one_batch_is_handled_once(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """The same message id twice in one batch (a producer retry) reaches the handler once."""
+    event = hits(hit_template, 1)[0]
+    b = bench([event, event])
+    handler = RecordingHandler()
+    stats = b.runtime(handler, FakeDeadLetters()).run(idle_timeout=0.05)
+    assert ([event.envelope.message_id], 1, 1) == (handler.durable, stats.handled, stats.duplicate)
+
+
+def test_outcomes_are_counted_in_prometheus(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """hx_consumer_messages_total counts handled and dead-lettered messages by role and type."""
+
+    def sample(event_type: str, outcome: str) -> float:
+        labels = {
+            "role": "unit-test",
+            "topic_kind": "other",
+            "event_type": event_type,
+            "outcome": outcome,
+        }
+        return REGISTRY.get_sample_value("hx_consumer_messages_total", labels) or 0.0
+
+    before = (sample("AlertHit", "handled"), sample("unknown", "dead_lettered"))
+    b = bench([*hits(hit_template, 2), (b"k", b"junk", [])])
+    b.runtime(RecordingHandler(), FakeDeadLetters(), role="unit-test").run(idle_timeout=0.05)
+    after = (sample("AlertHit", "handled"), sample("unknown", "dead_lettered"))
+    assert (2.0, 1.0) == (after[0] - before[0], after[1] - before[1])
