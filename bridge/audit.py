@@ -1,0 +1,315 @@
+"""The audit trail: one ``hx.audit.AuditRecord`` per message a bridge handled.
+
+An auditor asks "who received alert X, when, and what did they do with it". Every
+delivery into a local system (and every refusal: rejected, dead-lettered, refused for
+security, expired) becomes one record on ``hx.audit``, kept three years: who sent the
+message, which province and agency it was for, which profile translated it and what the
+translation lost (truncated and dropped fields), hashes of the bytes received and of the
+bytes delivered, and when the local system acknowledged it.
+
+Records are keyed by the alert id (else the request id, else the hit id, else the message
+id), so ``hxbus audit --alert ID`` finds every record of one alert, hits included, in one
+partition. The writer is an idempotent ``acks=all`` producer, and the bridge flushes it
+at the end of every batch BEFORE the consumer commits its offsets: the audit of a
+delivery is never lost once the delivery counts as done. It is written at least once: a
+crash between the audit flush and the commit writes the batch's records again, with the
+same ``audit_id`` (a uuid5 of message id, province, sink and outcome), so readers keep
+one. With the Kafka sink, give the sink as the producer: the records then travel in the
+sink's transaction and are committed exactly when the delivery is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from fastavro.schema import parse_schema, to_parsing_canonical_form
+
+from bridge.profiles.base import LocalMessage, Profile
+from bridge.sinks import DeliveryOutcome, DeliveryResult, Sink
+from runtime import Settings, kafka_errors, make_producer
+from schemas import (
+    AUDIT_TOPIC,
+    AVRO_DIR,
+    KEY_FIELDS,
+    Catalog,
+    Codec,
+    Envelope,
+    SchemaVersion,
+    utc_now_ms,
+)
+from schemas.catalog import schema_fingerprint, self_contained
+from schemas.errors import ConfigError, SecurityError, SinkRejected
+
+#: The codec's name of the audit record type, and its Avro full name.
+AUDIT_RECORD_TYPE = "AuditRecord"
+AUDIT_FULLNAME = "hx.audit.AuditRecord"
+#: Namespace of the deterministic audit ids (a fixed, random uuid: never change it).
+AUDIT_ID_NAMESPACE = uuid.UUID("4f0d7c8e-5b8a-4d55-9a3e-2f6c1b7a9e41")
+_ALERT_KIND_OF_TYPE = {"PersonAlert": "PERSON", "VehicleAlert": "VEHICLE"}
+_KEY_PRIORITY = ("alert_id", "request_id", "hit_id", "message_id")
+
+
+class AuditOutcome(enum.StrEnum):
+    """The audit record's ``outcome`` (the symbols of ``hx.audit.AuditOutcome``)."""
+
+    DELIVERED = "DELIVERED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+    DEAD_LETTERED = "DEAD_LETTERED"
+    SECURITY_REJECTED = "SECURITY_REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+def outcome_of_delivery(result: DeliveryResult) -> AuditOutcome:
+    """DELIVERED for a new message in the local system, DUPLICATE for one it had."""
+    if result.outcome is DeliveryOutcome.DUPLICATE:
+        return AuditOutcome.DUPLICATE
+    return AuditOutcome.DELIVERED
+
+
+def outcome_of_error(error: BaseException) -> AuditOutcome:
+    """The outcome of a message that went to the DLQ because of ``error``."""
+    if isinstance(error, SecurityError):
+        return AuditOutcome.SECURITY_REJECTED
+    if isinstance(error, SinkRejected):
+        return AuditOutcome.REJECTED
+    return AuditOutcome.DEAD_LETTERED
+
+
+class BusPosition(Protocol):
+    """Where a message was read (a ``consumers.Delivery`` or a DLQ ``Origin``)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditScope:
+    """What every audit record of one bridge shares: province, profile and sink."""
+
+    #: The province key of the agreement (``JS``).
+    province: str
+    profile: str
+    profile_version: str
+    #: The sink kind (``directory``, ``http``, ``kafka``).
+    sink: str | None
+
+    @classmethod
+    def of(cls, province: str, profile: Profile, sink: Sink | None) -> AuditScope:
+        return cls(province, profile.name, profile.version, sink.kind if sink else None)
+
+    def record(
+        self,
+        envelope: Envelope,
+        *,
+        value: bytes,
+        outcome: AuditOutcome,
+        record: Mapping[str, Any] | None = None,
+        key: bytes | None = None,
+        local: LocalMessage | None = None,
+        result: DeliveryResult | None = None,
+        reason: str | None = None,
+        position: BusPosition | None = None,
+        recorded_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The audit record (Avro record form) of one message at this bridge.
+
+        ``value`` is the message as read from the bus; ``record`` its decoded record, when
+        it decoded (business ids come from it, else from the Kafka ``key``); ``local`` the
+        translation, when one was made; ``result`` the sink's acknowledgement.
+        """
+        ids = _business_ids(envelope.event_type, record, key)
+        alert_kind = (record or {}).get("alert_kind") or _ALERT_KIND_OF_TYPE.get(
+            envelope.event_type
+        )
+        delivered_at = result.delivered_at if result else None
+        latency_ms = None
+        if delivered_at is not None:
+            latency_ms = int((delivered_at - envelope.created_at).total_seconds() * 1000)
+        sink = result.sink if result else self.sink
+        if reason is None and result is not None:
+            reason = result.detail or None  # the local system's answer, e.g. "HTTP 409"
+        audit_id = uuid.uuid5(
+            AUDIT_ID_NAMESPACE, f"{envelope.message_id}|{self.province}|{sink}|{outcome.value}"
+        )
+        return {
+            "audit_id": str(audit_id),
+            "recorded_at": recorded_at or utc_now_ms(),
+            "message_id": envelope.message_id,
+            "event_type": envelope.event_type,
+            **ids,
+            "alert_kind": alert_kind if ids["alert_id"] else None,
+            "correlation_id": envelope.correlation_id,
+            "source_agency": envelope.source,
+            "recipient_agency": envelope.target,
+            "province": self.province,
+            "sink": sink.upper() if sink else None,
+            "destination": result.destination if result else None,
+            "outcome": outcome.value,
+            "reason": reason,
+            "profile": self.profile,
+            "profile_version": self.profile_version,
+            "truncated_fields": list(local.truncated) if local else [],
+            "dropped_fields": list(local.dropped) if local else [],
+            "value_sha256": hashlib.sha256(value).hexdigest(),
+            "local_sha256": hashlib.sha256(local.content).hexdigest() if local else None,
+            "delivered_at": delivered_at,
+            "latency_ms": latency_ms,
+            "source_topic": position.topic if position else None,
+            "source_partition": position.partition if position else None,
+            "source_offset": position.offset if position else None,
+        }
+
+
+def audit_key(record: Mapping[str, Any]) -> bytes:
+    """The Kafka key of an audit record: alert id, else request id, hit id, message id."""
+    for name in _KEY_PRIORITY:
+        if record.get(name):
+            return str(record[name]).encode()
+    raise ValueError("an audit record needs at least a message_id")
+
+
+def _business_ids(
+    event_type: str, record: Mapping[str, Any] | None, key: bytes | None
+) -> dict[str, str | None]:
+    """alert_id, hit_id and request_id from the record, else the key (poison messages)."""
+    ids: dict[str, str | None] = {"alert_id": None, "hit_id": None, "request_id": None}
+    if record is not None:
+        for name in ids:
+            value = record.get(name)
+            ids[name] = str(value) if value else None
+        return ids
+    field = KEY_FIELDS.get(event_type)
+    if field and key:
+        # A key that is no uuid cannot be an id of the contract: leave the field null.
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            ids[field] = str(uuid.UUID(key.decode("ascii")))
+    return ids
+
+
+def audit_schema(avro_dir: Path = AVRO_DIR) -> SchemaVersion:
+    """The audit record's schema (``schemas/avro/hx.audit.AuditRecord.avsc``), parsed once.
+
+    The exchange catalog loads only the seven ``hx.exchange`` event types, so the audit
+    type gets a catalog of its own, built from the same helpers: same single-object
+    framing, same fingerprint rule, the shared types (``hx.exchange.AlertKind``) inlined.
+    """
+    source = self_contained(AUDIT_FULLNAME, avro_dir)
+    parsed = parse_schema(source, named_schemas={})
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"{AUDIT_FULLNAME}: the audit schema must be a record")
+    canonical = to_parsing_canonical_form(parsed)
+    return SchemaVersion(
+        event_type=AUDIT_RECORD_TYPE,
+        version=1,
+        schema=parsed,
+        canonical_form=canonical,
+        fingerprint=schema_fingerprint(canonical),
+        source=source,
+        path=avro_dir / f"{AUDIT_FULLNAME}.avsc",
+    )
+
+
+@cache
+def audit_codec() -> Codec:
+    """Encodes and decodes audit records (``decode`` gives ``("AuditRecord", record)``)."""
+    return Codec(Catalog([audit_schema()]))
+
+
+class AuditEncoder(Protocol):
+    """The part of ``schemas.Codec`` the writer needs."""
+
+    def encode(self, event_type: str, record: dict[str, Any]) -> bytes: ...
+
+
+class AuditProducer(Protocol):
+    """What the writer sends with: a ``KafkaProducer``, or a ``KafkaSink`` (transaction)."""
+
+    def send(
+        self,
+        topic: str,
+        *,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
+
+
+class AuditWriter:
+    """Writes audit records to ``hx.audit`` (or ``topic``); ``flush`` once per batch."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        topic: str = AUDIT_TOPIC,
+        codec: AuditEncoder | None = None,
+        producer: AuditProducer | None = None,
+        flush_timeout_s: float = 30.0,
+    ) -> None:
+        self.topic = topic
+        self._codec = codec or audit_codec()
+        self._flush_timeout_s = flush_timeout_s
+        self._own_producer: Any | None = None
+        if producer is None:
+            self._own_producer = make_producer(settings, acks="all", enable_idempotence=True)
+            producer = self._own_producer
+        self._producer: AuditProducer = producer
+        self._pending: list[Any] = []
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Send one audit record (as built by ``AuditScope.record``); durable at ``flush``."""
+        value = self._codec.encode(AUDIT_RECORD_TYPE, record)
+        headers = [
+            ("ce_id", str(record["audit_id"]).encode()),
+            ("ce_type", AUDIT_RECORD_TYPE.encode()),
+            ("content-type", b"application/avro"),
+        ]
+        with kafka_errors(f"send audit record to {self.topic}"):
+            future = self._producer.send(
+                self.topic, value=value, key=audit_key(record), headers=headers
+            )
+        self._pending.append(future)
+
+    def flush(self) -> None:
+        """Wait until the broker acknowledged every record written since the last flush.
+
+        Raises ``BrokerError``/``BrokerUnavailable`` when one was not acknowledged: the
+        runner must then not commit the batch (it comes again; its records are rewritten).
+        """
+        pending, self._pending = self._pending, []
+        with kafka_errors(f"flush audit records to {self.topic}"):
+            if self._own_producer is not None:
+                self._own_producer.flush(timeout=self._flush_timeout_s)
+            for future in pending:
+                future.get(timeout=self._flush_timeout_s)
+
+    def close(self) -> None:
+        """Flush what is pending and close the producer this writer made (if it made one)."""
+        try:
+            self.flush()
+        finally:
+            if self._own_producer is not None:
+                with kafka_errors("close audit producer"):
+                    self._own_producer.close(timeout=self._flush_timeout_s)
+
+    def __enter__(self) -> AuditWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,386 @@
+"""Outbound: local files dropped in ``<root>/outbox/`` become exchange events on the bus.
+
+A local system writes a file into its outbox; the bridge parses it with the province
+profile, publishes every event in it through the Publisher (which validates, signs and
+waits for ``acks=all``), and only then moves the file to ``<root>/sent/``. Input that does
+not parse or does not validate goes to ``<root>/rejected/`` beside ``<name>.error.txt``,
+one line per problem naming the line, the field and the rule. A batch file with some bad
+lines (Henan) is split the ICD's way: the bad lines are copied to ``rejected/<name>`` with
+the error file, and the file itself moves to ``sent/`` once every good line is
+acknowledged. Nothing is ever deleted; a name already taken in ``sent/`` or ``rejected/``
+by another file gets a number (``x.1.dat``).
+
+Which files are ready: a polling scan takes only files whose size and modification time
+did not change between two scans (a file still being written is left for later), and
+never dot-files or names ending in ``.part`` (a local system that can, writes
+``name.part`` and renames it when done; that is the safest convention).
+
+A crash at any point loses nothing and duplicates nothing downstream: a file leaves the
+outbox only after its events were acknowledged, so after a crash it is published again,
+and every event keeps the local message id (XXBH, MessageId, msg_id, the Henan header id)
+as its exchange ``message_id`` (``ce_id``), which receivers deduplicate on. The moves are
+``link`` then ``unlink`` (never a silent overwrite) followed by a directory fsync.
+
+The outbox only publishes for its own province: an event whose source agency belongs to
+another province is rejected (a compromised or misconfigured local system must not speak
+for a partner).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+from prometheus_client import Counter
+
+from bridge.durable_files import fsync_dir, write_synced
+from bridge.profiles.base import ParsedLocal, Profile
+from schemas import Agreement, ExchangeEvent
+from schemas.errors import HxError, Issue, LocalFormatError, ValidationFailed
+
+log = structlog.get_logger("hxbus.outbox")
+
+OUTBOX_FILES = Counter(
+    "hx_outbox_files_total",
+    "Outbox files finished, by profile and outcome (sent, partly_rejected, rejected).",
+    ["profile", "outcome"],
+)
+
+#: Suffix of a file a local system is still writing (renamed when complete).
+PART_SUFFIX = ".part"
+#: Suffix of the file beside a rejected one that says what is wrong with it.
+ERROR_SUFFIX = ".error.txt"
+
+
+class PublishOutcome(Protocol):
+    """What the Publisher reports for one event (``producers.publisher.Outcome``)."""
+
+    @property
+    def event(self) -> ExchangeEvent: ...
+
+    @property
+    def error(self) -> HxError | None: ...
+
+
+class EventPublisher(Protocol):
+    """The Publisher's pipelined API: one outcome per event, in input order."""
+
+    def publish_many(self, events: Iterable[ExchangeEvent]) -> Iterator[PublishOutcome]: ...
+
+
+class FileOutcome(enum.StrEnum):
+    """What became of one outbox file."""
+
+    #: Every event acknowledged; the file is in ``sent/``.
+    SENT = "sent"
+    #: Good lines acknowledged, the file in ``sent/``; bad lines copied to ``rejected/``.
+    PARTLY_REJECTED = "partly_rejected"
+    #: Nothing publishable; the file is in ``rejected/`` beside its error file.
+    REJECTED = "rejected"
+    #: The broker did not acknowledge everything; the file stays for the next scan.
+    RETRY = "retry"
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """One outbox file handled: the outcome, counts, and where the file went."""
+
+    name: str
+    outcome: FileOutcome
+    published: int
+    rejected: int
+    #: The file's new place (``sent/…`` or ``rejected/…``); None while it waits in the outbox.
+    moved_to: Path | None = None
+    #: For RETRY: the broker's error.
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    """One unit of the file that cannot be published, and why (one or more issues)."""
+
+    line: int
+    messages: tuple[str, ...]
+
+
+class OutboxPublisher:
+    """Watches ``<root>/outbox/`` and publishes what local systems drop there."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        profile: Profile,
+        publisher: EventPublisher,
+        agreement: Agreement,
+    ) -> None:
+        root = Path(root)
+        self.outbox = root / "outbox"
+        self.sent = root / "sent"
+        self.rejected = root / "rejected"
+        for folder in (self.outbox, self.sent, self.rejected):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.profile = profile
+        self._publisher = publisher
+        self._province = agreement.province_key(profile.name)
+        self._own_agencies = frozenset(a.id for a in agreement.agencies_of(self._province))
+        #: (size, mtime_ns) of every candidate at the previous scan.
+        self._last_seen: dict[str, tuple[int, int]] = {}
+
+    # -- watching ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:
+        """Scan every ``interval_s`` seconds until ``stop`` is set."""
+        while not stop.is_set():
+            self.scan()
+            stop.wait(interval_s)
+
+    def scan(self) -> list[FileReport]:
+        """One pass: handle every file that was stable since the previous pass.
+
+        Files are taken oldest first (modification time, then name), so a local system's
+        alert and its later withdrawal go out in the order it wrote them.
+        """
+        current: dict[str, tuple[int, int]] = {}
+        for path in self.outbox.iterdir():
+            if not _is_candidate(path.name):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if path.is_file():
+                current[path.name] = (stat.st_size, stat.st_mtime_ns)
+        ready = [name for name, sig in current.items() if self._last_seen.get(name) == sig]
+        self._last_seen = {n: s for n, s in current.items() if n not in ready}
+        ready.sort(key=lambda name: (current[name][1], name))
+        reports = [self._process_safely(self.outbox / name) for name in ready]
+        for report in reports:
+            if report.outcome is FileOutcome.RETRY:  # try it again at the next pass
+                self._last_seen[report.name] = current[report.name]
+        return reports
+
+    # -- one file ------------------------------------------------------------------------
+
+    def _process_safely(self, path: Path) -> FileReport:
+        """``process``, but a file system failure leaves the file for the next pass."""
+        try:
+            return self.process(path)
+        except OSError as exc:
+            log.exception("outbox_file_failed", file=path.name, error=str(exc))
+            return FileReport(path.name, FileOutcome.RETRY, 0, 0, error=str(exc))
+
+    def process(self, path: Path) -> FileReport:
+        """Publish one outbox file and move it where its outcome says."""
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:  # taken away by the local system: nothing to do
+            return FileReport(path.name, FileOutcome.RETRY, 0, 0, error="file vanished")
+        units = self._parse(content, path.name)
+        problems: list[_Problem] = []
+        events: list[tuple[int, ExchangeEvent]] = []
+        for unit in units:
+            if unit.error is not None:
+                problems.append(_Problem(unit.line, (_plain_message(unit.error, path.name),)))
+            elif unit.event is not None:
+                foreign = self._foreign_source(unit.event)
+                if foreign:
+                    problems.append(_Problem(unit.line, (foreign,)))
+                else:
+                    events.append((unit.line, unit.event))
+        published = 0
+        unavailable: HxError | None = None
+        outcomes = self._publisher.publish_many(event for _, event in events)
+        for (line, _), outcome in zip(events, outcomes, strict=True):
+            error = outcome.error
+            if error is None:
+                published += 1
+            elif error.retriable:
+                unavailable = unavailable or error
+            else:
+                problems.append(_Problem(line, _messages_of(error)))
+        if unavailable is not None:
+            return self._retry_later(path.name, published, unavailable)
+        if not units:
+            problems.append(_Problem(1, ("the file holds no record",)))
+        return self._settle(path, content, published, problems)
+
+    def _parse(self, content: bytes, name: str) -> list[ParsedLocal]:
+        """Every unit of the file; a profile that fails on the whole file gives one error.
+
+        A profile that breaks on some input (a bug, not an ``HxError``) must not stop the
+        outbox: the file is rejected with the error, as the consumer runtime sends such a
+        message to the DLQ, and the traceback goes to the log for the fix.
+        """
+        try:
+            return list(self.profile.from_local(content, name))
+        except HxError as exc:
+            return [ParsedLocal(1, error=exc)]
+        except Exception as exc:
+            log.exception("outbox_profile_failed", file=name, profile=self.profile.name)
+            error = LocalFormatError(
+                f"the {self.profile.name} profile failed on this file: {exc!r}"
+            )
+            return [ParsedLocal(1, error=error)]
+
+    def _foreign_source(self, event: ExchangeEvent) -> str | None:
+        source = event.envelope.source
+        if source in self._own_agencies:
+            return None
+        return (
+            f"source: {source} is not an agency of province {self._province}; "
+            "this outbox publishes for its own province only"
+        )
+
+    def _retry_later(self, name: str, published: int, error: HxError) -> FileReport:
+        log.warning(
+            "outbox_publish_failed",
+            file=name,
+            published=published,
+            reason=error.reason,
+            error=str(error),
+        )
+        return FileReport(name, FileOutcome.RETRY, published, 0, error=str(error))
+
+    def _settle(
+        self, path: Path, content: bytes, published: int, problems: Sequence[_Problem]
+    ) -> FileReport:
+        """Every event is acknowledged or refused for good: write the errors, move the file."""
+        name = path.name
+        if not problems:
+            moved = _move(path, self.sent)
+            outcome = FileOutcome.SENT
+        elif not published:
+            target = _free_name(self.rejected, name, lambda taken: os.path.samefile(path, taken))
+            _place(self.rejected, target.name + ERROR_SUFFIX, _error_text(name, problems, 0))
+            moved = _move(path, self.rejected, target.name)
+            outcome = FileOutcome.REJECTED
+        else:
+            bad_lines = _lines(content, {p.line for p in problems})
+            copy = _place(self.rejected, name, bad_lines)
+            _place(self.rejected, copy.name + ERROR_SUFFIX, _error_text(name, problems, published))
+            moved = _move(path, self.sent)
+            outcome = FileOutcome.PARTLY_REJECTED
+        OUTBOX_FILES.labels(self.profile.name, outcome.value).inc()
+        log.info(
+            "outbox_file",
+            file=name,
+            outcome=outcome.value,
+            published=published,
+            rejected=len(problems),
+            moved_to=str(moved),
+        )
+        return FileReport(name, outcome, published, len(problems), moved)
+
+
+# -- helpers: what is a candidate, what the error file says ---------------------------
+
+
+def _is_candidate(name: str) -> bool:
+    return not name.startswith(".") and not name.endswith(PART_SUFFIX)
+
+
+def _plain_message(error: HxError, name: str) -> str:
+    """The error's text without a leading ``<file>:`` or ``line N:`` (the error file says
+    both once, in its own words)."""
+    text = str(error)
+    text = text.removeprefix(f"{name}: ")
+    return _LINE_PREFIX.sub("", text, count=1)
+
+
+_LINE_PREFIX = re.compile(r"^line \d+: ")
+
+
+def _messages_of(error: HxError) -> tuple[str, ...]:
+    """One message per broken rule: a ValidationFailed lists each issue on its own."""
+    if isinstance(error, ValidationFailed) and error.issues:
+        return tuple(str(issue) for issue in error.issues)
+    return (str(Issue("", str(error))),)
+
+
+def _error_text(name: str, problems: Sequence[_Problem], published: int) -> bytes:
+    """The ``.error.txt``: a summary line, then ``line N: field: rule`` per problem."""
+    if published:
+        summary = (
+            f"{name}: {len(problems)} record(s) rejected, {published} published; "
+            f"line numbers are those of the original file, kept in sent/{name}"
+        )
+    else:
+        summary = f"{name}: rejected, nothing was published"
+    lines = [summary]
+    for problem in sorted(problems, key=lambda p: p.line):
+        lines.extend(f"line {problem.line}: {message}" for message in problem.messages)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _lines(content: bytes, numbers: set[int]) -> bytes:
+    """The lines ``numbers`` (1-based) of ``content``, with their line ends, in order.
+
+    Lines end at LF (a CRLF line keeps its CR), as the fixed-width profile counts them.
+    """
+    lines = content.split(b"\n")
+    kept = [
+        line + b"\n" if index < len(lines) else line
+        for index, line in enumerate(lines, start=1)
+        if index in numbers
+    ]
+    return b"".join(kept)
+
+
+# -- helpers: moving and writing without ever overwriting ------------------------------
+
+
+def _free_name(folder: Path, name: str, is_ours: Callable[[Path], bool]) -> Path:
+    """``folder/name`` if free or ``is_ours``; else the first free or ours ``stem.N.ext``."""
+    stem, dot, ext = name.partition(".")
+    candidate = folder / name
+    number = 0
+    while candidate.exists() and not is_ours(candidate):
+        number += 1
+        candidate = folder / (f"{stem}.{number}.{ext}" if dot else f"{name}.{number}")
+    return candidate
+
+
+def _move(path: Path, folder: Path, name: str | None = None) -> Path:
+    """Move ``path`` into ``folder`` without overwriting anything; fsync both folders.
+
+    ``link`` then ``unlink``: a crash in between leaves the file in both places, which the
+    next pass recognises (the same file) and finishes.
+    """
+    while True:
+        target = _free_name(folder, name or path.name, lambda t: os.path.samefile(path, t))
+        if target.exists():
+            break  # linked before a crash: finish the move
+        try:
+            os.link(path, target)
+            break
+        except FileExistsError:  # taken since we looked: pick again
+            continue
+    fsync_dir(folder)
+    path.unlink()
+    fsync_dir(path.parent)
+    return target
+
+
+def _place(folder: Path, name: str, content: bytes) -> Path:
+    """Write ``content`` as ``folder/name`` atomically (or a numbered name if taken)."""
+    target = _free_name(folder, name, lambda taken: taken.read_bytes() == content)
+    if target.exists():
+        return target  # the same bytes are there already (written before a crash)
+    temp = folder / f".{target.name}.{os.getpid()}.tmp"
+    temp.unlink(missing_ok=True)  # left by a crash of this very process id, long ago
+    write_synced(temp, content)
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        temp.unlink()
+        return _place(folder, name, content)
+    temp.unlink()
+    fsync_dir(folder)
+    return target
