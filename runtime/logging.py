@@ -60,6 +60,26 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=_StderrLoggerFactory(),
+        # Not cached: a cached logger would keep the stream it first saw.
+        cache_logger_on_first_use=False,
     )
+
+
+class _StderrLoggerFactory:
+    """Loggers that write to whatever ``sys.stderr`` is when they write.
+
+    ``PrintLoggerFactory(file=sys.stderr)`` binds the stream at configuration time; a test
+    (or an embedding program) that swaps ``sys.stderr`` later would then write into a
+    closed capture buffer.
+    """
+
+    def __call__(self, *args: Any) -> _StderrLogger:
+        return _StderrLogger()
+
+
+class _StderrLogger:
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
