@@ -48,6 +48,70 @@ COMMIT_FAILURES = Counter(
 )
 
 
+# --- publishing ----------------------------------------------------------------------------
+#: Closed set of ``outcome`` label values of :data:`PUBLISHED`.
+PUBLISH_OUTCOMES: tuple[str, ...] = ("ok", "rejected", "failed")
+PUBLISHED = Counter(
+    "hx_published_total",
+    "Events a publisher finished with: ok (the broker holds it), rejected (invalid or "
+    "refused before sending), failed (the broker did not take it in time).",
+    ["agency", "event_type", "outcome"],
+)
+
+# --- bridges -------------------------------------------------------------------------------
+#: Closed set of ``outcome`` label values of :data:`BRIDGE_DELIVERIES`: delivered (the
+#: local system holds it), filtered (not for this province: share_with, expiry, target),
+#: rejected (the local system or the translation refused it; dead-lettered).
+BRIDGE_OUTCOMES: tuple[str, ...] = ("delivered", "filtered", "rejected")
+BRIDGE_DELIVERIES = Counter(
+    "hx_bridge_deliveries_total",
+    "Exchange events a province bridge finished with, by outcome.",
+    ["province", "event_type", "sink", "outcome"],
+)
+END_TO_END_SECONDS = Histogram(
+    "hx_end_to_end_latency_seconds",
+    "From the event's created_at to its delivery into the local system.",
+    ["province"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+TRANSLATE_SECONDS = Histogram(
+    "hx_bridge_translate_seconds",
+    "Time to translate one event between the exchange and the local format.",
+    ["province", "direction"],
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+)
+SINK_SECONDS = Histogram(
+    "hx_bridge_sink_seconds",
+    "Time to hand one batch to the local system (write, fsync, POST, transaction).",
+    ["province", "sink"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+# --- consumers, requests, security ---------------------------------------------------------
+CONSUMER_LAG = Gauge(
+    "hx_consumer_lag_messages",
+    "Messages between the group's committed offset and the broker's end offset, per "
+    "partition (read from the broker each interval).",
+    ["role", "topic_kind", "partition"],
+)
+OVERDUE = Gauge(
+    "hx_requests_overdue",
+    "Requests and hit confirmations past their ack_by/respond_by with no answer.",
+    ["kind", "priority", "target_agency"],
+)
+SECOND_NOTICES = Counter(
+    "hx_requests_second_notices_total",
+    "Second notices sent to a target's inbox after a deadline passed unanswered.",
+    ["kind", "target_agency"],
+)
+SIGNATURE_FAILURES = Counter(
+    "hx_signature_failures_total",
+    "Messages refused because their signature was missing, forged or did not match the "
+    "claimed source.",
+    ["role", "reason"],
+)
+
+
 def topic_kind(topic: str) -> str:
     """The closed-set kind of a topic name: ``hx.alerts.person`` -> ``alerts``."""
     if topic.startswith("hx.alerts."):
