@@ -27,15 +27,28 @@ from runtime.provision import (
     run_provisioning,
 )
 from runtime.settings import Settings
-from runtime.signing import REPLAY_HEADERS, SignedMessage, Signer, Verifier
+from runtime.signing import (
+    REPLAY_HEADERS,
+    AgreementVerifier,
+    Ed25519Signer,
+    SignedMessage,
+    Signer,
+    Verifier,
+    agreement_signer,
+    agreement_signers,
+    agreement_verifier,
+    load_signer,
+)
 
 __all__ = [
     "REPLAY_HEADERS",
     "Action",
     "AddPartitions",
+    "AgreementVerifier",
     "AlterTopicConfig",
     "ClusterState",
     "CreateTopic",
+    "Ed25519Signer",
     "Plan",
     "Settings",
     "SignedMessage",
@@ -44,11 +57,15 @@ __all__ = [
     "TopicState",
     "Verifier",
     "admin_client",
+    "agreement_signer",
+    "agreement_signers",
+    "agreement_verifier",
     "apply_plan",
     "configure_logging",
     "consumer_config",
     "fit_replication",
     "kafka_errors",
+    "load_signer",
     "make_consumer",
     "make_producer",
     "mask_personal_data",

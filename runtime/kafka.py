@@ -9,6 +9,8 @@ decide retry-or-DLQ from ``retriable`` on our classes, never from kafka-python's
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +19,7 @@ import kafka.errors as kafka_error
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from runtime.login_probe import login_refusal
 from runtime.settings import Settings
 from schemas.errors import BrokerError, BrokerUnavailable, NotAuthorized
 
@@ -84,10 +87,55 @@ def _common_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+class _LoginRefusals(logging.Handler):
+    """Collects the SASL refusals kafka-python reports while it connects.
+
+    kafka-python 3 logs a refused login (unknown user, wrong password) and retries until
+    its bootstrap timeout, then raises only "Unable to bootstrap": to an operator that
+    reads as "broker down". The refusal travels as the log record's argument (the
+    exception object, not text), so it is taken from there. Often kafka-python never
+    reads the refusal at all (see ``runtime.login_probe``): then the probe asks again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.refusals: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        self.refusals += [
+            a for a in args if isinstance(a, kafka_error.SaslAuthenticationFailedError)
+        ]
+
+
+@contextmanager
+def _connecting(settings: Settings, action: str) -> Iterator[None]:
+    """``kafka_errors(action)``, turning a bootstrap timeout after a refused login into
+    ``NotAuthorized`` naming the user (never the password)."""
+    watcher = _LoginRefusals()
+    kafka_logger = logging.getLogger("kafka")
+    kafka_logger.addHandler(watcher)
+    try:
+        with kafka_errors(action):
+            yield
+    except BrokerUnavailable as exc:
+        if not settings.sasl_username:
+            raise
+        refusal = str(watcher.refusals[-1]) if watcher.refusals else login_refusal(settings)
+        if refusal is None:
+            raise
+        raise NotAuthorized(
+            f"{action}: the broker refused the login of user {settings.sasl_username!r} "
+            f"({refusal}); check HX_SASL_USERNAME / HX_SASL_PASSWORD"
+        ) from exc
+    finally:
+        kafka_logger.removeHandler(watcher)
+
+
 def admin_client(settings: Settings, **overrides: Any) -> Any:
     """A connected ``KafkaAdminClient``; the caller closes it (it is a context manager)."""
     config = {**_common_config(settings), **overrides}
-    with kafka_errors("connect admin client"):
+    with _connecting(settings, "connect admin client"):
         return KafkaAdminClient(**config)
 
 
@@ -109,7 +157,7 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 def make_producer(settings: Settings, **overrides: Any) -> Any:
     """A connected ``KafkaProducer`` built from :func:`producer_config`."""
-    with kafka_errors("connect producer"):
+    with _connecting(settings, "connect producer"):
         return KafkaProducer(**producer_config(settings, **overrides))
 
 
@@ -127,5 +175,30 @@ def consumer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 def make_consumer(settings: Settings, *topics: str, **overrides: Any) -> Any:
     """A connected ``KafkaConsumer`` subscribed to ``topics`` (if any), one per thread."""
-    with kafka_errors("connect consumer"):
+    with _connecting(settings, "connect consumer"):
         return KafkaConsumer(*topics, **consumer_config(settings, **overrides))
+
+
+def broker_answers(settings: Settings) -> bool:
+    """A Kafka broker answers a metadata request at ``settings.bootstrap`` (no exception).
+
+    A plain TCP connect comes first: kafka-python leaks a socket (a ResourceWarning) when
+    it cannot connect at all, and takes seconds to give up.
+    """
+    host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1.0):
+            pass
+    except (OSError, ValueError):
+        return False
+    try:
+        admin = admin_client(settings, bootstrap_timeout_ms=5000)
+    except BrokerError:
+        return False
+    try:
+        admin.describe_cluster()
+    except Exception:  # anything that is not a working Kafka answers "no"
+        return False
+    finally:
+        admin.close()
+    return True

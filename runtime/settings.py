@@ -32,7 +32,16 @@ class Settings(BaseSettings):
     )
     ssl_cafile: Path | None = None
     metrics_port: int = Field(0, description="port of /metrics and /healthz; 0 = off")
+    metrics_host: str = Field(
+        "127.0.0.1", description="address /metrics listens on (0.0.0.0 for a remote Prometheus)"
+    )
     log_level: str = "INFO"
+    alert_register_topic: str = Field(
+        "hx.alerts.register", description="compacted topic of every alert's current state"
+    )
+    alert_register_group: str = Field(
+        "hx.alert-register", description="consumer group of the register that writes it"
+    )
 
     def kafka_security(self) -> dict[str, object]:
         """kafka-python keyword arguments for the configured security, empty for plaintext."""

@@ -1,16 +1,37 @@
-"""The signing hook shared by everything that writes to or reads from the bus.
+"""Signing and verifying every message on the bus (design.md, Security).
 
-Every message is signed by its source agency (design.md, Security). Producers call a
-``Signer`` on the exact bytes that go to Kafka — after routing, keying, encoding and the
-envelope headers are fixed — and append the headers it returns (``hx_signature``,
-``hx_key_id``). Consumers verify the same tuple. The Ed25519 implementation belongs to the
-security layer; this module only fixes the shape both sides code against, so that
-``producers`` and ``consumers`` never import each other.
+Producers call a ``Signer`` on the exact bytes that go to Kafka — after routing, keying,
+encoding and the envelope headers are fixed — and append the headers it returns
+(``hx_signature``, ``hx_key_id``). Consumers hand each received message to a ``Verifier``.
+The two Protocols are the shape ``producers`` and ``consumers`` code against, so that
+they never import each other; below them, the Ed25519 implementation:
+
+- the signature covers topic, key, value, the key id and every header but its own and the
+  replay's (``signed_bytes``: length-prefixed, headers sorted), so a message re-routed,
+  re-keyed, with a byte or a header (id, source, type, time, target, ...) changed, fails;
+- the verifier knows the agreement's public keys by key id, and refuses a signature made
+  with a key of another agency than the claimed ``ce_source``: A cannot speak as B;
+- an agency may list two keys during a changeover; either verifies.
+
+Factories: ``load_signer(settings, agency)`` (None without a key file) and
+``agreement_verifier(agreement)`` (None when the agreement lists no key: development).
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from runtime.keys import key_id, parse_public_key, private_key_path, read_private_key
+from runtime.metrics import SIGNATURE_FAILURES
+from runtime.settings import Settings
+from schemas.agreement import Agreement
+from schemas.errors import ConfigError, SecurityError
 
 
 @runtime_checkable
@@ -66,3 +87,245 @@ class Verifier(Protocol):
     """
 
     def verify(self, message: SignedMessage) -> None: ...
+
+
+# -- Ed25519 ---------------------------------------------------------------------------------
+
+#: The headers a signer adds. Left out of what is signed (they cannot sign themselves),
+#: except that ``hx_key_id`` is bound into the signed bytes on its own.
+SIGNATURE_HEADER = "hx_signature"
+KEY_ID_HEADER = "hx_key_id"
+#: Headers never covered: the signature's own and those a DLQ replay appends.
+UNSIGNED_HEADERS: frozenset[str] = REPLAY_HEADERS | {SIGNATURE_HEADER, KEY_ID_HEADER}
+#: Names this format; a signature made for anything else can never verify as one of ours.
+_DOMAIN = b"hxbus-signature-v1"
+_SOURCE_HEADER = "ce_source"
+
+#: Closed set of ``reason`` label values of ``hx_signature_failures_total``.
+FAILURE_REASONS: tuple[str, ...] = (
+    "unsigned",
+    "malformed",
+    "unknown_key",
+    "wrong_source",
+    "bad_signature",
+)
+
+
+def signed_bytes(
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    headers: Iterable[tuple[str, bytes]],
+    key_id: str,
+) -> bytes:
+    """The canonical bytes a signature covers.
+
+    Every field is length-prefixed (4 bytes, big-endian), so no two different messages
+    encode alike (no "topic a.b + key c" = "topic a + key .bc"). Headers are taken by
+    (name, value) in sorted order, so a re-ordering on the way does not matter, while any
+    added, removed or altered header does; those in ``UNSIGNED_HEADERS`` are skipped. A
+    missing key counts as empty (the Publisher always keys).
+    """
+    covered = sorted((name, value) for name, value in headers if name not in UNSIGNED_HEADERS)
+    parts = [_DOMAIN, topic.encode(), key or b"", value, key_id.encode()]
+    out = bytearray()
+    for part in parts:
+        out += len(part).to_bytes(4, "big") + part
+    out += len(covered).to_bytes(4, "big")
+    for name, header_value in covered:
+        encoded = name.encode()
+        out += len(encoded).to_bytes(4, "big") + encoded
+        out += len(header_value).to_bytes(4, "big") + header_value
+    return bytes(out)
+
+
+def _header(headers: Iterable[tuple[str, bytes]], name: str) -> bytes | None:
+    found = [value for key, value in headers if key == name]
+    if len(found) > 1:
+        raise SecurityError(f"{name}: appears {len(found)} times; a message is signed once")
+    return found[0] if found else None
+
+
+class Ed25519Signer:
+    """Signs the messages of one agency with its private key.
+
+    A message whose ``ce_source`` is another agency is refused (``SecurityError``): an
+    agency signs only what it speaks for.
+    """
+
+    def __init__(self, agency: str, private_key: Ed25519PrivateKey) -> None:
+        self.agency = agency
+        self._key = private_key
+        self.key_id = key_id(private_key.public_key())
+
+    def sign(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> list[tuple[str, bytes]]:
+        source = _header(headers, _SOURCE_HEADER)
+        if source != self.agency.encode():
+            claimed = source.decode("utf-8", "replace") if source else "none"
+            raise SecurityError(
+                f"{_SOURCE_HEADER}: is {claimed}, but this signer holds the key of {self.agency}"
+            )
+        signature = self._key.sign(signed_bytes(topic, key, value, headers, self.key_id))
+        return [
+            (SIGNATURE_HEADER, base64.b64encode(signature)),
+            (KEY_ID_HEADER, self.key_id.encode()),
+        ]
+
+
+class AgencySigners:
+    """Signs each message with the key of its ``ce_source`` (synthetic traffic of many)."""
+
+    def __init__(self, signers: Mapping[str, Signer]) -> None:
+        self._signers = dict(signers)
+
+    def sign(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> list[tuple[str, bytes]]:
+        source = (_header(headers, _SOURCE_HEADER) or b"").decode("utf-8", "replace")
+        signer = self._signers.get(source)
+        if signer is None:
+            raise SecurityError(f"{_SOURCE_HEADER}: no private key of agency {source or 'none'}")
+        return signer.sign(topic, key, value, headers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    agency: str
+    public_key: Ed25519PublicKey
+
+
+class AgreementVerifier:
+    """Verifies messages against the public keys of the agreement.
+
+    A message must carry ``hx_signature`` and ``hx_key_id``; the key id must be one the
+    agreement lists; the agency that lists it must be the claimed source (``ce_source``);
+    and the signature must cover exactly this topic, key, value and headers. Every refusal
+    is a ``SecurityError`` that says which of these failed, and is counted in
+    ``hx_signature_failures_total`` by ``role`` and reason.
+    """
+
+    def __init__(self, keys: Mapping[str, tuple[str, Ed25519PublicKey]], role: str) -> None:
+        self._keys = {kid: _Known(agency, public) for kid, (agency, public) in keys.items()}
+        self._role = role
+
+    def verify(self, message: SignedMessage) -> None:
+        try:
+            self._check(message)
+        except _Refused as refused:
+            SIGNATURE_FAILURES.labels(self._role, refused.label).inc()
+            raise SecurityError(f"{message.topic}: {refused.text}") from None
+
+    def _check(self, message: SignedMessage) -> None:
+        headers = message.header_list
+        try:
+            signature_b64 = _header(headers, SIGNATURE_HEADER)
+            raw_key_id = _header(headers, KEY_ID_HEADER)
+        except SecurityError as exc:
+            raise _Refused("malformed", str(exc)) from None
+        if not signature_b64 or not raw_key_id:
+            missing = SIGNATURE_HEADER if not signature_b64 else KEY_ID_HEADER
+            raise _Refused("unsigned", f"{missing}: absent; every message must be signed")
+        kid = raw_key_id.decode("ascii", "replace")
+        known = self._keys.get(kid)
+        if known is None:
+            raise _Refused(
+                "unknown_key", f"{KEY_ID_HEADER}: {kid[:40]!r} is no key of the agreement"
+            )
+        if known.agency != message.source:
+            raise _Refused(
+                "wrong_source",
+                f"{KEY_ID_HEADER}: signed with a key of {known.agency}, "
+                f"but ce_source claims {message.source}",
+            )
+        try:
+            signature = base64.b64decode(signature_b64, validate=True)
+        except ValueError:
+            raise _Refused("malformed", f"{SIGNATURE_HEADER}: not base64") from None
+        payload = signed_bytes(message.topic, message.key, message.value, headers, kid)
+        try:
+            known.public_key.verify(signature, payload)
+        except InvalidSignature:
+            raise _Refused(
+                "bad_signature",
+                f"{SIGNATURE_HEADER}: does not match topic, key, value and headers "
+                f"(tampered, or re-routed) for key {kid} of {known.agency}",
+            ) from None
+
+
+class _Refused(Exception):
+    def __init__(self, label: str, text: str) -> None:
+        self.label = label
+        self.text = text
+
+
+def load_signer(settings: Settings, agency: str) -> Signer | None:
+    """The signer of ``agency`` from its private key file, or None when it has none.
+
+    ConfigError when the file exists but others may read it or it is not an Ed25519 key.
+    """
+    path = private_key_path(settings.state_dir, agency)
+    if not path.exists():
+        return None
+    return Ed25519Signer(agency, read_private_key(path))
+
+
+def agreement_verifier(agreement: Agreement, *, role: str = "consumer") -> Verifier | None:
+    """A verifier over the agreement's public keys; None when it lists none at all.
+
+    No key anywhere is development mode (nothing is signed). As soon as one agency has a
+    key, every message must be signed, by anyone. ConfigError when a key is not an
+    Ed25519 public key or two agencies list the same one.
+    """
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    for agency in agreement.agencies:
+        for index, text in enumerate(agency.public_keys):
+            public = parse_public_key(text, f"agency {agency.id}: public_keys[{index}]")
+            kid = key_id(public)
+            other = keys.get(kid)
+            if other is not None and other[0] != agency.id:
+                raise ConfigError(
+                    f"agency {agency.id}: public_keys[{index}] is listed by {other[0]} too"
+                )
+            keys[kid] = (agency.id, public)
+    return AgreementVerifier(keys, role) if keys else None
+
+
+def agreement_signer(settings: Settings, agreement: Agreement, agency: str) -> Signer | None:
+    """``load_signer`` checked against the agreement, for the commands that publish.
+
+    None only when the agency has no private key and the agreement lists no public key
+    at all (development). ConfigError when receivers would refuse what it sends: the
+    agreement holds keys but the agency has no private key here, or its key is not listed.
+    """
+    signer = load_signer(settings, agency)
+    listed = agreement.agency(agency).public_keys
+    if signer is None:
+        if any(a.public_keys for a in agreement.agencies):
+            path = private_key_path(settings.state_dir, agency)
+            raise ConfigError(
+                f"agency {agency}: the agreement holds public keys, so every message must be "
+                f"signed, but {path} does not exist; receivers dead-letter unsigned messages "
+                "(hxbus keys generate)"
+            )
+        return None
+    assert isinstance(signer, Ed25519Signer)
+    if signer.key_id not in {key_id(parse_public_key(k, agency)) for k in listed}:
+        raise ConfigError(
+            f"agency {agency}: its private key {signer.key_id} is not among its public_keys "
+            "in the agreement; receivers would refuse its messages"
+        )
+    return signer
+
+
+def agreement_signers(settings: Settings, agreement: Agreement) -> Signer | None:
+    """One signer for messages of any agency that has a key here (``hxbus simulate``)."""
+    signers = {}
+    for agency in agreement.agencies:  # ConfigError for the first one that cannot sign
+        signer = agreement_signer(settings, agreement, agency.id)
+        if signer is not None:
+            signers[agency.id] = signer
+    if not signers:
+        return None
+    return AgencySigners(signers)

@@ -10,8 +10,8 @@ is one combined broker+controller JVM on 127.0.0.1 with its files under
 
 ``processes`` starts and signals the JVMs; ``cluster`` is what the CLI runs
 (``start_cluster``, ``cluster_status``, ``stop_cluster``) and what failure tests use
-(``kill_node``, ``start_node``, ``wait_until_ready``). Security (SASL/SCRAM + ACLs) is a
-later issue: it extends ``layout.server_properties``.
+(``kill_node``, ``start_node``, ``wait_until_ready``). ``security`` adds what a secured
+cluster (``--secure``: SASL/SCRAM, StandardAuthorizer, super-user admin) changes.
 """
 
 from hxbus.broker.cluster import (
@@ -40,19 +40,31 @@ from hxbus.broker.layout import (
     server_properties,
 )
 from hxbus.broker.processes import check_ports_free, node_pid, port_in_use
+from hxbus.broker.security import (
+    ADMIN_USER,
+    MECHANISM,
+    admin_password_file,
+    admin_settings,
+    ensure_admin_password,
+)
 
 __all__ = [
+    "ADMIN_USER",
     "DEFAULT_PORT",
     "HOST",
+    "MECHANISM",
     "Cluster",
     "ClusterStatus",
     "Node",
     "NodeStatus",
+    "admin_password_file",
+    "admin_settings",
     "bootstrap_port",
     "broker_root",
     "check_layout",
     "check_ports_free",
     "cluster_status",
+    "ensure_admin_password",
     "ensure_jars",
     "fetch_jars",
     "jars_ready",

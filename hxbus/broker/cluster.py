@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hxbus.broker.jars import ensure_jars
@@ -28,8 +28,9 @@ from hxbus.broker.processes import (
     wait_dead,
     write_node_files,
 )
-from runtime import Settings, admin_client, kafka_errors
-from schemas.errors import BrokerError, BrokerUnavailable
+from hxbus.broker.security import admin_settings, ensure_admin_password
+from runtime import admin_client, kafka_errors
+from schemas.errors import BrokerError, BrokerUnavailable, ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,8 @@ def _last_error(node: Node) -> str:
     return (errors or lines or ["(no log)"])[-1][:500]
 
 
-def _unfenced_brokers(bootstrap: str) -> set[int]:
-    settings = Settings(bootstrap=bootstrap, sasl_username=None)
+def _unfenced_brokers(cluster: Cluster) -> set[int]:
+    settings = admin_settings(cluster)
     admin = admin_client(settings, bootstrap_timeout_ms=3000, request_timeout_ms=5000)
     try:
         with kafka_errors("describe cluster"):
@@ -121,7 +122,7 @@ def wait_until_ready(cluster: Cluster, timeout: float = 180.0) -> None:
             time.sleep(0.3)
             continue
         try:
-            seen = _unfenced_brokers(cluster.bootstrap)
+            seen = _unfenced_brokers(cluster)
         except BrokerError:
             seen = set()
         if wanted <= seen:
@@ -135,13 +136,21 @@ def wait_until_ready(cluster: Cluster, timeout: float = 180.0) -> None:
 
 
 def start_cluster(
-    root: Path, *, nodes: int | None = None, port: int | None = None, timeout: float = 180.0
+    root: Path,
+    *,
+    nodes: int | None = None,
+    port: int | None = None,
+    timeout: float = 180.0,
+    secure: bool | None = None,
+    plain_port: int | None = None,
 ) -> Cluster:
     """Start the cluster recorded under ``root`` (or lay out a new one) and wait until
     every node serves; nodes already running are left alone.
 
     ``nodes``/``port`` default to the recorded cluster's, else 1 node on 9092. Asking for a
     different layout than the recorded one is a ConfigError: its data would be lost.
+    ``secure`` (SASL/SCRAM + ACLs, see ``broker.security``) and ``plain_port`` are fixed
+    when the cluster is made; None keeps the recorded choice.
     """
     root = root.resolve()
     cluster = load_cluster(root)
@@ -149,11 +158,29 @@ def start_cluster(
         cluster = plan_cluster(
             root, nodes=nodes or 1, port=port or DEFAULT_PORT, cluster_id=new_cluster_id()
         )
+        if secure:
+            cluster = replace(cluster, secure=True, plain_port=plain_port)
+        elif plain_port is not None:
+            raise ConfigError("--plain-port: only with --secure (a plain cluster is all plain)")
     check_layout(cluster, nodes=nodes, port=port)
+    if (secure is not None and secure != cluster.secure) or (
+        plain_port is not None and plain_port != cluster.plain_port
+    ):
+        kind = "secured" if cluster.secure else "plain"
+        raise ConfigError(
+            f"{root} holds a {kind} cluster (plain port {cluster.plain_port}); its storage "
+            f"was formatted that way: stop it and remove {root} to make another"
+        )
     stopped = [n for n in cluster.nodes if node_pid(n) is None]
     if not stopped:
         return cluster
     check_ports_free(stopped)
+    for node in stopped:
+        extra = cluster.plain_port_of(node)
+        if extra is not None and port_in_use(extra):
+            raise ConfigError(f"--plain-port {extra} (node {node.node_id}) is already in use")
+    if cluster.secure:
+        ensure_admin_password(root)
     ensure_jars()
     root.mkdir(parents=True, exist_ok=True)
     cluster.state_file.write_text(cluster.to_json())

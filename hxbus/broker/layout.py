@@ -54,6 +54,13 @@ class Cluster:
     root: Path
     cluster_id: str
     nodes: tuple[Node, ...]
+    #: SASL/SCRAM + ACLs (``hxbus broker start --secure``, see ``broker.security``).
+    secure: bool = False
+    #: A secured cluster's extra PLAINTEXT port of node 1 (node i: + i - 1), if asked for.
+    plain_port: int | None = None
+
+    def plain_port_of(self, node: Node) -> int | None:
+        return None if self.plain_port is None else self.plain_port + node.node_id - 1
 
     @property
     def bootstrap(self) -> str:
@@ -74,7 +81,14 @@ class Cluster:
             {"id": n.node_id, "broker_port": n.broker_port, "controller_port": n.controller_port}
             for n in self.nodes
         ]
-        doc = {"cluster_id": self.cluster_id, "bootstrap": self.bootstrap, "nodes": nodes}
+        doc: dict[str, object] = {
+            "cluster_id": self.cluster_id,
+            "bootstrap": self.bootstrap,
+            "nodes": nodes,
+        }
+        if self.secure:
+            doc["secure"] = True
+            doc["plain_port"] = self.plain_port
         return json.dumps(doc, indent=2) + "\n"
 
 
@@ -171,7 +185,13 @@ def load_cluster(root: Path) -> Cluster | None:
             Node(n["id"], n["broker_port"], n["controller_port"], root / f"node-{n['id']}")
             for n in doc["nodes"]
         )
-        return Cluster(root=root, cluster_id=doc["cluster_id"], nodes=nodes)
+        return Cluster(
+            root=root,
+            cluster_id=doc["cluster_id"],
+            nodes=nodes,
+            secure=bool(doc.get("secure", False)),
+            plain_port=doc.get("plain_port"),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a cluster description ({exc}); remove {root}") from exc
 

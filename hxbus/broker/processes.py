@@ -17,6 +17,8 @@ from pathlib import Path
 
 from hxbus.broker.jars import KAFKA_DIR, java_executable
 from hxbus.broker.layout import HOST, Cluster, Node, render_properties, server_properties
+from hxbus.broker.security import admin_password_file, format_arguments, secure_properties
+from runtime.secrets import read_secret
 from schemas.errors import BrokerError, ConfigError
 
 #: JVM options of the upstream start scripts, with a heap fit for a shared two-core box.
@@ -123,8 +125,16 @@ def java_command(node: Node, main_class: str, *args: str) -> list[str]:
 
 
 def write_node_files(cluster: Cluster, node: Node) -> None:
+    """The node's server.properties; 0600 on a secured cluster (it holds a JAAS password)."""
     node.directory.mkdir(parents=True, exist_ok=True)
-    node.properties_file.write_text(render_properties(server_properties(cluster, node)))
+    properties = server_properties(cluster, node)
+    if cluster.secure:
+        password = read_secret(admin_password_file(cluster.root))
+        properties.update(secure_properties(cluster, node, password))
+    descriptor = os.open(node.properties_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(render_properties(properties))
+    os.chmod(node.properties_file, 0o600 if cluster.secure else 0o644)
 
 
 def format_storage(cluster: Cluster, nodes: Iterable[Node]) -> None:
@@ -135,6 +145,7 @@ def format_storage(cluster: Cluster, nodes: Iterable[Node]) -> None:
         argv = java_command(
             node, "kafka.tools.StorageTool", "format", "-t", cluster.cluster_id,
             "-c", str(node.properties_file), "--ignore-formatted",
+            *format_arguments(cluster),
         )  # fmt: skip
         runs.append(
             (node, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
@@ -143,6 +154,8 @@ def format_storage(cluster: Cluster, nodes: Iterable[Node]) -> None:
     for node, run, output in outputs:
         if run.returncode != 0:
             text = output.decode(errors="replace").strip()
+            for secret in format_arguments(cluster)[1:]:  # never echo the admin password
+                text = text.replace(secret, "--add-scram <admin credential>")
             raise BrokerError(f"node {node.node_id}: storage format failed: {text[-800:]}")
 
 

@@ -39,6 +39,20 @@ def register(subparsers: Any) -> None:
         "--port", type=int, default=None, help="client port of node 1 (default: HX_BOOTSTRAP's)"
     )
     start.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for it")
+    start.add_argument(
+        "--secure",
+        action="store_true",
+        help="SASL_PLAINTEXT/SCRAM-SHA-512 + ACLs (StandardAuthorizer, super-user admin); "
+        "fixed when the cluster is made",
+    )
+    start.add_argument(
+        "--plain-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="with --secure: also a PLAINTEXT listener on 127.0.0.1:PORT (development only: "
+        "its anonymous user is a super-user)",
+    )
     start.set_defaults(handler=_start)
 
     status = actions.add_parser("status", help="list the nodes; exit 0 running, 3 not")
@@ -67,9 +81,21 @@ def _start(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port
     if port is None and status is None:
         port = broker.bootstrap_port(settings.bootstrap)
-    cluster = broker.start_cluster(root, nodes=args.nodes, port=port, timeout=args.timeout)
+    cluster = broker.start_cluster(
+        root,
+        nodes=args.nodes,
+        port=port,
+        timeout=args.timeout,
+        secure=True if args.secure else None,
+        plain_port=args.plain_port,
+    )
     print(f"Kafka runs: {len(cluster.nodes)} node(s), state in {root}")
     print(f"bootstrap {cluster.bootstrap}")
+    if cluster.secure:
+        print(f"secured: SASL_PLAINTEXT {broker.MECHANISM}, ACLs; super-user admin, password in")
+        print(f'  {broker.admin_password_file(root)} (eval "$(hxbus credentials --admin)")')
+        if cluster.plain_port is not None:
+            print(f"plain listener (development) on 127.0.0.1:{cluster.plain_port}")
     return 0
 
 

@@ -1,7 +1,10 @@
-"""``hxbus provision [--dry-run]``: make the broker hold the agreement's topics.
+"""``hxbus provision [--dry-run]``: make the broker hold the agreement's topics and access.
 
 Prints the plan (what it will create or change, and why replication may be lower than the
 agreement's), applies it, and reports what changed. Running it again reports no change.
+On a secured broker (run it as ``admin``: ``eval "$(hxbus credentials --admin)"``) it
+also writes the SCRAM users and the ACLs the agreement implies and revokes every other
+(``runtime.access``): an agency removed from the agreement loses its rights.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import argparse
 from typing import Any
 
 from runtime import Settings, run_provisioning
-from schemas import load_agreement
+from runtime.access import run_access_provisioning
+from runtime.secrets import secrets_dir
+from schemas import Agreement, load_agreement
 
 
 def register(subparsers: Any) -> None:
@@ -34,12 +39,32 @@ def _provision(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: {note}")
     if not plan.changes_anything:
         print(f"no change: the {plan.topics} topics of the agreement are as it asks")
-        return 0
-    print(f"plan ({len(plan.actions)} actions):")
-    for action in plan.actions:
-        print(f"  {action.describe()}")
-    if args.dry_run:
-        print("dry run: nothing applied")
     else:
-        print(f"applied {len(plan.actions)} actions on {settings.bootstrap}")
+        print(f"plan ({len(plan.actions)} actions):")
+        for action in plan.actions:
+            print(f"  {action.describe()}")
+        if args.dry_run:
+            print("dry run: nothing applied")
+        else:
+            print(f"applied {len(plan.actions)} actions on {settings.bootstrap}")
+    _provision_access(args, settings, agreement)
     return 0
+
+
+def _provision_access(args: argparse.Namespace, settings: Settings, agreement: Agreement) -> None:
+    """SCRAM users and ACLs, on a secured broker (run as its super-user)."""
+    access = run_access_provisioning(settings, agreement, dry_run=args.dry_run)
+    if access is None:
+        print("note: the broker has no authorizer (not secured): no users or ACLs to provision")
+        return
+    if not access.changes_anything:
+        print("no change: the users and ACLs of the agreement are as it asks")
+        return
+    lines = access.lines()
+    print(f"access plan ({len(lines)} changes):")
+    for line in lines:
+        print(f"  {line}")
+    if args.dry_run:
+        print("dry run: no user or ACL changed")
+    else:
+        print(f"applied; passwords under {secrets_dir(settings.state_dir)} (hxbus credentials)")

@@ -1,0 +1,56 @@
+"""``hxbus keys generate --agency A [--agreement FILE] [--rotate]``: an agency's signing key.
+
+Writes a new Ed25519 private key to ``$HX_STATE_DIR/keys/<agency>.ed25519.pem`` (mode
+0600; never into the repository) and adds its public half to the agency's ``public_keys``
+in the agreement (``--agreement``, default ``HX_AGREEMENT``). An agency that has a key
+already keeps it unless ``--rotate``: the agreement then lists the old and the new key, so
+messages signed before the switch still verify; the oldest leaves once a third comes.
+
+Receivers verify against the agreement's keys, so hand the edited agreement to every
+partner before publishing with the new key. Once any agency has a key, every message
+must be signed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from runtime import Settings
+from runtime.keys import add_public_key, generate_key, key_id, private_key_path, public_key_text
+from schemas import load_agreement
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "keys",
+        help="manage the agencies' Ed25519 signing keys",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="keys_action", metavar="ACTION", required=True)
+    generate = actions.add_parser(
+        "generate", help="new key pair: private key to the state dir, public into the agreement"
+    )
+    generate.add_argument("--agency", required=True, metavar="AGENCY", help="the agency id")
+    generate.add_argument(
+        "--agreement", type=Path, default=None, metavar="FILE", help="default: HX_AGREEMENT"
+    )
+    generate.add_argument(
+        "--rotate", action="store_true", help="replace an existing key; the agreement keeps both"
+    )
+    generate.set_defaults(handler=_generate)
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    agreement_path: Path = args.agreement or settings.agreement
+    agency = load_agreement(agreement_path).agency(args.agency).id  # ConfigError when unknown
+    key = generate_key(settings.state_dir, agency, rotate=args.rotate)
+    public = key.public_key()
+    written = add_public_key(agreement_path, agency, public_key_text(public))
+    listed = len(written.agency(agency).public_keys)
+    print(f"private key {private_key_path(settings.state_dir, agency)} (mode 600)")
+    print(f"key id {key_id(public)}; public key {public_key_text(public)}")
+    print(f"agreement {agreement_path}: agency {agency} lists {listed} public key(s)")
+    return 0

@@ -1,0 +1,320 @@
+"""Who may do what on a secured broker: SCRAM users and ACLs, from the agreement.
+
+The agreement is the whole truth: ``plan_access`` compares the ACLs and SCRAM users the
+broker holds with those the agreement implies, and the plan creates what is missing and
+revokes every other ACL and user (``admin``, the super-user, excepted). So an agency
+removed from the agreement loses its rights, and its login, on the next run, and an ACL
+added by hand does not outlive it. Like topic provisioning: read, plan (pure), apply.
+
+Principals (SCRAM user names) and what they get (``desired_grants``):
+
+- each agency ``<agency id>``: READ the broadcast topics (prefix ``hx.alerts.``) and its
+  own inbox; WRITE the two broadcast topics and its partners' inboxes; its own consumer
+  groups (prefix ``<agency id>.``), their DLQs (prefix ``hx.dlq.<agency id>.``) and
+  transactional ids (prefix ``<agency id>.``). Never another agency's inbox.
+- each province's bridge ``bridge-<province key>``: READ the broadcast topics and the
+  inboxes of the province's agencies (nothing else directed); WRITE the broadcast topics
+  and every inbox (its outbox publishes for the province's agencies: their signatures say
+  who speaks); its groups (``hx.bridge.<key>``, as ``bridge.runner`` names them) and their
+  DLQs; WRITE the audit topic; its transactional ids (prefix ``bridge-<key>.``).
+- each auditor (``Agreement`` has none listed: ``DEFAULT_AUDITORS``): READ the audit topic
+  and its groups (prefix ``<name>.``). Nobody else reads the audit.
+
+Every READ or WRITE comes with DESCRIBE (clients look topics up first). Services of the
+operator (tracker, alert register, provisioning) run as ``admin``.
+
+Passwords are generated per principal on first provisioning and kept in
+``<state>/secrets/scram-<principal>.password`` (0600); a user is (re)written on the
+broker when it is missing there or its password file was just made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kafka.errors as kafka_error
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+    ScramMechanism,
+    UserScramCredentialDeletion,
+    UserScramCredentialUpsertion,
+)
+
+from runtime.kafka import admin_client, kafka_errors
+from runtime.secrets import ensure_secret, password_file
+from runtime.settings import Settings
+from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
+from schemas.errors import BrokerError
+
+#: The super-user of a secured broker (``hxbus broker start --secure``): never revoked.
+SUPER_USER = "admin"
+#: Principals that read the audit topic, while the agreement lists none of its own.
+DEFAULT_AUDITORS: tuple[str, ...] = ("auditor",)
+MECHANISM = ScramMechanism.SCRAM_SHA_512
+ALERTS_PREFIX = "hx.alerts."
+DLQ_PREFIX = "hx.dlq."
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Grant:
+    """One ALLOW binding: principal (user name), operation, resource type, pattern, name."""
+
+    user: str
+    resource: str  # TOPIC, GROUP, TRANSACTIONAL_ID
+    pattern: str  # LITERAL, PREFIXED
+    name: str
+    operation: str  # READ, WRITE, DESCRIBE, CREATE
+
+    def describe(self) -> str:
+        prefix = "prefix " if self.pattern == "PREFIXED" else ""
+        return f"User:{self.user} {self.operation} {self.resource.lower()} {prefix}{self.name}"
+
+    def to_acl(self) -> Any:
+        return ACL(
+            principal=f"User:{self.user}",
+            host="*",
+            operation=ACLOperation[self.operation],
+            permission_type=ACLPermissionType.ALLOW,
+            resource_pattern=ResourcePattern(
+                ResourceType[self.resource], self.name, ACLResourcePatternType[self.pattern]
+            ),
+        )
+
+
+def _grants(user: str, resource: str, pattern: str, name: str, *ops: str) -> list[Grant]:
+    return [Grant(user, resource, pattern, name, op) for op in ops]
+
+
+def bridge_user(province_key: str) -> str:
+    return f"bridge-{province_key.lower()}"
+
+
+def desired_users(agreement: Agreement) -> list[str]:
+    """Every SCRAM user the agreement implies: agencies, bridges, auditors."""
+    return [
+        *(a.id for a in agreement.agencies),
+        *(bridge_user(key) for key in agreement.provinces),
+        *DEFAULT_AUDITORS,
+    ]
+
+
+def desired_grants(agreement: Agreement) -> set[Grant]:
+    """The ACLs the agreement implies (see the module docstring)."""
+    broadcast = list(BROADCAST_TOPICS.values())
+    wanted: list[Grant] = []
+    for agency in agreement.agencies:
+        me = agency.id
+        wanted += _grants(me, "TOPIC", "PREFIXED", ALERTS_PREFIX, "READ", "DESCRIBE")
+        wanted += _grants(me, "TOPIC", "LITERAL", inbox_topic(me), "READ", "DESCRIBE")
+        for topic in broadcast:
+            wanted += _grants(me, "TOPIC", "LITERAL", topic, "WRITE", "DESCRIBE")
+        for partner in agreement.agencies:
+            if partner.id != me:
+                wanted += _grants(
+                    me, "TOPIC", "LITERAL", inbox_topic(partner.id), "WRITE", "DESCRIBE"
+                )
+        wanted += _grants(me, "GROUP", "PREFIXED", f"{me}.", "READ", "DESCRIBE")
+        dlq = f"{DLQ_PREFIX}{me}."
+        wanted += _grants(me, "TOPIC", "PREFIXED", dlq, "CREATE", "WRITE", "READ", "DESCRIBE")
+        wanted += _grants(me, "TRANSACTIONAL_ID", "PREFIXED", f"{me}.", "WRITE", "DESCRIBE")
+    for key in agreement.provinces:
+        bridge, group = bridge_user(key), f"hx.bridge.{key.lower()}"
+        wanted += _grants(bridge, "TOPIC", "PREFIXED", ALERTS_PREFIX, "READ", "DESCRIBE")
+        for agency in agreement.agencies_of(key):
+            wanted += _grants(
+                bridge, "TOPIC", "LITERAL", inbox_topic(agency.id), "READ", "DESCRIBE"
+            )
+        for topic in broadcast:
+            wanted += _grants(bridge, "TOPIC", "LITERAL", topic, "WRITE", "DESCRIBE")
+        for agency in agreement.agencies:
+            wanted += _grants(
+                bridge, "TOPIC", "LITERAL", inbox_topic(agency.id), "WRITE", "DESCRIBE"
+            )
+        wanted += _grants(bridge, "GROUP", "PREFIXED", group, "READ", "DESCRIBE")
+        dlq = f"{DLQ_PREFIX}{group}"
+        wanted += _grants(bridge, "TOPIC", "PREFIXED", dlq, "CREATE", "WRITE", "READ", "DESCRIBE")
+        wanted += _grants(bridge, "TOPIC", "LITERAL", AUDIT_TOPIC, "WRITE", "DESCRIBE")
+        wanted += _grants(bridge, "TRANSACTIONAL_ID", "PREFIXED", f"{bridge}.", "WRITE", "DESCRIBE")
+    for auditor in DEFAULT_AUDITORS:
+        wanted += _grants(auditor, "TOPIC", "LITERAL", AUDIT_TOPIC, "READ", "DESCRIBE")
+        wanted += _grants(auditor, "GROUP", "PREFIXED", f"{auditor}.", "READ", "DESCRIBE")
+    return set(wanted)
+
+
+# --- what the broker has, and the plan ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccessState:
+    """The ALLOW bindings of ``User:`` principals, and the SCRAM users, on the broker."""
+
+    grants: frozenset[Grant]
+    users: frozenset[str]
+    #: Bindings hxbus does not write (DENY, other hosts, other principal types): revoked.
+    foreign: tuple[Any, ...] = ()
+
+
+@dataclass(slots=True)
+class AccessPlan:
+    """Users to write or delete, ACLs to create or revoke; empty when all is as agreed."""
+
+    users_to_write: list[str] = field(default_factory=list)
+    users_to_delete: list[str] = field(default_factory=list)
+    grants_to_create: list[Grant] = field(default_factory=list)
+    grants_to_revoke: list[Grant] = field(default_factory=list)
+    foreign_to_revoke: list[Any] = field(default_factory=list)
+
+    @property
+    def changes_anything(self) -> bool:
+        return any(
+            (
+                self.users_to_write,
+                self.users_to_delete,
+                self.grants_to_create,
+                self.grants_to_revoke,
+                self.foreign_to_revoke,
+            )
+        )
+
+    def lines(self) -> list[str]:
+        """The plan, one action a line (never a password)."""
+        out = [f"write SCRAM-SHA-512 credential of {user}" for user in self.users_to_write]
+        out += [f"delete SCRAM credentials of {user}" for user in self.users_to_delete]
+        out += [f"grant {g.describe()}" for g in self.grants_to_create]
+        out += [f"revoke {g.describe()}" for g in self.grants_to_revoke]
+        out += [f"revoke {acl}" for acl in self.foreign_to_revoke]
+        return out
+
+
+def plan_access(agreement: Agreement, state: AccessState, state_dir: Path) -> AccessPlan:
+    """What to change so the broker holds exactly the agreement's users and ACLs."""
+    users = desired_users(agreement)
+    grants = desired_grants(agreement)
+    return AccessPlan(
+        users_to_write=[
+            u for u in users if u not in state.users or not password_file(state_dir, u).exists()
+        ],
+        users_to_delete=sorted(state.users - set(users) - {SUPER_USER}),
+        grants_to_create=sorted(grants - state.grants),
+        grants_to_revoke=sorted(g for g in state.grants - grants if g.user != SUPER_USER),
+        foreign_to_revoke=list(state.foreign),
+    )
+
+
+def read_access_state(admin: Any) -> AccessState | None:
+    """The broker's ACLs and SCRAM users; None when it has no authorizer (not secured)."""
+    any_filter = ACLFilter(
+        principal=None,
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    try:
+        with kafka_errors("describe ACLs"):
+            acls, _error = admin.describe_acls(any_filter)
+    except BrokerError as exc:
+        if isinstance(exc.__cause__, kafka_error.SecurityDisabledError):
+            return None
+        raise
+    grants, foreign = set(), []
+    for acl in acls:
+        grant = _grant_of(acl)
+        if grant is None:
+            foreign.append(acl)
+        else:
+            grants.add(grant)
+    with kafka_errors("describe SCRAM users"):
+        described = admin.describe_user_scram_credentials()
+    users = {
+        user
+        for user, info in described.items()
+        if any(c["mechanism"] == MECHANISM for c in info["credential_infos"])
+    }
+    return AccessState(frozenset(grants), frozenset(users), tuple(foreign))
+
+
+def _grant_of(acl: Any) -> Grant | None:
+    pattern = acl.resource_pattern
+    if (
+        not acl.principal.startswith("User:")
+        or acl.host != "*"
+        or acl.permission_type != ACLPermissionType.ALLOW
+        or pattern.pattern_type
+        not in (ACLResourcePatternType.LITERAL, ACLResourcePatternType.PREFIXED)
+    ):
+        return None
+    return Grant(
+        acl.principal.removeprefix("User:"),
+        ResourceType(pattern.resource_type).name,
+        ACLResourcePatternType(pattern.pattern_type).name,
+        pattern.resource_name,
+        ACLOperation(acl.operation).name,
+    )
+
+
+def apply_access(admin: Any, plan: AccessPlan, state_dir: Path) -> None:
+    """Run the plan: users first (a grant to a missing user would be useless), then ACLs."""
+    upserts = [
+        UserScramCredentialUpsertion(u, MECHANISM, ensure_secret(password_file(state_dir, u)))
+        for u in plan.users_to_write
+    ]
+    deletions = [UserScramCredentialDeletion(u, MECHANISM) for u in plan.users_to_delete]
+    if upserts or deletions:
+        with kafka_errors("write SCRAM credentials"):
+            results = admin.alter_user_scram_credentials([*upserts, *deletions])
+        failed = {user: message for user, message in results.items() if message}
+        if failed:
+            raise BrokerError(f"SCRAM credentials not written: {failed}")
+    if plan.grants_to_create:
+        with kafka_errors("create ACLs"):
+            created = admin.create_acls([g.to_acl() for g in plan.grants_to_create])
+        if created["failed"]:
+            raise BrokerError(f"ACLs not created: {created['failed'][:3]}")
+    revoke = [_exact_filter(g.to_acl()) for g in plan.grants_to_revoke]
+    revoke += [_exact_filter(acl) for acl in plan.foreign_to_revoke]
+    if revoke:
+        with kafka_errors("revoke ACLs"):
+            results = admin.delete_acls(revoke)
+        errors = [str(error) for _, _, error in results if error is not kafka_error.NoError]
+        if errors:
+            raise BrokerError(f"ACLs not revoked: {errors[:3]}")
+
+
+def _exact_filter(acl: Any) -> Any:
+    pattern = acl.resource_pattern
+    return ACLFilter(
+        principal=acl.principal,
+        host=acl.host,
+        operation=acl.operation,
+        permission_type=acl.permission_type,
+        resource_pattern=ResourcePatternFilter(
+            pattern.resource_type, pattern.resource_name, pattern.pattern_type
+        ),
+    )
+
+
+def run_access_provisioning(
+    settings: Settings, agreement: Agreement, *, dry_run: bool = False
+) -> AccessPlan | None:
+    """Read, plan and (unless ``dry_run``) apply; None when the broker is not secured."""
+    admin = admin_client(settings)
+    try:
+        state = read_access_state(admin)
+        if state is None:
+            return None
+        plan = plan_access(agreement, state, settings.state_dir)
+        if not dry_run:
+            apply_access(admin, plan, settings.state_dir)
+        return plan
+    finally:
+        admin.close()
