@@ -22,7 +22,7 @@ import structlog
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from runtime import kafka_errors
+from runtime import Settings, kafka_errors, make_consumer
 from runtime.metrics import COMMIT_FAILURES
 from schemas.errors import BrokerError
 
@@ -116,3 +116,23 @@ class CommitTracker:
             for tp, pos in positions.items():
                 if self._sent.get(tp) == pos:
                     del self._sent[tp]  # send again with the next commit
+
+
+def start_group_at_end(settings: Settings, group: str, topics: Iterable[str]) -> None:
+    """Commit ``group``'s offsets at the end of every partition of ``topics``.
+
+    For a consumer group that must see only what is published from now on (the demo's
+    per-run groups, tests on a shared broker); never for a group that owns data.
+    """
+    consumer = make_consumer(settings, group_id=group, enable_auto_commit=False)
+    try:
+        with kafka_errors(f"move group {group} to the end of its topics"):
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            ends = consumer.end_offsets(partitions)
+            consumer.commit({tp: _meta(ends[tp]) for tp in partitions})
+    finally:
+        consumer.close(autocommit=False)

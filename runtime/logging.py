@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -78,8 +79,14 @@ class _StderrLoggerFactory:
         return _StderrLogger()
 
 
+#: One line at a time: ``print`` writes the message and the newline separately, so two
+#: threads of one process (a bridge's inbound and outbound sides) could interleave them.
+_WRITE_LOCK = threading.Lock()
+
+
 class _StderrLogger:
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        with _WRITE_LOCK:
+            print(message, file=sys.stderr, flush=True)
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg

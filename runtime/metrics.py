@@ -111,6 +111,13 @@ SIGNATURE_FAILURES = Counter(
     ["role", "reason"],
 )
 
+LIVE_ALERTS = Gauge(
+    "hx_alert_register_live_alerts",
+    "Alerts in service (no status change, not past valid_until) as the alert register last "
+    "counted them after writing a batch; kind is PERSON or VEHICLE.",
+    ["kind"],
+)
+
 
 def topic_kind(topic: str) -> str:
     """The closed-set kind of a topic name: ``hx.alerts.person`` -> ``alerts``."""

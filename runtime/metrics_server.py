@@ -13,6 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+#: Endpoints running in this process: work that only matters to a scraper (reading the
+#: consumer lag from the broker) is done only while one runs (see ``serving``).
+_running: set[MetricsServer] = set()
+_running_lock = threading.Lock()
+
 
 class MetricsServer:
     """A running endpoint; :meth:`stop` shuts it down. ``port`` is the bound port."""
@@ -20,15 +25,25 @@ class MetricsServer:
     def __init__(self, server: ThreadingHTTPServer, thread: threading.Thread) -> None:
         self._server = server
         self._thread = thread
+        with _running_lock:
+            _running.add(self)
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
     def stop(self) -> None:
+        with _running_lock:
+            _running.discard(self)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def serving() -> bool:
+    """True while this process serves ``/metrics`` (a scraper may read what it computes)."""
+    with _running_lock:
+        return bool(_running)
 
 
 def start_metrics_server(

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import IO, Any
 
+from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
-from runtime import Settings
+from runtime import Settings, agreement_signers
 from schemas import load_agreement, render_event, utc_now_ms
 from schemas.models import format_timestamp
 
@@ -50,6 +51,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--delivery-timeout", type=_positive, default=120.0, metavar="SECONDS", help="(120)"
     )
+    add_metrics_arguments(parser)
     parser.set_defaults(handler=_simulate)
 
 
@@ -69,8 +71,13 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     refused: Counter[str] = Counter()
     copies = 0
     timeout_ms = int(args.delivery_timeout * 1000)
-    with Publisher(settings, agreement, delivery_timeout_ms=timeout_ms) as publisher:
+    signer = agreement_signers(settings, agreement)  # None: no keys (development)
+    with (
+        serving_metrics(args, settings) as ready,
+        Publisher(settings, agreement, signer=signer, delivery_timeout_ms=timeout_ms) as publisher,
+    ):
         publisher.warm_up(t for t in agreement.topic_names() if t.startswith(BUS_TOPICS))
+        ready.set()
         # The clock starts now; a stall of up to 0.1 s is caught up, not lost.
         bucket = TokenBucket(args.rate, burst=max(1.0, args.rate / 10))
         for outcome in publisher.publish_many(paced(events, bucket, meter)):

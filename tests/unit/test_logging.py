@@ -1,0 +1,193 @@
+"""Logs: JSON lines off a terminal, a console on one; names and identity numbers never in
+clear; one canonical line per handled message with the fields ops search by."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from kafka import TopicPartition
+
+from consumers import ConsumerRuntime, DedupeStore, Delivery, Origin
+from runtime import Settings, configure_logging
+from schemas import (
+    DEFAULT_AGREEMENT_PATH,
+    Codec,
+    ExchangeEvent,
+    envelope_headers,
+    load_agreement,
+    new_message_id,
+    parse_event,
+    record_key,
+)
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "events" / "alert_hit_huaibei.json"
+ID_NUMBER = "11010519491231002X"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _restore_structlog() -> Any:
+    yield
+    structlog.reset_defaults()
+
+
+def _lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_json_lines_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """Off a terminal, each event is one JSON object with event, level and UTC timestamp."""
+    configure_logging("INFO")
+    structlog.get_logger("t").info("bridge_started", province="JS")
+    [line] = _lines(capsys.readouterr().err)
+    assert ("bridge_started", "info", "JS", True) == (
+        line["event"],
+        line["level"],
+        line["province"],
+        line["timestamp"].endswith("Z"),
+    )
+
+
+def test_console_lines_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal, lines are for reading, not JSON."""
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    configure_logging("INFO")
+    structlog.get_logger("t").info("bridge_started", province="JS")
+    text = terminal.getvalue()
+    assert ("bridge_started" in text, text.lstrip().startswith("{")) == (True, False)
+
+
+def test_names_and_identity_numbers_are_masked_everywhere(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Names by key (also Jiangsu's GA keys), identity numbers by key and inside any text."""
+    configure_logging("INFO")
+    structlog.get_logger("t").warning(
+        "translation_failed",
+        subject={"name": "张三", "name_pinyin": "ZHANG San", "id_number": ID_NUMBER},
+        local={"XM": "李四", "GMSFHM": ID_NUMBER},
+        officer="王五",
+        error=f"subject.id_number: check digit of {ID_NUMBER} is wrong",
+    )
+    text = capsys.readouterr().err
+    [line] = _lines(text)
+    leaked = [s for s in ("张三", "ZHANG San", "李四", "王五", ID_NUMBER) if s in text]
+    assert ([], "subject.id_number: check digit of 110105************ is wrong") == (
+        leaked,
+        line["error"],
+    )
+
+
+class _OneBatchConsumer:
+    """Hands out one batch of records once, then nothing (kafka-python's surface used)."""
+
+    def __init__(self, records: dict[TopicPartition, list[Any]]) -> None:
+        self._records: dict[TopicPartition, list[Any]] | None = records
+
+    def subscribe(self, topics: list[str], listener: Any) -> None:
+        pass
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        records, self._records = self._records or {}, None
+        return records
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("hx.inbox.340600000000", 2)}
+
+    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        pass
+
+    def commit_async(self, offsets: Any, callback: Any = None) -> None:
+        pass
+
+    def close(self, autocommit: bool = True) -> None:
+        pass
+
+
+class _Sink:
+    def handle(self, message: Delivery) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class _NoDeadLetters:
+    def send(self, origin: Origin, **_kwargs: Any) -> None:
+        raise AssertionError("nothing should be dead-lettered")
+
+    def flush(self) -> set[Origin]:
+        return set()
+
+
+class _Record:
+    def __init__(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        self.topic, self.partition, self.offset = "hx.inbox.340600000000", 2, 41
+        self.key, self.value, self.headers = key, value, headers
+        self.timestamp = 1_764_000_000_000
+
+
+def test_one_canonical_line_per_handled_message(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """At debug level: message_id, correlation_id, topic, partition, offset, outcome and
+    duration, on one line for the handled message."""
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    parsed = parse_event(json.loads(FIXTURE.read_text(encoding="utf-8")), agreement)
+    event = ExchangeEvent(parsed.envelope.evolve(correlation_id=new_message_id()), parsed.record)
+    codec = Codec()
+    record = _Record(
+        record_key(event.event_type, event.record),
+        codec.encode(event.event_type, event.record),
+        envelope_headers(event.envelope, codec.fingerprint(event.event_type)),
+    )
+    consumer = _OneBatchConsumer({TopicPartition(record.topic, record.partition): [record]})
+    store = DedupeStore.for_group(tmp_path, "g-logging")
+    runtime = ConsumerRuntime(
+        Settings(),
+        "g-logging",
+        [record.topic],
+        _Sink(),
+        codec=codec,
+        dedupe_store=store,
+        dlq=_NoDeadLetters(),
+        consumer_factory=lambda _settings, **_options: consumer,
+        lag_every_s=0,
+    )
+    configure_logging("DEBUG")
+    try:
+        stats = runtime.run(max_messages=1)
+    finally:
+        store.close()
+    handled = [
+        line for line in _lines(capsys.readouterr().err) if line["event"] == "message_handled"
+    ]
+    assert 1 == stats.handled
+    [line] = handled
+    assert (
+        event.envelope.message_id,
+        event.envelope.correlation_id,
+        "hx.inbox.340600000000",
+        2,
+        41,
+        "handled",
+        True,
+    ) == (
+        line["message_id"],
+        line["correlation_id"],
+        line["topic"],
+        line["partition"],
+        line["offset"],
+        line["outcome"],
+        line["duration_ms"] >= 0,
+    )
