@@ -8,6 +8,7 @@ boundary each and re-raised as one of these ``from exc``.
     ├── ConfigError                 the agreement or the settings are wrong (startup)
     ├── ContractError               an event breaks the exchange contract
     │   ├── ValidationFailed        domain rules broken; carries every (path, rule) issue
+    │   │   └── DuplicateAlert      a new alert for a subject its issuer already has live
     │   ├── DecodeError             bytes that are not a decodable hxbus message
     │   │   ├── BadMagic            not Avro single-object encoding
     │   │   ├── UnknownSchema       fingerprint not in the catalog
@@ -18,10 +19,10 @@ boundary each and re-raised as one of these ``from exc``.
     ├── SecurityError               signature missing, forged, tampered; signer not source
     ├── TranslationError            an exchange value the local format cannot express
     ├── LocalFormatError            local bytes that do not parse (outbound)
-    ├── DuplicateAlert              a new alert for a subject that already has a live one
     ├── BrokerError                 Kafka said no or did not answer      (retriable)
     │   ├── BrokerUnavailable       no connection / delivery timed out   (retriable)
     │   └── NotAuthorized           the broker refused by ACL           (not retriable)
+    ├── BenchFailed                 hxbus bench could not measure (a send or bridge failed)
     └── SinkError                   a local system did not take a delivery
         ├── SinkUnavailable         down, 5xx, timeout: try again        (retriable)
         └── SinkRejected            4xx other than 409: will never take it
@@ -132,8 +133,12 @@ class LocalFormatError(HxError):
     reason = "local_format"
 
 
-class DuplicateAlert(HxError):
-    """Raised when a new alert names a subject that already has a live alert of its issuer."""
+class DuplicateAlert(ValidationFailed):
+    """Raised when a new alert names a subject that already has a live alert of its issuer.
+
+    A ``ValidationFailed``: refused before anything is sent, reported like any broken rule
+    (the subject's field path, and the existing alert to revise instead).
+    """
 
     reason = "duplicate_alert"
 
@@ -181,3 +186,9 @@ class SinkConflict(SinkRejected):
     """Raised when the local system holds this message id with different content."""
 
     reason = "sink_conflict"
+
+
+class BenchFailed(HxError):
+    """Raised by ``hxbus bench`` when a run cannot be measured: a send or a bridge failed."""
+
+    reason = "bench"

@@ -11,8 +11,16 @@ One line per event on standard output, in input order:
 "ok" is printed only after the broker acknowledged the copy (acks=all). An event whose
 ``source`` is not the ``--as`` agency is refused: a desk publishes its own events only.
 ``--target`` addresses directed events (hits, confirmations, responses) that carry no
-``hxtarget``. Exit status: 0 when every event was stored, 1 when any was refused or not
-sent, 2 when a file cannot be read as UTF-8 JSON at all.
+``hxtarget``.
+
+The duplicate check before entry: a new alert (revision 1) on a person (identity number)
+or vehicle (plate) that the agency already has a live alert on is refused, naming that
+alert (revise it instead); one on a subject another agency has a live alert on is sent
+with ``related_alerts`` naming it. The live alerts are read at start from the alert
+register (``hxbus alerts``) and kept current with what this command sends.
+
+Exit status: 0 when every event was stored, 1 when any was refused or not sent, 2 when
+a file cannot be read as UTF-8 JSON at all.
 """
 
 from __future__ import annotations
@@ -28,8 +36,10 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from consumers import load_register
+from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import DIRECTED_TYPES, Outcome, Publisher
-from runtime import Settings
+from runtime import Settings, agreement_signer
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
 from schemas.errors import HxError, Issue, UnreadableInput, ValidationFailed
 
@@ -57,6 +67,7 @@ def register(subparsers: Any) -> None:
         help="give up on an event the broker has not acknowledged after this long (120)",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="JSON or NDJSON file, - for stdin")
+    add_metrics_arguments(parser)
     parser.set_defaults(handler=_publish)
 
 
@@ -169,10 +180,21 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     feed = _Feed(args.files, agreement, as_agency, args.target)
     report = _Report(feed, sys.stdout)
     timeout_ms = int(args.delivery_timeout * 1000)
+    signer = agreement_signer(settings, agreement, as_agency)  # None: no keys (development)
+    # The duplicate check before entry: the live alerts as the broker holds them now.
+    live_alerts, _ = load_register(settings)
     with (
-        Publisher(settings, agreement, delivery_timeout_ms=timeout_ms) as publisher,
+        serving_metrics(args, settings) as ready,
+        Publisher(
+            settings,
+            agreement,
+            signer=signer,
+            delivery_timeout_ms=timeout_ms,
+            live_alerts=live_alerts,
+        ) as publisher,
         _progress() as progress,
     ):
+        ready.set()  # the Publisher connected its producer when it was built
         task = progress.add_task("publishing", total=None) if progress else None
         for outcome in publisher.publish_many(feed.events()):
             report.outcome(outcome)

@@ -1,0 +1,296 @@
+"""The alert register: every alert's current state, kept on a compacted topic.
+
+Why a compacted topic (``hx.alerts.register``, keyed by alert_id) and not only a rebuild
+from the alert topics:
+
+- one record per alert instead of every revision and status change: a partner joining
+  later, a bridge rebuilding its local system, ``hxbus alerts`` and every ``hxbus
+  publish`` (the duplicate check) read the live set in one pass, however long the
+  exchange has been running;
+- the state outlives the alert topics' retention (one year): an alert valid for longer
+  keeps its state after its first revision has been deleted;
+- it holds no personal data in clear (``schemas.subjects``), and each state points at its
+  latest revision on the alert topic (``position``), so a re-delivery reads those exact
+  signed bytes and partners verify them as usual.
+
+Its weak point is that it lags: the register consumer writes a state after the alert was
+published. ``load_register`` therefore reads the group's committed offsets on the alert
+topics *first*, then the register topic to its end, then the alert topics from those
+offsets to their end. The register commits only after its writes were acknowledged, so
+everything before the committed offsets is in the snapshot; everything after is folded
+from the alert topics themselves. The fold is idempotent (``consumers.alert_state``), so
+the overlap does no harm. A register that never ran just means a rebuild from the start
+of the alert topics: slower, same answer.
+
+``RegisterWriter`` is the handler of the register consumer (``run_register``); it writes
+the states a batch changed when the runtime flushes, and the runtime commits after that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from kafka import TopicPartition
+
+from consumers.alert_state import AlertRegister, AlertState
+from consumers.dedupe import DedupeStore, store_path
+from consumers.delivery import Delivery
+from consumers.dlq import DeadLetterQueue
+from consumers.loop import ConsumerRuntime, RunStats
+from consumers.reading import utc_now
+from runtime import Settings, Verifier, admin_client, kafka_errors, make_consumer, make_producer
+from runtime.metrics import LIVE_ALERTS
+from schemas import BROADCAST_TOPICS, Agreement, Codec
+from schemas.errors import BrokerUnavailable, HxError
+
+log = structlog.get_logger("hxbus.alert_register")
+
+#: The events the register folds.
+REGISTER_TYPES = frozenset({"PersonAlert", "VehicleAlert", "AlertStatusChange"})
+#: The topics it reads.
+ALERT_TOPICS: tuple[str, ...] = tuple(BROADCAST_TOPICS.values())
+#: Longest wait for a topic to yield the records up to the end offset read at start.
+READ_TIMEOUT_S = 60.0
+
+
+@dataclass(slots=True)
+class LoadStats:
+    """What ``load_register`` read: snapshot entries, alert-topic messages, and what failed."""
+
+    snapshot: int = 0
+    tail: int = 0
+    unreadable: int = 0
+    #: Alerts whose state the tail changed beyond the snapshot: the register writes them.
+    changed: set[str] = field(default_factory=set)
+
+
+def load_register(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    codec: Codec | None = None,
+) -> tuple[AlertRegister, LoadStats]:
+    """The register as the broker holds it now: snapshot plus the tail not yet in it."""
+    register = AlertRegister(clock)
+    stats = LoadStats()
+    topic, group = settings.alert_register_topic, settings.alert_register_group
+    codec = codec or Codec()
+    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    try:
+        tail_from = _committed_offsets(settings, consumer, group)  # first: see the docstring
+        for record in _read_to_end(consumer, _beginnings(consumer, [topic])):
+            if not record.value:  # a tombstone: the alert's state was removed
+                continue
+            try:
+                register.merge(AlertState.from_json(record.value))
+                stats.snapshot += 1
+            except (ValueError, TypeError, KeyError) as exc:
+                stats.unreadable += 1
+                log.warning("register_entry_unreadable", offset=record.offset, error=str(exc))
+        for record in _read_to_end(consumer, tail_from):
+            stats.tail += 1
+            try:
+                event_type, data = codec.decode(record.value or b"")
+            except HxError:
+                stats.unreadable += 1  # poison is the DLQ's business, not the register's
+                continue
+            if event_type not in REGISTER_TYPES:
+                continue
+            position = f"{record.topic}/{record.partition}@{record.offset}"
+            changed = register.apply(event_type, data, position)
+            if changed is not None:
+                stats.changed.add(changed.alert_id)
+    finally:
+        consumer.close(autocommit=False)
+    log.info(
+        "register_loaded",
+        topic=topic,
+        alerts=len(register),
+        snapshot=stats.snapshot,
+        tail=stats.tail,
+        unreadable=stats.unreadable,
+    )
+    return register, stats
+
+
+def _committed_offsets(settings: Settings, consumer: Any, group: str) -> dict[Any, int]:
+    """Where the register group stands on each alert-topic partition (else its beginning)."""
+    starts = _beginnings(consumer, ALERT_TOPICS)
+    if not starts:
+        return {}
+    admin = admin_client(settings)
+    try:
+        with kafka_errors(f"read the committed offsets of group {group}"):
+            committed = admin.list_group_offsets({group: list(starts)}).get(group, {})
+    finally:
+        admin.close()
+    for tp, meta in committed.items():
+        if tp in starts and meta is not None and meta.offset is not None and meta.offset >= 0:
+            starts[tp] = max(starts[tp], meta.offset)
+    return starts
+
+
+def _beginnings(consumer: Any, topics: Sequence[str]) -> dict[Any, int]:
+    """The first offset of every partition of ``topics`` (topics the broker lacks: none)."""
+    with kafka_errors(f"find the partitions of {', '.join(topics)}"):
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            for topic in topics:
+                log.warning("register_topic_missing", topic=topic)
+            return {}
+        return dict(consumer.beginning_offsets(partitions))
+
+
+def _read_to_end(consumer: Any, starts: Mapping[Any, int]) -> Iterator[Any]:
+    """Every record from ``starts`` up to the end offsets as they are now, in offset order
+    per partition. ``BrokerUnavailable`` when they do not arrive within READ_TIMEOUT_S."""
+    if not starts:
+        return
+    with kafka_errors("read to the end offsets"):
+        ends = consumer.end_offsets(list(starts))
+        remaining = {tp for tp in starts if starts[tp] < ends[tp]}
+        if not remaining:
+            return
+        consumer.assign(sorted(remaining))
+        for tp in remaining:
+            consumer.seek(tp, starts[tp])
+    deadline = time.monotonic() + READ_TIMEOUT_S
+    while remaining:
+        with kafka_errors("read to the end offsets"):
+            polled = consumer.poll(timeout_ms=500, max_records=5000)
+            for tp, records in polled.items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        yield record
+            for tp in list(remaining):
+                if consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+                    consumer.pause(tp)
+        if polled:
+            deadline = time.monotonic() + READ_TIMEOUT_S
+        elif time.monotonic() > deadline:
+            raise BrokerUnavailable(
+                f"read to the end offsets: {len(remaining)} partitions did not arrive "
+                f"within {READ_TIMEOUT_S:g} s"
+            )
+    consumer.unsubscribe()
+
+
+class RegisterWriter:
+    """The register consumer's handler: fold each alert message, write what changed.
+
+    States are written at ``flush`` (once per batch, latest state per alert) and kept
+    "dirty" until the broker acknowledged them: a failed write is retried with the
+    redelivered batch, whose messages fold to no change but whose states still wait.
+    """
+
+    def __init__(
+        self,
+        register: AlertRegister,
+        producer: Any,
+        topic: str,
+        *,
+        dirty: set[str] | None = None,
+        flush_timeout_s: float = 60.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.register = register
+        self._producer = producer
+        self._topic = topic
+        self._dirty: set[str] = set(dirty or ())
+        self._flush_timeout_s = flush_timeout_s
+        self._clock = clock
+
+    def handle(self, message: Delivery) -> None:
+        if message.event_type not in REGISTER_TYPES:
+            return
+        position = f"{message.topic}/{message.partition}@{message.offset}"
+        changed = self.register.apply(message.event_type, message.record, position)
+        if changed is not None:
+            self._dirty.add(changed.alert_id)
+
+    #: An alert past valid_until is skipped by the runtime, but its state still counts.
+    on_expired = handle
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        futures = []
+        with kafka_errors(f"write {self._topic}"):
+            for alert_id in sorted(self._dirty):
+                state = self.register.get(alert_id)
+                if state is not None:
+                    futures.append(
+                        self._producer.send(
+                            self._topic, key=alert_id.encode(), value=state.to_json()
+                        )
+                    )
+            self._producer.flush(timeout=self._flush_timeout_s)
+            for future in futures:
+                future.get(timeout=0)
+        log.debug("register_written", states=len(futures))
+        self._dirty.clear()
+        self._count_live()
+
+    def _count_live(self) -> None:
+        live = self.register.states(live=True)
+        for kind in ("PERSON", "VEHICLE"):
+            LIVE_ALERTS.labels(kind).set(sum(1 for s in live if s.kind == kind))
+
+
+def run_register(
+    settings: Settings,
+    agreement: Agreement,
+    *,
+    verifier: Verifier | None = None,
+    idle_timeout: float | None = None,
+    max_messages: int | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> RunStats:
+    """Load the register, write what the tail changed, then follow the alert topics.
+
+    ``on_ready`` is called once the register is loaded and written (readiness probe).
+    """
+    group, topic = settings.alert_register_group, settings.alert_register_topic
+    register, loaded = load_register(settings)
+    producer = make_producer(settings, acks="all", enable_idempotence=True, linger_ms=5)
+    writer = RegisterWriter(register, producer, topic, dirty=loaded.changed)
+    dedupe = DedupeStore(store_path(settings.state_dir, group))
+    dlq = DeadLetterQueue(
+        settings,
+        group,
+        replication=agreement.exchange.replication,
+        min_insync_replicas=agreement.exchange.min_insync_replicas,
+    )
+    runtime = ConsumerRuntime(
+        settings,
+        group,
+        ALERT_TOPICS,
+        writer,
+        codec=Codec(),
+        dedupe_store=dedupe,
+        dlq=dlq,
+        verifier=verifier,
+        role="register",
+        on_expired=writer.on_expired,
+    )
+    try:
+        writer.flush()  # what the tail changed is written before anything new
+        if on_ready is not None:
+            on_ready()
+        return runtime.run_forever(max_messages=max_messages, idle_timeout=idle_timeout)
+    finally:
+        for close in (producer.close, dlq.close, dedupe.close):
+            try:
+                close()
+            except Exception as exc:
+                log.warning("register_close_failed", error=str(exc))

@@ -1,0 +1,149 @@
+"""``hxbus alerts`` lists every alert's current state; ``hxbus alert-register`` keeps it.
+
+``hxbus alerts [--live] [--agency A] [--id-number N | --plate P] [--json]`` reads the
+register from the broker (its compacted topic plus what the register consumer has not
+written yet, see ``consumers.alert_register``) and prints one line per alert:
+
+    ALERT_ID  KIND  CATEGORY  AGENCY  STATUS  REV  VALID_UNTIL  RELATED
+
+What a duty officer needs to act on an alert (which one, whose, in force or not, until
+when, which revision to revise, whether another bureau has one on the same subject) and
+no personal data: no names, no identity numbers, no plates. To ask "is there an alert on
+this person or this vehicle?", give the number with ``--id-number`` or ``--plate``: it is
+turned into the same pseudonymous subject key the register stores and never printed.
+``--json`` prints one JSON object per alert (NDJSON) with the subject key and the
+position of the latest revision on the alert topic, for scripts and re-delivery.
+
+``hxbus alert-register [--until-idle S]`` runs the register consumer: it follows the
+alert topics (group ``HX_ALERT_REGISTER_GROUP``) and writes each alert's new state to
+``HX_ALERT_REGISTER_TOPIC`` before it commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import IO, Any
+
+from consumers.alert_register import load_register, run_register
+from consumers.alert_state import AlertState
+from consumers.reading import utc_now
+from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from runtime import Settings, agreement_verifier
+from schemas import Agreement, load_agreement
+from schemas.errors import ConfigError
+from schemas.rules.identity import normalise_id_number
+from schemas.rules.plate import normalise_plate_number
+from schemas.subjects import subject_key
+
+COLUMNS = ("ALERT_ID", "KIND", "CATEGORY", "AGENCY", "STATUS", "REV", "VALID_UNTIL", "RELATED")
+
+
+def register(subparsers: Any) -> None:
+    listing = subparsers.add_parser(
+        "alerts",
+        help="every alert's current state (revision, status, expiry); no personal data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing.add_argument("--live", action="store_true", help="only alerts in force now")
+    listing.add_argument("--agency", metavar="A", help="only alerts issued by this agency id")
+    subject = listing.add_mutually_exclusive_group()
+    subject.add_argument("--id-number", metavar="N", help="only alerts on this person")
+    subject.add_argument("--plate", metavar="P", help="only alerts on this vehicle")
+    listing.add_argument("--json", action="store_true", help="one JSON object per alert")
+    listing.set_defaults(handler=_list)
+
+    keeper = subparsers.add_parser(
+        "alert-register",
+        help="follow the alert topics and keep the alert register's compacted topic",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keeper.add_argument(
+        "--until-idle",
+        type=float,
+        metavar="S",
+        help="stop once nothing has arrived for S seconds (default: run until SIGTERM)",
+    )
+    add_metrics_arguments(keeper)
+    keeper.set_defaults(handler=_keep)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    agreement = load_agreement(settings.agreement)
+    agency = agreement.agency(args.agency).id if args.agency else None  # ConfigError: exit 2
+    key = _subject_key(args)
+    register, _ = load_register(settings)
+    states = register.states(live=args.live, agency=agency, subject_key=key)
+    if args.json:
+        for state in states:
+            sys.stdout.write(json.dumps(_as_json(state), ensure_ascii=False) + "\n")
+    else:
+        _table(states, agreement, utc_now(), sys.stdout)
+    return 0
+
+
+def _subject_key(args: argparse.Namespace) -> str | None:
+    """The pseudonymous key of ``--id-number`` / ``--plate``; ConfigError when malformed."""
+    try:
+        if args.id_number:
+            return subject_key("person", normalise_id_number(args.id_number))
+        if args.plate:
+            return subject_key("vehicle", normalise_plate_number(args.plate))
+    except ValueError as exc:
+        option = "--id-number" if args.id_number else "--plate"
+        raise ConfigError(f"{option}: {exc}") from None
+    return None
+
+
+def _table(states: list[AlertState], agreement: Agreement, now: datetime, out: IO[str]) -> None:
+    rows = [COLUMNS]
+    for state in states:
+        agency = agreement.by_id.get(state.issuing_agency)
+        rows.append(
+            (
+                state.alert_id,
+                state.kind,
+                state.category or "-",
+                f"{state.issuing_agency} {agency.city}" if agency else state.issuing_agency,
+                state.shown_status(now),
+                str(state.revision),
+                f"{state.valid_until:%Y-%m-%dT%H:%MZ}" if state.valid_until else "-",
+                str(len(state.related_alerts)),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+    out.write(f"{len(states)} alerts\n")
+
+
+def _as_json(state: AlertState) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(state.to_json())
+    data.pop("v", None)
+    data["shown_status"] = state.shown_status(utc_now())
+    return data
+
+
+def _keep(args: argparse.Namespace, settings: Settings) -> int:
+    agreement = load_agreement(settings.agreement)
+    if args.until_idle is not None and args.until_idle <= 0:
+        raise ConfigError(f"--until-idle: must be more than 0 seconds, not {args.until_idle:g}")
+    with serving_metrics(args, settings) as ready:
+        stats = run_register(
+            settings,
+            agreement,
+            verifier=agreement_verifier(agreement, role="alert-register"),
+            idle_timeout=args.until_idle,
+            on_ready=ready.set,
+        )
+    print(
+        f"alert register: {stats.handled} handled, {stats.expired} expired, "
+        f"{stats.duplicate} duplicate, {stats.dead_lettered} dead-lettered",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,146 @@
+"""``hxbus tracker run``: the request tracker as a long-running role.
+
+Reads every inbox of the agreement (``--inbox A`` to name some) as consumer group
+``hx.tracker`` (``--group``), keeps who owes whom an answer in the state directory, and
+sends one second notice to the inbox of an agency that let a deadline pass. Serves
+``/metrics`` (``hx_requests_overdue``, ``hx_requests_second_notices_total``) and
+``/healthz`` with ``--metrics-port``. Stops on SIGTERM or SIGINT after the batch in hand,
+and prints what the run did as one JSON line (messages handled, deadline sweeps, second
+notices sent).
+``hxbus requests`` lists what it tracks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from consumers import (
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DeadlineWatcher,
+    DedupeStore,
+    RequestTracker,
+    TrackerStore,
+)
+from consumers.tracker import DEFAULT_INTERVAL_S, inbox_topics
+from consumers.tracker_store import DEFAULT_GROUP
+from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from producers import Publisher
+from runtime import Settings, agreement_signers, agreement_verifier
+from schemas import Codec, ExchangeEvent, load_agreement
+
+ROLE = "tracker"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "tracker",
+        help="the request tracker: deadlines of requests and hit confirmations",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="tracker_action", metavar="ACTION", required=True)
+    run = actions.add_parser("run", help="run the tracker until SIGTERM/SIGINT")
+    add_tracker_arguments(run)
+    add_metrics_arguments(run)
+    run.set_defaults(handler=_run)
+
+
+def add_tracker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--group", default=DEFAULT_GROUP, help=f"consumer group ({DEFAULT_GROUP})")
+    parser.add_argument(
+        "--inbox",
+        action="append",
+        metavar="AGENCY",
+        help="read this agency's inbox (repeatable; default: every agency of the agreement)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        default=DEFAULT_INTERVAL_S,
+        metavar="SECONDS",
+        help=f"how often deadlines are checked ({DEFAULT_INTERVAL_S:g})",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop when no message came for this long (tests; default: run until stopped)",
+    )
+
+
+class PublisherSender:
+    """Sends second notices through the Publisher (validated, routed, signed, acks=all)."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+
+    def send(self, event: ExchangeEvent) -> None:
+        self._publisher.publish(event)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    agreement = load_agreement(settings.agreement)
+    topics = inbox_topics(agreement, args.inbox)
+    with serving_metrics(args, settings) as ready:
+        store = TrackerStore.for_group(settings.state_dir, args.group)
+        watcher_store = TrackerStore.for_group(settings.state_dir, args.group)
+        dedupe = DedupeStore.for_group(settings.state_dir, args.group)
+        dlq = DeadLetterQueue(
+            settings,
+            args.group,
+            replication=agreement.exchange.replication,
+            min_insync_replicas=agreement.exchange.min_insync_replicas,
+        )
+        publisher = Publisher(settings, agreement, signer=agreement_signers(settings, agreement))
+        tracker = RequestTracker(store, agreement)
+        runtime = ConsumerRuntime(
+            settings,
+            args.group,
+            topics,
+            tracker,
+            codec=Codec(),
+            dedupe_store=dedupe,
+            dlq=dlq,
+            verifier=agreement_verifier(agreement, role=ROLE),
+            role=ROLE,
+        )
+        watcher = DeadlineWatcher(
+            watcher_store,
+            PublisherSender(publisher),
+            agreement,
+            interval_s=args.interval,
+            ready=tracker.caught_up,
+        )
+        ready.set()
+        watcher.start()
+        try:
+            stats = runtime.run_forever(idle_timeout=args.idle_timeout)
+        finally:
+            watcher.stop()
+            publisher.close()
+            dlq.close()
+            dedupe.close()
+            watcher_store.close()
+            store.close()
+    counts = {
+        "handled": stats.handled,
+        "dead_lettered": stats.dead_lettered,
+        "sweeps": watcher.ready_sweeps,
+        "second_notices_sent": watcher.sent,
+    }
+    print(json.dumps(counts), flush=True)  # what this run did, for the operator's record
+    return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value

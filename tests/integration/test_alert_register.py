@@ -1,0 +1,287 @@
+"""The alert register and the duplicate check on the real broker, through the command line.
+
+The module has its own register topic (compacted) and register group, handed to every
+``hxbus`` process through HX_ALERT_REGISTER_TOPIC / HX_ALERT_REGISTER_GROUP. The alert
+topics are the agreement's, shared with other tests: each test works on a subject (an
+identity number) made up for it, and looks only at its own alerts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from producers import SyntheticTraffic
+from runtime import (
+    CreateTopic,
+    Settings,
+    TopicSpec,
+    admin_client,
+    read_cluster_state,
+    run_provisioning,
+)
+from schemas import Agreement, Codec, ExchangeEvent, dlq_topic, new_message_id, render_event
+from schemas.rules import make_identity_number
+
+pytestmark = pytest.mark.broker
+
+HXBUS = [sys.executable, "-m", "hxbus"]
+XUZHOU, JINING = "320300000000", "370800000000"
+
+
+@pytest.fixture(scope="module")
+def provisioned(kafka_bootstrap: str, agreement: Agreement) -> str:
+    """The agreement's topics exist on the test broker (idempotent, shared with others)."""
+    run_provisioning(Settings(bootstrap=kafka_bootstrap), agreement)
+    return kafka_bootstrap
+
+
+@pytest.fixture(scope="module")
+def env(provisioned: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment of this module's hxbus processes: its own register topic and group,
+    caught up once (a first run reads the alert topics from their start; later commands
+    read the register's snapshot and the few messages after its commit)."""
+    name = f"t-alert-register-{uuid.uuid4().hex[:8]}"
+    admin = admin_client(Settings(bootstrap=provisioned))
+    try:
+        spec = TopicSpec(
+            name,
+            partitions=3,
+            replication=1,
+            configs={"cleanup.policy": "compact", "min.insync.replicas": "1"},
+        )
+        CreateTopic(spec).apply(admin)
+    finally:
+        admin.close()
+    env = {
+        **os.environ,
+        "HX_BOOTSTRAP": provisioned,
+        "HX_LOG_LEVEL": "WARNING",
+        "HX_STATE_DIR": str(tmp_path_factory.mktemp("register-state")),
+        "HX_ALERT_REGISTER_TOPIC": name,
+        "HX_ALERT_REGISTER_GROUP": f"g-{name}",
+    }
+    caught_up = hxbus(env, "alert-register", "--until-idle", "2")
+    assert 0 == caught_up.returncode, caught_up.stderr
+    yield env
+    admin = admin_client(Settings(bootstrap=provisioned))
+    try:
+        mine = {name, dlq_topic(env["HX_ALERT_REGISTER_GROUP"])}
+        admin.delete_topics(sorted(mine & set(admin.list_topics())))
+    finally:
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def template(agreement: Agreement) -> ExchangeEvent:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    traffic = SyntheticTraffic(agreement, seed=71, start=start)
+    return next(e for e in traffic.take(300) if e.event_type == "PersonAlert")
+
+
+def hxbus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HXBUS, *args], capture_output=True, text=True, env=env, timeout=240, check=False
+    )
+
+
+def made_up_id_number() -> str:
+    """An identity number no other test uses (random birth date and sequence), male."""
+    rng = random.Random(uuid.uuid4().int)
+    born = date(1960, 1, 1) + timedelta(days=rng.randrange(15_000))
+    return make_identity_number("320311", born, rng.randrange(1, 1000, 2))
+
+
+def person_alert(template: ExchangeEvent, agency: str, id_number: str) -> ExchangeEvent:
+    """A new alert (revision 1, fresh alert_id) of ``agency`` on the person ``id_number``."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    record = copy.deepcopy(template.record)
+    record["subject"].update(
+        id_number=id_number, birth_date=_birth_date(id_number), sex="MALE", aliases=[]
+    )
+    record.update(
+        alert_id=str(uuid.uuid4()),
+        revision=1,
+        issuing_agency=agency,
+        issued_at=now - timedelta(minutes=5),
+        valid_until=now + timedelta(days=30),
+        related_alerts=[],
+    )
+    envelope = template.envelope.evolve(source=agency, message_id=new_message_id())
+    return ExchangeEvent(envelope, record)
+
+
+def withdrawal(alert: ExchangeEvent) -> ExchangeEvent:
+    record = {
+        "alert_id": alert.record["alert_id"],
+        "alert_kind": "PERSON",
+        "status": "WITHDRAWN",
+        "reason": "已抓获归案",
+        "changed_at": datetime.now(UTC).replace(microsecond=0),
+        "agency": alert.envelope.source,
+    }
+    envelope = alert.envelope.evolve(event_type="AlertStatusChange", message_id=new_message_id())
+    return ExchangeEvent(envelope, record)
+
+
+def _birth_date(id_number: str) -> date:
+    return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+
+
+def publish(
+    env: dict[str, str], tmp_path: Path, event: ExchangeEvent
+) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / f"{event.envelope.message_id}.json"
+    path.write_text(json.dumps(render_event(event), ensure_ascii=False), encoding="utf-8")
+    return hxbus(env, "publish", "--as", event.envelope.source, str(path))
+
+
+def listed(env: dict[str, str], id_number: str, *options: str) -> list[dict[str, Any]]:
+    """``hxbus alerts --json --id-number N [options]``: the alerts on that person."""
+    done = hxbus(env, "alerts", "--json", "--id-number", id_number, *options)
+    assert (0, "") == (done.returncode, done.stderr)
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def read_at(bootstrap: str, topic: str, partition: int, offset: int) -> bytes:
+    """The value at one offset, read by a plain kafka-python consumer."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        for _ in range(20):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    if record.offset == offset:
+                        value: bytes = record.value
+                        return value
+        raise AssertionError(f"nothing at {topic}/{partition}@{offset}")
+    finally:
+        consumer.close()
+
+
+def receipt(stdout: str) -> tuple[str, int, int]:
+    """(topic, partition, offset) of the single ``ok`` line."""
+    (line,) = [x for x in stdout.splitlines() if x.startswith("ok ")]
+    topic, _, rest = line.split(" ")[2].rpartition("/")
+    partition, _, offset = rest.partition("@")
+    return topic, int(partition), int(offset)
+
+
+# -- the tests -----------------------------------------------------------------------------
+
+
+def test_provisioning_makes_the_register_topic_compacted(provisioned: str) -> None:
+    """``hx.alerts.register`` exists with cleanup.policy=compact, as the agreement says."""
+    admin = admin_client(Settings(bootstrap=provisioned))
+    try:
+        state = read_cluster_state(admin, ["hx.alerts.register"])
+    finally:
+        admin.close()
+    assert "compact" == state.topics["hx.alerts.register"].configs["cleanup.policy"]
+
+
+def test_second_alert_of_the_same_agency_is_refused_naming_the_first(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path
+) -> None:
+    """Same person, same agency via ``hxbus publish``: exit 1, the line names the live
+    alert, and the register still holds only the first alert."""
+    number = made_up_id_number()
+    first = person_alert(template, XUZHOU, number)
+    assert 0 == publish(env, tmp_path, first).returncode
+    second = publish(env, tmp_path, person_alert(template, XUZHOU, number))
+    (line,) = second.stdout.splitlines()
+    assert (1, True, True, True) == (
+        second.returncode,
+        line.endswith("revise it instead of issuing a new alert"),
+        "subject.id_number: already has a live alert of this agency" in line,
+        first.record["alert_id"] in line,
+    )
+    assert [first.record["alert_id"]] == [a["alert_id"] for a in listed(env, number)]
+
+
+def test_alert_of_another_agency_is_published_linked_to_the_first(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path
+) -> None:
+    """Same person, another agency: exit 0, and the stored alert's related_alerts names
+    the first one (read back by a plain consumer)."""
+    number = made_up_id_number()
+    first = person_alert(template, XUZHOU, number)
+    assert 0 == publish(env, tmp_path, first).returncode
+    done = publish(env, tmp_path, person_alert(template, JINING, number))
+    assert 0 == done.returncode, done.stdout
+    event_type, record = Codec().decode(read_at(env["HX_BOOTSTRAP"], *receipt(done.stdout)))
+    assert ("PersonAlert", JINING, [first.record["alert_id"]]) == (
+        event_type,
+        record["issuing_agency"],
+        record["related_alerts"],
+    )
+
+
+def test_withdrawn_alert_is_no_longer_listed_as_live(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path
+) -> None:
+    """After its withdrawal, ``hxbus alerts --live`` leaves the alert out; without
+    --live it shows WITHDRAWN."""
+    number = made_up_id_number()
+    first = person_alert(template, XUZHOU, number)
+    assert 0 == publish(env, tmp_path, first).returncode
+    before = [a["alert_id"] for a in listed(env, number, "--live")]
+    assert 0 == publish(env, tmp_path, withdrawal(first)).returncode
+    after = [a["alert_id"] for a in listed(env, number, "--live")]
+    statuses = [a["status"] for a in listed(env, number)]
+    assert ([first.record["alert_id"]], [], ["WITHDRAWN"]) == (before, after, statuses)
+
+
+def test_register_rebuilt_in_a_fresh_process_shows_the_same_state(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path
+) -> None:
+    """The register consumer writes the compacted topic and stops; a fresh ``hxbus
+    alerts`` (now from the snapshot) lists what it listed before; the register topic
+    holds the latest state per alert, without the identity number."""
+    number = made_up_id_number()
+    first = person_alert(template, XUZHOU, number)
+    other = person_alert(template, JINING, number)
+    for event in (first, other, withdrawal(first)):
+        assert 0 == publish(env, tmp_path, event).returncode
+    before = listed(env, number)
+    ran = hxbus(env, "alert-register", "--until-idle", "3")
+    assert 0 == ran.returncode, ran.stderr
+    after = listed(env, number)
+    written = _register_entries(env)
+    ids = (first.record["alert_id"], other.record["alert_id"])
+    status = {a["alert_id"]: a["status"] for a in after}
+    assert (before, ["WITHDRAWN", "ACTIVE"]) == (after, [status[i] for i in ids])
+    assert (["WITHDRAWN", "ACTIVE"], False) == (
+        [written[i]["status"] for i in ids],
+        any(number in json.dumps(entry) for entry in written.values()),
+    )
+
+
+def _register_entries(env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The latest entry per key on this test's register topic (plain kafka-python)."""
+    topic = env["HX_ALERT_REGISTER_TOPIC"]
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=env["HX_BOOTSTRAP"],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
+    try:
+        return {record.key.decode(): json.loads(record.value) for record in consumer}
+    finally:
+        consumer.close()
