@@ -1,14 +1,30 @@
 """bridge"""
 
 from bridge.audit import AuditOutcome, AuditScope, AuditWriter, audit_codec
+from bridge.held_alerts import HeldAlerts, held_alerts_path
+from bridge.inbound import AuditedDeadLetters, InboundBridge
 from bridge.outbox import FileOutcome, FileReport, OutboxPublisher
+from bridge.recipients import Decision, Reason, alert_recipients, decide
+from bridge.runner import SinkChoice, bridge_topics, default_group, run_inbound
 
 __all__ = [
     "AuditOutcome",
     "AuditScope",
     "AuditWriter",
+    "AuditedDeadLetters",
+    "Decision",
     "FileOutcome",
     "FileReport",
+    "HeldAlerts",
+    "InboundBridge",
     "OutboxPublisher",
+    "Reason",
+    "SinkChoice",
+    "alert_recipients",
     "audit_codec",
+    "bridge_topics",
+    "decide",
+    "default_group",
+    "held_alerts_path",
+    "run_inbound",
 ]

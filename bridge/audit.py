@@ -126,12 +126,16 @@ class AuditScope:
         reason: str | None = None,
         position: BusPosition | None = None,
         recorded_at: datetime | None = None,
+        recipient: str | None = None,
     ) -> dict[str, Any]:
         """The audit record (Avro record form) of one message at this bridge.
 
         ``value`` is the message as read from the bus; ``record`` its decoded record, when
         it decoded (business ids come from it, else from the Kafka ``key``); ``local`` the
         translation, when one was made; ``result`` the sink's acknowledgement.
+        ``recipient``: the agency of the province a broadcast was delivered for (one record
+        per receiving agency; its ``audit_id`` includes the agency); else the envelope's
+        target.
         """
         ids = _business_ids(envelope.event_type, record, key)
         alert_kind = (record or {}).get("alert_kind") or _ALERT_KIND_OF_TYPE.get(
@@ -144,9 +148,10 @@ class AuditScope:
         sink = result.sink if result else self.sink
         if reason is None and result is not None:
             reason = result.detail or None  # the local system's answer, e.g. "HTTP 409"
-        audit_id = uuid.uuid5(
-            AUDIT_ID_NAMESPACE, f"{envelope.message_id}|{self.province}|{sink}|{outcome.value}"
-        )
+        name = f"{envelope.message_id}|{self.province}|{sink}|{outcome.value}"
+        if recipient is not None and recipient != envelope.target:
+            name += f"|{recipient}"
+        audit_id = uuid.uuid5(AUDIT_ID_NAMESPACE, name)
         return {
             "audit_id": str(audit_id),
             "recorded_at": recorded_at or utc_now_ms(),
@@ -156,7 +161,7 @@ class AuditScope:
             "alert_kind": alert_kind if ids["alert_id"] else None,
             "correlation_id": envelope.correlation_id,
             "source_agency": envelope.source,
-            "recipient_agency": envelope.target,
+            "recipient_agency": recipient or envelope.target,
             "province": self.province,
             "sink": sink.upper() if sink else None,
             "destination": result.destination if result else None,

@@ -2,34 +2,60 @@
 retry, dead-letter, commit. See ``consumers.loop`` for the order that makes the
 guarantees of design.md true."""
 
+from consumers.alert_register import LoadStats, RegisterWriter, load_register, run_register
+from consumers.alert_state import AlertRegister, AlertState
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import DeadLetterQueue, DeadLetterSink, Origin, dead_letter_headers
+from consumers.lag import LagMonitor, read_lag
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import MessageReader, Poison, expired
 from consumers.replay import DeadLetter, ReplayLog, ReplayResult, read_dead_letters, replay
 from consumers.retry import RetryBook, RetryPolicy
+from consumers.second_notice import SECOND_NOTICE_MARK, second_notice, second_notice_id
+from consumers.tracker import DeadlineWatcher, NoticeSender, RequestTracker
+from consumers.tracker_state import ItemState, NoticeState, TrackedItem
+from consumers.tracker_store import TrackerStore, tracker_path
 
 __all__ = [
+    "SECOND_NOTICE_MARK",
+    "AlertRegister",
+    "AlertState",
     "ConsumerRuntime",
     "DeadLetter",
     "DeadLetterQueue",
     "DeadLetterSink",
+    "DeadlineWatcher",
     "DedupeStore",
     "Delivery",
     "Handler",
+    "ItemState",
+    "LagMonitor",
+    "LoadStats",
     "MessageReader",
+    "NoticeSender",
+    "NoticeState",
     "Origin",
     "Outcome",
     "Poison",
+    "RegisterWriter",
     "ReplayLog",
     "ReplayResult",
+    "RequestTracker",
     "RetryBook",
     "RetryPolicy",
     "RunStats",
+    "TrackedItem",
+    "TrackerStore",
     "dead_letter_headers",
     "expired",
+    "load_register",
     "read_dead_letters",
+    "read_lag",
     "replay",
+    "run_register",
+    "second_notice",
+    "second_notice_id",
     "store_path",
+    "tracker_path",
 ]

@@ -24,6 +24,14 @@ while ``poll`` keeps the other partitions and the group membership alive.
 A crash anywhere loses nothing (nothing is committed before it is durable) and delivers
 nothing twice: after step 4 the sink's own idempotency on the message id absorbs a
 redelivery, after step 5 the dedupe store does.
+
+A sink that owns the commit (``offset_committer``, the transactional Kafka sink) replaces
+step 6: after step 4 the runtime hands it the batch's next offsets and
+``consumer.group_metadata()``, and the sink commits them in its transaction together with
+the batch's records (``send_offsets_to_transaction``); the consumer itself then never
+commits. If the flush or that commit fails, the transaction is aborted and every partition
+of the batch is sought back to where the batch began, so the batch comes again whole
+(step 5 happens only after the commit).
 """
 
 from __future__ import annotations
@@ -33,11 +41,11 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from kafka import AsyncConsumerRebalanceListener, TopicPartition
@@ -45,6 +53,7 @@ from kafka import AsyncConsumerRebalanceListener, TopicPartition
 from consumers.dedupe import DedupeStore
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
+from consumers.lag import DEFAULT_LAG_EVERY_S, LagMonitor
 from consumers.offsets import CommitTracker
 from consumers.reading import (
     UNEXPECTED,
@@ -59,6 +68,7 @@ from consumers.retry import RetryBook, RetryPolicy
 from runtime import Settings, Verifier, kafka_errors, make_consumer
 from runtime.metrics import BATCH_SECONDS, CONSUMED, RETRIED, STALLED_PARTITIONS
 from runtime.metrics import topic_kind as kind_of
+from runtime.metrics_server import serving as metrics_serving
 from schemas.errors import BrokerError, HxError
 
 log = structlog.get_logger("hxbus.consumer")
@@ -97,6 +107,17 @@ class _Done:
     message_id: str | None = None
 
 
+class OffsetCommitter(Protocol):
+    """A sink that commits the consumer's offsets in its own transaction (exactly once)."""
+
+    def commit_offsets(self, offsets: Mapping[TopicPartition, int], group_metadata: Any) -> None:
+        """Commit the batch's records with ``offsets`` (next offset per partition); raise
+        (having aborted) when that failed."""
+
+    def abort(self) -> None:
+        """Abort what the batch sent (nothing of it becomes visible)."""
+
+
 @dataclass(slots=True)
 class _PartitionWork:
     """The batch of one partition: what got done, and where (if anywhere) it stopped."""
@@ -128,6 +149,7 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
             log.warning("commit_on_revoke_failed", partitions=len(offsets), error=str(exc))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._runtime._note_assigned(assigned)
         log.info("partitions_assigned", partitions=sorted(f"{t}/{p}" for t, p in assigned))
 
     async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
@@ -156,6 +178,9 @@ class ConsumerRuntime:
         clock: Callable[[], datetime] = utc_now,
         consumer_factory: Callable[..., Any] = make_consumer,
         consumer_options: dict[str, Any] | None = None,
+        lag_every_s: float | None = None,
+        on_expired: Callable[[Delivery], None] | None = None,
+        offset_committer: OffsetCommitter | None = None,
     ) -> None:
         self.settings = settings
         self.group = group
@@ -173,6 +198,16 @@ class ConsumerRuntime:
         self._clock = clock
         self._consumer_factory = consumer_factory
         self._consumer_options = consumer_options or {}
+        #: Read the group's lag from the broker this often (``consumers.lag``); None: every
+        #: DEFAULT_LAG_EVERY_S while the process serves /metrics when ``run`` starts; 0: never.
+        self._lag_every_s = lag_every_s
+        #: Called with each alert skipped as expired (a bridge audits the refusal).
+        self._on_expired = on_expired
+        #: Commits the offsets instead of the consumer (see the module docstring).
+        self._committer = offset_committer
+        #: The partitions this worker holds now (kept by the rebalance listener): a role's
+        #: readiness probe says ready only while this is not empty.
+        self.assignment: frozenset[TopicPartition] = frozenset()
         self._stop = threading.Event()
         self._offsets = CommitTracker(role)
         # Filled by the rebalance listener, which runs on kafka-python's IO thread.
@@ -224,13 +259,24 @@ class ConsumerRuntime:
             max_poll_records=self._max_records,
             **self._consumer_options,
         )
+        lag_every_s = self._lag_every_s
+        if lag_every_s is None:
+            lag_every_s = DEFAULT_LAG_EVERY_S if metrics_serving() else 0.0
+        lag = None
+        if lag_every_s > 0:
+            lag = LagMonitor(self.settings, self.group, self.topics, self.role, lag_every_s)
         try:
             consumer.subscribe(list(self.topics), listener=_CommitOnRevoke(self, consumer))
+            if lag is not None:
+                lag.start()
             self._loop(consumer, max_messages, idle_timeout)
         finally:
+            if lag is not None:
+                lag.stop()
             self._offsets.commit_sync(consumer)
             with kafka_errors("close consumer"):
                 consumer.close(autocommit=False)
+            self.assignment = frozenset()
         return self.stats
 
     def _loop(self, consumer: Any, max_messages: int | None, idle_timeout: float | None) -> None:
@@ -323,6 +369,7 @@ class ConsumerRuntime:
                     self._log.debug(
                         "message_duplicate",
                         message_id=message.message_id,
+                        correlation_id=message.envelope.correlation_id,
                         topic=tp.topic,
                         partition=tp.partition,
                         offset=record.offset,
@@ -333,6 +380,7 @@ class ConsumerRuntime:
                 self._log.info(
                     "alert_expired",
                     message_id=message.message_id,
+                    correlation_id=message.envelope.correlation_id,
                     topic=tp.topic,
                     partition=tp.partition,
                     offset=record.offset,
@@ -340,6 +388,11 @@ class ConsumerRuntime:
                     valid_until=str(message.record.get("valid_until")),
                 )
                 work.done.append(_Done(record.offset, Outcome.EXPIRED, message.event_type))
+                if self._on_expired is not None:
+                    try:
+                        self._on_expired(message)
+                    except Exception as exc:  # a hook never stops the stream
+                        self._log.warning("on_expired_failed", error=str(exc))
                 continue
             started = time.perf_counter() if self._debug else 0.0
             try:
@@ -360,6 +413,7 @@ class ConsumerRuntime:
             self._log.debug(
                 "message_handled",
                 message_id=message.message_id,
+                correlation_id=message.envelope.correlation_id,
                 topic=tp.topic,
                 partition=tp.partition,
                 offset=record.offset,
@@ -462,15 +516,52 @@ class ConsumerRuntime:
             if stop is not None:
                 rewind[tp] = stop
 
+        if self._committer is not None and not self._commit_in_transaction(
+            consumer, work, positions, flushed
+        ):
+            return
         if handled and flushed:
             self._store.mark(handled)
-        self._offsets.advance(positions)
-        self._offsets.commit_async(consumer)
+        if self._committer is None:
+            self._offsets.advance(positions)
+            self._offsets.commit_async(consumer)
         self._count(counts)
         for tp, position in positions.items():
             self._retries.succeeded(tp, position - 1)
         self._pause_at(consumer, rewind)
         STALLED_PARTITIONS.labels(self.role).set(self._retries.stalled(time.monotonic()))
+
+    def _commit_in_transaction(
+        self,
+        consumer: Any,
+        work: dict[TopicPartition, _PartitionWork],
+        positions: dict[TopicPartition, int],
+        flushed: bool,
+    ) -> bool:
+        """The offset committer commits the batch with ``positions``. False (after an abort,
+        with every partition of the batch sought back to the batch's start and paused for
+        a retry) when the flush or the commit failed."""
+        assert self._committer is not None
+        try:
+            if not flushed:
+                raise BrokerError("handler.flush failed: the batch's transaction is aborted")
+            if positions:
+                self._committer.commit_offsets(positions, consumer.group_metadata())
+            else:
+                self._committer.abort()  # nothing done for good: nothing may become visible
+            return True
+        except HxError as exc:
+            self._committer.abort()
+            start: dict[TopicPartition, int] = {}
+            for tp, partition_work in work.items():
+                offsets = [d.offset for d in partition_work.done]
+                if partition_work.stopped_at is not None:
+                    offsets.append(partition_work.stopped_at)
+                if offsets:
+                    start[tp] = min(offsets)
+                    self._schedule_retry(tp, start[tp], FLUSH_FAILED, str(exc))
+            self._pause_at(consumer, start)
+            return False
 
     def _count(self, counts: Counter[tuple[str, str, Outcome]]) -> None:
         """Add a batch's outcomes to the stats and the metrics (one label look-up per kind)."""
@@ -499,7 +590,13 @@ class ConsumerRuntime:
         gone = set(partitions)
         with self._lock:
             self._revoked |= gone
+            self.assignment = self.assignment - gone
         return self._offsets.hand_over(gone)
+
+    def _note_assigned(self, partitions: Iterable[TopicPartition]) -> None:
+        """Called from the rebalance listener: these partitions are now ours."""
+        with self._lock:
+            self.assignment = self.assignment | set(partitions)
 
     def _forget_revoked(self) -> None:
         with self._lock:

@@ -1,4 +1,14 @@
-"""``hxbus bridge translate --province P --direction inbound|outbound FILE``.
+"""``hxbus bridge run`` and ``hxbus bridge translate``.
+
+``hxbus bridge run --province P --root DIR [--sink directory|http|kafka] [--url URL]
+[--kafka-topic T] [--group G] [--max-idle S | --until-idle] [--metrics-port N]
+[--no-outbound | --outbound-only]`` runs the bridge of one province (``bridge.runner``):
+inbound, and outbound from ``DIR/outbox`` on a thread of its own, until SIGTERM or SIGINT,
+which finish the batch (and the outbox scan) in hand, commit and close. ``--max-idle S``
+stops it once it held its partitions, the outbox is empty and nothing came for S seconds;
+``--until-idle`` is ``--max-idle 5``.
+
+``hxbus bridge translate --province P --direction inbound|outbound FILE``:
 
 A province bridge's translation, without Kafka, for an integration engineer checking a
 mapping:
@@ -20,14 +30,28 @@ import argparse
 import json
 import re
 import sys
+import time
+from pathlib import Path
 from typing import IO, Any
 
 from bridge.profiles import Profile, get_profile
-from runtime import Settings
+from bridge.runner import SinkChoice, run_inbound, run_outbound
+from consumers import ConsumerRuntime
+from hxbus.commands.metrics_option import add_metrics_arguments, metrics_port
+from runtime import Settings, agreement_verifier
+from runtime.metrics_server import MetricsServer, start_metrics_server
 from schemas import Agreement, load_agreement, read_events, render_event, validate_event
-from schemas.errors import HxError, TranslationError, UnreadableInput, ValidationFailed
+from schemas.errors import (
+    ConfigError,
+    HxError,
+    TranslationError,
+    UnreadableInput,
+    ValidationFailed,
+)
 
 EXIT_TRANSLATED, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
+#: What ``--until-idle`` means, seconds.
+UNTIL_IDLE_S = 5.0
 _LINE_PREFIX = re.compile(r"^line \d+: ")
 
 
@@ -38,7 +62,100 @@ def register(subparsers: Any) -> None:
         description="Province bridges between the exchange and the local systems.",
     )
     commands = parser.add_subparsers(dest="bridge_command", metavar="COMMAND", required=True)
+    _register_run(commands)
     _register_translate(commands)
+
+
+def _register_run(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run a province's bridge: exchange events into the local system and back",
+        description="Consume the broadcast topics and the province's inboxes, translate "
+        "what is addressed to the province, deliver it through the sink, audit it; "
+        "publish the files local systems drop in ROOT/outbox.",
+    )
+    parser.add_argument("--province", required=True, help="province key, name or format")
+    parser.add_argument("--root", type=Path, help="local root; files go to ROOT/inbox/")
+    parser.add_argument("--sink", default="directory", choices=("directory", "http", "kafka"))
+    parser.add_argument("--url", help="the local system's URL (http sink)")
+    parser.add_argument(
+        "--kafka-topic",
+        metavar="TOPIC",
+        help="the local topic of the kafka sink (default hx.local.<province>; created if absent)",
+    )
+    parser.add_argument("--group", help="consumer group (default hx.bridge.<province>)")
+    idle = parser.add_mutually_exclusive_group()
+    idle.add_argument(
+        "--max-idle",
+        type=float,
+        metavar="S",
+        help="stop after the partitions were held and idle for S seconds",
+    )
+    idle.add_argument(
+        "--until-idle",
+        action="store_const",
+        dest="max_idle",
+        const=UNTIL_IDLE_S,
+        help=f"stop once caught up (--max-idle {UNTIL_IDLE_S:g})",
+    )
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--no-outbound",
+        action="store_true",
+        help="inbound only: do not publish ROOT/outbox",
+    )
+    direction.add_argument(
+        "--outbound-only",
+        action="store_true",
+        help="only publish what local systems drop in ROOT/outbox",
+    )
+    add_metrics_arguments(parser)
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    agreement = load_agreement(settings.agreement)
+    if args.max_idle is not None and args.max_idle <= 0:
+        raise ConfigError(f"--max-idle: must be more than 0 seconds, not {args.max_idle:g}")
+    outbound_root = None
+    if not args.no_outbound:
+        if args.root is None:
+            raise ConfigError("--root: the outbound side reads ROOT/outbox (or --no-outbound)")
+        outbound_root = args.root
+    if args.outbound_only:
+        run_outbound(settings, agreement, args.province, args.root, max_idle=args.max_idle)
+        return 0
+    port = metrics_port(args, settings)
+    servers: list[MetricsServer] = []
+
+    def serve_metrics(runtime: ConsumerRuntime) -> None:
+        """/healthz is ready while the bridge is connected and holds partitions."""
+        if port:
+            server = start_metrics_server(
+                port, host=settings.metrics_host, ready=lambda: bool(runtime.assignment)
+            )
+            print(f"metrics: http://{settings.metrics_host}:{server.port}/metrics", file=sys.stderr)
+            servers.append(server)
+
+    try:
+        run_inbound(
+            settings,
+            agreement,
+            args.province,
+            SinkChoice(args.sink, args.root, args.url, args.kafka_topic),
+            group=args.group,
+            max_idle=args.max_idle,
+            # Every message must verify once the agreement lists public keys (None: development).
+            verifier=agreement_verifier(agreement, role="bridge"),
+            on_runtime=serve_metrics,
+            outbound_root=outbound_root,
+        )
+    finally:
+        if servers and args.metrics_linger:
+            time.sleep(args.metrics_linger)
+        for server in servers:
+            server.stop()
+    return 0
 
 
 def _register_translate(commands: Any) -> None:

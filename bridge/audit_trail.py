@@ -1,0 +1,178 @@
+"""Reading the audit trail of one alert: who received it, when, and did the withdrawal
+reach them (``hxbus audit --alert ID``).
+
+Audit records are keyed by the alert id (``bridge.audit.audit_key``), so every record of
+one alert (its revisions, status changes and hits, at every bridge) is in the one
+partition the producer's default partitioner chose for that key: the reader reads that
+partition only, from the beginning to its end offset now, and keeps the records whose key
+is the alert id. (If ``hx.audit`` ever gets more partitions, older records stay where they
+were: ``all_partitions=True`` reads them all.)
+
+Records are written at least once (a crash between the audit flush and the commit writes
+a batch again, with the same ``audit_id``): the reader keeps one per ``audit_id``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kafka import TopicPartition
+from kafka.partitioner.default import murmur2
+
+from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
+from runtime import Settings, kafka_errors, make_consumer
+from schemas import AUDIT_TOPIC
+from schemas.errors import BrokerError, DecodeError
+
+_ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
+_STATUS_CHANGE = "AlertStatusChange"
+#: Outcomes that mean the message is in the agency's local system.
+_RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
+
+
+def read_alert_records(
+    settings: Settings,
+    alert_id: str,
+    *,
+    topic: str = AUDIT_TOPIC,
+    all_partitions: bool = False,
+    timeout_s: float = 60.0,
+) -> list[dict[str, Any]]:
+    """Every audit record of ``alert_id`` on ``topic`` now, one per ``audit_id``, in the
+    order they were written."""
+    key = alert_id.encode()
+    codec = audit_codec()
+    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    try:
+        with kafka_errors(f"read {topic}"):
+            numbers = sorted(consumer.partitions_for_topic(topic) or ())
+            if not numbers:
+                raise BrokerError(f"topic {topic}: does not exist (no bridge has audited yet)")
+            if not all_partitions:
+                numbers = [key_partition(key, numbers)]
+            partitions = [TopicPartition(topic, n) for n in numbers]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            end = consumer.end_offsets(partitions)
+            records: dict[str, dict[str, Any]] = {}
+            deadline = time.monotonic() + timeout_s
+            while any(consumer.position(tp) < end[tp] for tp in partitions):
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"{topic}: not read to its end in {timeout_s:g} s")
+                for batch in consumer.poll(timeout_ms=500).values():
+                    for message in batch:
+                        if message.key != key or message.value is None:
+                            continue
+                        try:
+                            event_type, record = codec.decode(message.value)
+                        except DecodeError:
+                            continue  # not an audit record of this schema: not ours to read
+                        if event_type == AUDIT_RECORD_TYPE:
+                            records.setdefault(str(record["audit_id"]), record)
+            return list(records.values())
+    finally:
+        consumer.close()
+
+
+def key_partition(key: bytes, partitions: list[int]) -> int:
+    """The partition the producer's default partitioner gives ``key`` (murmur2, as Java)."""
+    return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
+
+
+@dataclass
+class AgencyTrail:
+    """What one agency's local system got of the alert."""
+
+    agency: str
+    province: str | None
+    #: Alert revisions that reached the agency (audit records, oldest first).
+    alert: list[dict[str, Any]] = field(default_factory=list)
+    #: Status changes (withdrawn, resolved, expired) that reached it.
+    status_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def withdrawal_reached(self) -> bool:
+        return any(r["outcome"] in _RECEIVED for r in self.status_changes)
+
+
+@dataclass
+class AlertTrail:
+    """The lineage of one alert: per receiving agency, and everything else (refusals)."""
+
+    alert_id: str
+    issuer: str | None
+    agencies: list[AgencyTrail]
+    #: Records naming no agency (expired, rejected, dead-lettered at a province) and hits.
+    other: list[dict[str, Any]]
+
+
+def alert_trail(alert_id: str, records: Iterable[Mapping[str, Any]]) -> AlertTrail:
+    """Group the records of one alert by receiving agency."""
+    by_agency: dict[str, AgencyTrail] = {}
+    other: list[dict[str, Any]] = []
+    issuer = None
+    for record in sorted(records, key=lambda r: r["recorded_at"]):
+        row = dict(record)
+        event_type = row["event_type"]
+        if event_type in _ALERT_TYPES and issuer is None:
+            issuer = row.get("source_agency")
+        agency = row.get("recipient_agency")
+        if agency is None or event_type not in (*_ALERT_TYPES, _STATUS_CHANGE):
+            other.append(row)
+            continue
+        trail = by_agency.setdefault(agency, AgencyTrail(agency, row.get("province")))
+        (trail.alert if event_type in _ALERT_TYPES else trail.status_changes).append(row)
+    agencies = sorted(by_agency.values(), key=lambda t: (t.province or "", t.agency))
+    return AlertTrail(alert_id, issuer, agencies, other)
+
+
+def trail_json(trail: AlertTrail) -> dict[str, Any]:
+    """The trail as JSON-ready data (times in ISO 8601)."""
+    return {
+        "alert_id": trail.alert_id,
+        "issuer": trail.issuer,
+        "agencies": [
+            {
+                "agency": a.agency,
+                "province": a.province,
+                "withdrawal_reached": a.withdrawal_reached,
+                "alert": [_delivery(r) for r in a.alert],
+                "status_changes": [_delivery(r) for r in a.status_changes],
+            }
+            for a in trail.agencies
+        ],
+        "other": [_delivery(r) for r in trail.other],
+    }
+
+
+def _delivery(record: Mapping[str, Any]) -> dict[str, Any]:
+    keep = (
+        "message_id",
+        "event_type",
+        "province",
+        "recipient_agency",
+        "outcome",
+        "reason",
+        "sink",
+        "destination",
+        "profile",
+        "profile_version",
+        "truncated_fields",
+        "dropped_fields",
+        "value_sha256",
+        "local_sha256",
+        "delivered_at",
+        "recorded_at",
+        "latency_ms",
+    )
+    return {k: _plain(record.get(k)) for k in keep}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value

@@ -1,0 +1,130 @@
+"""Which alerts a province's local system holds: the memory a withdrawal needs.
+
+An AlertStatusChange carries no ``share_with``; it must reach every local system that
+received the alert, however long ago, and no other. So the bridge records each alert it
+delivered (any revision) here, and a status change is delivered when its alert is here.
+
+The record is written in the same unit of work as the delivery: ``add`` stages the row in
+an open SQLite transaction, and the bridge commits it in ``flush`` only after the sink made
+the batch durable (and before the consumer commits its offsets). A crash before the
+commit loses the row and the offset alike; the batch comes again, the idempotent sink
+answers "duplicate", and the row is staged again. A failed sink flush rolls the staged
+rows back. A later status change in the same batch sees the staged row (same
+connection). One file per consumer group under the state directory; one writer.
+
+Beside each alert, the agencies of the province that received it (``held_by``, the union
+over its revisions): the audit records a withdrawal once per agency that got the alert,
+so ``hxbus audit --alert ID`` can say, agency by agency, that the withdrawal reached it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+
+from schemas import utc_now_ms
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS held (
+    alert_id TEXT PRIMARY KEY,
+    alert_kind TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    delivered_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS held_by (
+    alert_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    PRIMARY KEY (alert_id, agency)
+) WITHOUT ROWID;
+"""
+
+
+def held_alerts_path(state_dir: Path, group: str) -> Path:
+    """Where the held-alerts store of bridge group ``group`` lives under ``state_dir``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
+    return state_dir / "bridge" / f"{safe}.held.sqlite"
+
+
+class HeldAlerts:
+    """A persistent set of alert ids a province holds; ``add`` stages, ``commit`` keeps."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # isolation_level=None: we open and end transactions ourselves.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._open = False
+
+    def holds(self, alert_id: str) -> bool:
+        """Whether the province holds ``alert_id`` (staged rows of this batch included)."""
+        row = self._db.execute("SELECT 1 FROM held WHERE alert_id = ?", (alert_id,)).fetchone()
+        return row is not None
+
+    def recipients(self, alert_id: str) -> tuple[str, ...]:
+        """The province's agencies that received some revision of ``alert_id``, sorted."""
+        rows = self._db.execute(
+            "SELECT agency FROM held_by WHERE alert_id = ? ORDER BY agency", (alert_id,)
+        ).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
+    def add(
+        self,
+        alert_id: str,
+        alert_kind: str,
+        revision: int,
+        message_id: str,
+        agencies: tuple[str, ...] = (),
+    ) -> None:
+        """Stage: the province now holds this alert (latest revision kept), received by
+        ``agencies`` (added to those of earlier revisions)."""
+        if not self._open:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._open = True
+        self._db.execute(
+            "INSERT INTO held (alert_id, alert_kind, revision, message_id, delivered_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET "
+            "revision = max(revision, excluded.revision), message_id = CASE WHEN "
+            "excluded.revision >= revision THEN excluded.message_id ELSE message_id END",
+            (alert_id, alert_kind, revision, message_id, utc_now_ms().isoformat()),
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO held_by (alert_id, agency) VALUES (?, ?)",
+            [(alert_id, agency) for agency in agencies],
+        )
+
+    def commit(self) -> None:
+        """Make the staged rows durable (called after the sink's flush)."""
+        if self._open:
+            self._db.execute("COMMIT")
+            self._open = False
+
+    def rollback(self) -> None:
+        """Forget the staged rows (the sink did not make the batch durable)."""
+        if self._open:
+            self._db.execute("ROLLBACK")
+            self._open = False
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM held").fetchone()[0])
+
+    def close(self) -> None:
+        self.rollback()
+        self._db.close()
+
+    def __enter__(self) -> HeldAlerts:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,293 @@
+"""The inbound bridge of one province: exchange events in, local messages out, audited.
+
+``InboundBridge`` is the consumer runtime's handler. For each checked message it decides
+whether the province receives it (``bridge.recipients``), translates it with the
+province's profile, hands it to the sink, records the alerts the province now holds
+(``HeldAlerts``), and writes one audit record per receiving agency (an alert: each
+agency of the province it is shared with; a status change: each agency that received the
+alert; a directed event: its target). What is not for this province is counted
+(``hx_bridge_deliveries_total{outcome="filtered"}``) and logged, never delivered.
+
+Every message gets exactly one canonical log line, ``bridge_message``, with message_id,
+correlation_id, event type, topic, partition, offset, outcome, reason and duration: ids
+only, never a name or an identity number (the records are not logged at all).
+
+Refusals are audited where they happen:
+- an alert the runtime found expired: ``on_expired`` (outcome EXPIRED);
+- a message the runtime dead-letters (undecodable, forged or unsigned, untranslatable,
+  refused by the local system): ``AuditedDeadLetters`` wraps the DLQ and writes the audit
+  record beside the DLQ entry (SECURITY_REJECTED, REJECTED or DEAD_LETTERED).
+
+Durability, once per batch (``flush``, which the runtime calls before it commits): the
+sink first (files and directory fsynced, or the POSTs acknowledged), then the held-alert
+rows, then the audit records; the DLQ wrapper's ``flush`` flushes the audit again for the
+refusals. If any step fails, the batch is not committed and comes again; the sink's
+idempotency on the message id and the audit's deterministic ``audit_id`` absorb that.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import structlog
+
+from bridge.audit import (
+    AuditOutcome,
+    AuditScope,
+    outcome_of_delivery,
+    outcome_of_error,
+)
+from bridge.held_alerts import HeldAlerts
+from bridge.profiles.base import Profile
+from bridge.recipients import ALERT_TYPES, STATUS_CHANGE, Decision, decide
+from bridge.sinks import Sink
+from consumers import DeadLetterSink, Delivery, Origin
+from runtime.metrics import BRIDGE_DELIVERIES, END_TO_END_SECONDS, SINK_SECONDS, TRANSLATE_SECONDS
+from schemas import EVENT_TYPES, Agreement, parse_headers, utc_now_ms
+from schemas.errors import HxError
+
+log = structlog.get_logger("hxbus.bridge")
+
+_ALERT_KIND = {"PersonAlert": "PERSON", "VehicleAlert": "VEHICLE"}
+
+
+class AuditLog(Protocol):
+    """What the bridge needs of the audit trail (``AuditWriter``, or a list in a test)."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class InboundBridge:
+    """The handler of one province's bridge (one per consumer thread)."""
+
+    def __init__(
+        self,
+        province: str,
+        agreement: Agreement,
+        profile: Profile,
+        sink: Sink,
+        audit: AuditLog,
+        held: HeldAlerts,
+    ) -> None:
+        self.province = agreement.province_key(province)
+        self.agencies = frozenset(a.id for a in agreement.agencies_of(self.province))
+        self.profile = profile
+        self.sink = sink
+        self.audit = audit
+        self.held = held
+        self.scope = AuditScope.of(self.province, profile, sink)
+        self._sink_seconds = 0.0
+        #: Messages this bridge has seen (handled, expired, dead-lettered), for idle checks.
+        self.seen = 0
+
+    # -- the Handler protocol --------------------------------------------------------------
+
+    def handle(self, message: Delivery) -> None:
+        """Deliver ``message`` if it is for this province; count and log it if not."""
+        started = time.perf_counter()
+        self.seen += 1
+        decision = self._decide(message)
+        if not decision.deliver:
+            self._count(message.event_type, "filtered")
+            self._line(message, "filtered", decision.reason.value, started)
+            return
+        translating = time.perf_counter()
+        local = self.profile.to_local(message.event)  # TranslationError: to the DLQ
+        TRANSLATE_SECONDS.labels(self.province, "inbound").observe(
+            time.perf_counter() - translating
+        )
+        delivering = time.perf_counter()
+        result = self.sink.deliver(local, message.envelope, key=message.key)
+        self._sink_seconds += time.perf_counter() - delivering
+        recipients: tuple[str | None, ...] = decision.agencies
+        if message.event_type in ALERT_TYPES:
+            record = message.record
+            self.held.add(
+                str(record["alert_id"]),
+                _ALERT_KIND[message.event_type],
+                int(record.get("revision") or 1),
+                message.message_id,
+                decision.agencies,
+            )
+        elif message.event_type == STATUS_CHANGE:
+            # The withdrawal reaches each agency that received the alert: one record each.
+            recipients = self.held.recipients(str(message.record.get("alert_id")))
+        outcome = outcome_of_delivery(result)
+        for recipient in recipients or (None,):
+            self.audit.write(
+                self.scope.record(
+                    message.envelope,
+                    value=message.value,
+                    outcome=outcome,
+                    record=message.record,
+                    key=message.key,
+                    local=local,
+                    result=result,
+                    position=message,
+                    recipient=recipient,
+                )
+            )
+        self._count(message.event_type, "delivered")
+        latency = (result.delivered_at - message.envelope.created_at).total_seconds()
+        if latency >= 0:
+            END_TO_END_SECONDS.labels(self.province).observe(latency)
+        self._line(message, outcome.value.lower(), decision.reason.value, started)
+
+    def flush(self) -> None:
+        """Sink durable, then the held-alert rows, then the audit records."""
+        flushing = time.perf_counter()
+        try:
+            self.sink.flush()
+        except BaseException:
+            self.held.rollback()
+            raise
+        self._sink_seconds += time.perf_counter() - flushing
+        SINK_SECONDS.labels(self.province, self.sink.kind).observe(self._sink_seconds)
+        self._sink_seconds = 0.0
+        self.held.commit()
+        self.audit.flush()
+
+    # -- refusals the runtime decides ------------------------------------------------------
+
+    def on_expired(self, message: Delivery) -> None:
+        """An alert past its valid_until: never delivered as live; audited, counted."""
+        started = time.perf_counter()
+        self.seen += 1
+        self.audit.write(
+            self.scope.record(
+                message.envelope,
+                value=message.value,
+                outcome=AuditOutcome.EXPIRED,
+                record=message.record,
+                key=message.key,
+                reason="valid_until has passed",
+                position=message,
+            )
+        )
+        self._count(message.event_type, "filtered")
+        self._line(message, "expired", "valid_until_passed", started)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _decide(self, message: Delivery) -> Decision:
+        holds = False
+        if message.event_type == STATUS_CHANGE:
+            holds = self.held.holds(str(message.record.get("alert_id")))
+        return decide(
+            message.event_type,
+            message.record,
+            message.envelope.target,
+            self.agencies,
+            holds_alert=holds,
+        )
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        label = event_type if event_type in EVENT_TYPES else "unknown"
+        BRIDGE_DELIVERIES.labels(self.province, label, self.sink.kind, outcome).inc()
+
+    def _line(self, message: Delivery, outcome: str, reason: str, started: float) -> None:
+        log.info(
+            "bridge_message",
+            province=self.province,
+            message_id=message.message_id,
+            correlation_id=message.envelope.correlation_id,
+            event_type=message.event_type,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            outcome=outcome,
+            reason=reason,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+
+class AuditedDeadLetters:
+    """A ``DeadLetterSink`` that audits each refusal before handing it to the real DLQ.
+
+    The consumer runtime dead-letters poison, forged and untranslatable messages itself,
+    so this wrapper is where the bridge sees them: one audit record (outcome from the
+    error class: SECURITY_REJECTED, REJECTED, DEAD_LETTERED) and one ``bridge_message``
+    line each. ``flush`` flushes the DLQ and then the audit; if the audit was not
+    acknowledged, every entry of the batch is reported as not acknowledged, so the
+    runtime does not commit them and they come again.
+    """
+
+    def __init__(self, inner: DeadLetterSink, bridge: InboundBridge) -> None:
+        self._inner = inner
+        self._bridge = bridge
+        self._origins: list[Origin] = []
+
+    def send(
+        self,
+        origin: Origin,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        error: BaseException,
+        reason: str,
+    ) -> None:
+        self._audit(origin, key, value or b"", headers, error, reason)
+        self._origins.append(origin)
+        self._inner.send(origin, key=key, value=value, headers=headers, error=error, reason=reason)
+
+    def flush(self) -> set[Origin]:
+        not_acked = self._inner.flush()
+        origins, self._origins = self._origins, []
+        try:
+            self._bridge.audit.flush()
+        except HxError as exc:
+            log.warning("audit_flush_failed", entries=len(origins), error=str(exc))
+            return not_acked | set(origins)
+        return not_acked
+
+    def _audit(
+        self,
+        origin: Origin,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        error: BaseException,
+        reason: str,
+    ) -> None:
+        bridge = self._bridge
+        started = time.perf_counter()
+        bridge.seen += 1
+        fields: dict[str, Any] = {
+            "province": bridge.province,
+            "topic": origin.topic,
+            "partition": origin.partition,
+            "offset": origin.offset,
+            "outcome": "rejected",
+            "reason": reason,
+        }
+        try:
+            envelope, _ = parse_headers(headers)
+        except HxError:
+            # No envelope: not an exchange message at all, addressed to nobody.
+            log.info("bridge_message", message_id=None, **fields, duration_ms=0.0)
+            bridge._count("unknown", "rejected")
+            return
+        bridge.audit.write(
+            bridge.scope.record(
+                envelope,
+                value=value,
+                outcome=outcome_of_error(error),
+                key=key,
+                reason=f"{reason}: {error}"[:500],
+                position=origin,
+                recorded_at=utc_now_ms(),
+            )
+        )
+        bridge._count(envelope.event_type, "rejected")
+        log.info(
+            "bridge_message",
+            message_id=envelope.message_id,
+            correlation_id=envelope.correlation_id,
+            event_type=envelope.event_type,
+            **fields,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )

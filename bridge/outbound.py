@@ -1,0 +1,113 @@
+"""The outbound side of ``hxbus bridge run``: the outbox watcher in a thread of its own.
+
+The inbound bridge is the consumer runtime on the main thread; the outbound side is an
+``OutboxPublisher`` scanning ``<root>/outbox/`` on a second thread, with its own
+``Publisher`` (its own producer: a slow or unavailable broker for one direction does not
+hold up the other's batches). Both stop together: the runner stops this thread when the
+runtime returns (SIGTERM, SIGINT, idle), after the scan in hand finished, so a file is
+either moved after its acknowledgement or left in the outbox for the next run.
+
+Messages are signed with the key of their ``ce_source`` agency: the outbox only accepts
+events of the province's own agencies, so the province's keys are all it needs.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import structlog
+
+from bridge.outbox import FileOutcome, OutboxPublisher
+from bridge.profiles.base import Profile
+from producers import Publisher
+from runtime import Settings, agreement_signer
+from runtime.signing import AgencySigners, Signer
+from schemas import Agreement
+from schemas.errors import ConfigError
+
+log = structlog.get_logger("hxbus.outbox")
+
+#: Seconds between two outbox scans (a file is taken once it stood still for one interval).
+DEFAULT_SCAN_INTERVAL_S = 0.5
+
+
+def province_signer(settings: Settings, agreement: Agreement, province: str) -> Signer | None:
+    """Signs with the key of each message's source, for the agencies of ``province``.
+
+    None in development (no keys anywhere). An agency without a key here is left out:
+    the agreement may hold keys for agencies whose outbox this host does not serve; a
+    message of such an agency is refused by the Publisher (``SecurityError``) and its file
+    goes to ``rejected/`` with the reason.
+    """
+    signers: dict[str, Signer] = {}
+    for agency in agreement.agencies_of(province):
+        try:
+            signer = agreement_signer(settings, agreement, agency.id)
+        except ConfigError as exc:
+            log.warning("outbox_agency_cannot_sign", agency=agency.id, error=str(exc))
+            continue
+        if signer is not None:
+            signers[agency.id] = signer
+    if not signers:
+        return None
+    return AgencySigners(signers)
+
+
+class OutboundThread:
+    """Runs an ``OutboxPublisher`` for one province's root until ``stop``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        agreement: Agreement,
+        province: str,
+        profile: Profile,
+        root: Path,
+        *,
+        interval_s: float = DEFAULT_SCAN_INTERVAL_S,
+    ) -> None:
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        signer = province_signer(settings, agreement, province)
+        self._publisher = Publisher(settings, agreement, signer=signer)
+        self.outbox = OutboxPublisher(root, profile, self._publisher, agreement)
+        #: Outbox files finished (sent, partly rejected, rejected), for idle checks.
+        self.finished = 0
+        #: The exception that ended the thread, if one did.
+        self.failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bridge-outbound", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def waiting(self) -> int:
+        """How many candidate files the outbox holds now (not yet finished)."""
+        try:
+            return sum(
+                1
+                for p in self.outbox.outbox.iterdir()
+                if not p.name.startswith(".") and not p.name.endswith(".part")
+            )
+        except OSError:
+            return 0
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Finish the scan in hand, stop, close the Publisher (flushes and waits for acks)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout_s)
+        self._publisher.close()
+
+    def _run(self) -> None:
+        log.info("outbox_starting", outbox=str(self.outbox.outbox))
+        try:
+            while not self._stop.is_set():
+                for report in self.outbox.scan():
+                    if report.outcome is not FileOutcome.RETRY:
+                        self.finished += 1
+                self._stop.wait(self._interval_s)
+        except BaseException as exc:  # logged and kept: the runner reports it on stop
+            self.failure = exc
+            log.exception("outbox_failed", error=str(exc))
+        log.info("outbox_stopped", finished=self.finished)

@@ -1,0 +1,104 @@
+"""Which province receives which exchange event: the inbound bridge's routing decision.
+
+A province's bridge reads every broadcast (``hx.alerts.*``) and the inboxes of its own
+agencies, and must hand its local system exactly the events addressed to one of them:
+
+- **directed** events (hits, confirmations, requests, responses) when the envelope's
+  ``target`` is an agency of the province (the bridge reads only its own inboxes; the
+  check keeps a misrouted message out all the same);
+- **alerts** (PersonAlert, VehicleAlert, each revision) when an agency of the province is
+  a recipient: every partner of the issuer under ``SHARE_ALL_PARTNERS``, else only the
+  agencies in ``share_with`` (NEED_TO_KNOW, ORIGINATOR_CONTROL, and any handling symbol a
+  partner may add later: an unknown rule fails closed). The issuer is never its own
+  recipient;
+- **status changes** (WITHDRAWN, RESOLVED, EXPIRED) when the province holds the alert,
+  i.e. its local system received some revision of it (``HeldAlerts``): a withdrawal must
+  reach every local system that has the alert, and no other — it names the alert, and
+  its subject's alert is none of another province's business.
+
+A province's own agencies' broadcasts: design.md broadcasts an alert "to every partner",
+and the local system is the province's, shared by its cities. So a Xuzhou alert goes to
+the Jiangsu system because Lianyungang and Suqian are partners of Xuzhou; a Shangqiu
+alert does not go back to the Henan system, whose only agency issued it (the local
+system has it already: it came from there), nor does a NEED_TO_KNOW alert whose
+``share_with`` names no other agency of the issuer's province.
+
+Expiry is judged by the consumer runtime before the bridge sees a message (the outcome
+``expired``); the bridge audits it as a refusal.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Alerts: broadcast, addressed by handling and share_with.
+ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
+#: Directed: addressed by the envelope's target (an inbox).
+DIRECTED_TYPES = frozenset(
+    {"AlertHit", "HitConfirmation", "AssistanceRequest", "AssistanceResponse"}
+)
+STATUS_CHANGE = "AlertStatusChange"
+SHARE_ALL = "SHARE_ALL_PARTNERS"
+
+
+class Reason(enum.StrEnum):
+    """Why an event is or is not for a province (log field; closed set)."""
+
+    ADDRESSED = "addressed"  # directed at one of the province's agencies
+    SHARED = "shared"  # an alert one of the province's agencies may receive
+    HELD = "held"  # a status change of an alert the province holds
+    NOT_ADDRESSED = "not_addressed"
+    NOT_SHARED = "not_shared"  # handling/share_with leave every agency of the province out
+    NOT_HELD = "not_held"  # a status change of an alert the province never received
+    UNKNOWN_TYPE = "unknown_type"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether to deliver, why, and the province's agencies the event is for."""
+
+    deliver: bool
+    reason: Reason
+    #: The agencies of the province the event is addressed to (empty when filtered, and
+    #: for status changes, which go to the province's system as a whole).
+    agencies: tuple[str, ...] = ()
+
+
+def alert_recipients(record: Mapping[str, Any], agencies: Collection[str]) -> tuple[str, ...]:
+    """Of ``agencies``, those an alert record is for: partners of the issuer, restricted to
+    ``share_with`` unless the handling is SHARE_ALL_PARTNERS."""
+    issuer = record.get("issuing_agency")
+    if record.get("handling") == SHARE_ALL:
+        return tuple(a for a in agencies if a != issuer)
+    shared = set(record.get("share_with") or ())
+    return tuple(a for a in agencies if a != issuer and a in shared)
+
+
+def decide(
+    event_type: str,
+    record: Mapping[str, Any],
+    target: str | None,
+    province_agencies: Collection[str],
+    *,
+    holds_alert: bool = False,
+) -> Decision:
+    """The routing decision for one event at the bridge of the province whose agency ids
+    are ``province_agencies``; ``holds_alert`` says whether that province holds the alert
+    a status change names."""
+    if event_type in DIRECTED_TYPES:
+        if target is not None and target in province_agencies:
+            return Decision(True, Reason.ADDRESSED, (target,))
+        return Decision(False, Reason.NOT_ADDRESSED)
+    if event_type in ALERT_TYPES:
+        recipients = alert_recipients(record, province_agencies)
+        if recipients:
+            return Decision(True, Reason.SHARED, recipients)
+        return Decision(False, Reason.NOT_SHARED)
+    if event_type == STATUS_CHANGE:
+        if holds_alert:
+            return Decision(True, Reason.HELD)
+        return Decision(False, Reason.NOT_HELD)
+    return Decision(False, Reason.UNKNOWN_TYPE)

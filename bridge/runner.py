@@ -1,0 +1,317 @@
+"""Assembling and running one province's inbound bridge (``hxbus bridge run``).
+
+One consumer group per province (``hx.bridge.<province>``, e.g. ``hx.bridge.js``), on
+the broadcast topics and the inboxes of the province's agencies, through the consumer
+runtime (decode, verify, dedupe, expiry, retry, DLQ ``hx.dlq.<group>``, commit). The
+dedupe store and the held-alerts store live under the state directory, one file each per
+group.
+
+``max_idle`` stops the run once the worker has held its partitions and nothing has been
+finished for that many seconds (tests, demos, one-shot catch-up). It is judged from the
+runtime's assignment, not from start-up: the group join takes its own time, and a
+timer started before it could stop a bridge that never read a thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from bridge.audit import AuditWriter
+from bridge.held_alerts import HeldAlerts, held_alerts_path
+from bridge.inbound import AuditedDeadLetters, InboundBridge
+from bridge.outbound import OutboundThread
+from bridge.profiles import get_profile
+from bridge.sinks import DirectorySink, HttpSink, KafkaSink, Sink
+from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, RunStats, store_path
+from runtime import Settings, Verifier, admin_client, kafka_errors
+from schemas import BROADCAST_TOPICS, Agreement, Codec, inbox_topic
+from schemas.errors import ConfigError
+
+log = structlog.get_logger("hxbus.bridge")
+
+
+def local_topic(province: str) -> str:
+    """The kafka sink's default local topic: ``hx.local.<province key, lowercase>``."""
+    return f"hx.local.{province.lower()}"
+
+
+def ensure_local_topic(settings: Settings, topic: str, partitions: int = 3) -> None:
+    """Create the kafka sink's local topic if it does not exist (the local system's topic
+    is not in the agreement, so provisioning does not make it)."""
+    admin = admin_client(settings)
+    try:
+        with kafka_errors(f"create topic {topic}"):
+            if topic not in set(admin.list_topics()):
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics([NewTopic(topic, partitions, 1)])
+                    log.info("local_topic_created", topic=topic, partitions=partitions)
+    finally:
+        admin.close()
+
+
+def default_group(province: str) -> str:
+    """The consumer group of a province's bridge: ``hx.bridge.<province key, lowercase>``."""
+    return f"hx.bridge.{province.lower()}"
+
+
+def bridge_topics(agreement: Agreement, province: str) -> list[str]:
+    """The broadcast topics and the inboxes of the province's agencies."""
+    inboxes = [inbox_topic(a.id) for a in agreement.agencies_of(province)]
+    return [*BROADCAST_TOPICS.values(), *inboxes]
+
+
+@dataclass(frozen=True, slots=True)
+class SinkChoice:
+    """What ``--sink``/``--url``/``--root`` asked for."""
+
+    kind: str
+    root: Path | None = None
+    url: str | None = None
+    #: The kafka sink's local topic (default ``local_topic(province)``).
+    topic: str | None = None
+
+    def build(self, settings: Settings | None = None, group: str = "", province: str = "") -> Sink:
+        """The sink; the kafka sink needs ``settings`` and the group (its transactional id
+        is ``<group>-0``: one worker per group, stable across restarts, so a restarted
+        bridge fences its dead predecessor)."""
+        if self.kind == "directory":
+            if self.root is None:
+                raise ConfigError("--root: the directory sink needs the local root")
+            return DirectorySink(self.root)
+        if self.kind == "http":
+            if not self.url:
+                raise ConfigError("--url: the http sink needs the local system's URL")
+            return HttpSink(self.url)
+        if self.kind == "kafka":
+            if settings is None or not group:
+                raise ConfigError("--sink kafka: the Kafka sink needs the settings and group")
+            topic = self.topic or local_topic(province)
+            ensure_local_topic(settings, topic)
+            return KafkaSink(settings, topic, f"{group}-0")
+        raise ConfigError(f"--sink: {self.kind!r} is not one of directory, http, kafka")
+
+
+class IdleWatch:
+    """Stops ``runtime`` once it held partitions and ``progress`` (a count of messages
+    seen, moving within a batch too) stood still for ``seconds`` while not ``busy`` (the
+    outbox holds files still to publish)."""
+
+    def __init__(
+        self,
+        runtime: ConsumerRuntime,
+        seconds: float,
+        progress: Callable[[], int],
+        poll_s: float = 0.2,
+        busy: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._runtime = runtime
+        self._progress = progress
+        self._busy = busy
+        self._seconds = seconds
+        self._poll_s = poll_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bridge-idle", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        seen, since = -1, 0.0
+        while not self._done.wait(self._poll_s):
+            now = time.monotonic()
+            if not self._runtime.assignment:
+                seen, since = -1, now  # not reading yet (or rebalancing): not idle
+                continue
+            # Duplicates skipped by the dedupe store reach no handler: count them as well.
+            progress = self._progress() + self._runtime.stats.finished
+            if progress != seen or self._busy():
+                seen, since = progress, now
+            elif now - since >= self._seconds:
+                log.info("bridge_idle_stop", idle_s=self._seconds, seen=progress)
+                self._runtime.stop()
+                return
+
+
+def run_inbound(
+    settings: Settings,
+    agreement: Agreement,
+    province: str,
+    sink_choice: SinkChoice,
+    *,
+    group: str | None = None,
+    verifier: Verifier | None = None,
+    max_idle: float | None = None,
+    on_runtime: Callable[[ConsumerRuntime], None] | None = None,
+    outbound_root: Path | None = None,
+) -> RunStats:
+    """Run the inbound bridge of ``province`` until SIGTERM/SIGINT (or ``max_idle``).
+
+    ``on_runtime`` is called with the runtime before it starts (the command line starts
+    the metrics endpoint there, whose readiness is the runtime's assignment).
+    ``outbound_root``: also publish what local systems drop in ``<outbound_root>/outbox``
+    (``OutboundThread``), stopped with the inbound side; ``max_idle`` then also waits
+    for the outbox to be empty.
+    """
+    key = agreement.province_key(province)
+    group = group or default_group(key)
+    profile = get_profile(agreement.provinces[key].format, agreement)
+    outbound = None
+    if outbound_root is not None:
+        outbound = OutboundThread(settings, agreement, key, profile, outbound_root)
+    topics = bridge_topics(agreement, key)
+    sink = sink_choice.build(settings, group, key)
+    held = HeldAlerts(held_alerts_path(settings.state_dir, group))
+    dedupe = DedupeStore(store_path(settings.state_dir, group))
+    # The Kafka sink owns the commit: the audit records travel in its transaction, and the
+    # runtime hands it the offsets instead of committing them itself.
+    committer = sink if isinstance(sink, KafkaSink) else None
+    audit = AuditWriter(settings, producer=committer)
+    dlq = DeadLetterQueue(
+        settings,
+        group,
+        replication=agreement.exchange.replication,
+        min_insync_replicas=agreement.exchange.min_insync_replicas,
+    )
+    bridge = InboundBridge(key, agreement, profile, sink, audit, held)
+    runtime = ConsumerRuntime(
+        settings,
+        group,
+        topics,
+        bridge,
+        codec=Codec(),
+        dedupe_store=dedupe,
+        dlq=AuditedDeadLetters(dlq, bridge),
+        verifier=verifier,
+        role="bridge",
+        on_expired=bridge.on_expired,
+        offset_committer=committer,
+    )
+    log.info(
+        "bridge_starting",
+        province=key,
+        group=group,
+        profile=profile.name,
+        profile_version=profile.version,
+        sink=sink.kind,
+        topics=topics,
+        verifier=type(verifier).__name__ if verifier else None,
+    )
+    watch = None
+    if max_idle is not None:
+        if outbound is None:
+            watch = IdleWatch(runtime, max_idle, lambda: bridge.seen)
+        else:
+            out = outbound
+            watch = IdleWatch(
+                runtime,
+                max_idle,
+                lambda: bridge.seen + out.finished,
+                busy=lambda: out.waiting() > 0,
+            )
+    try:
+        if on_runtime is not None:
+            on_runtime(runtime)
+        if outbound is not None:
+            outbound.start()
+        if watch is not None:
+            watch.start()
+        stats = runtime.run_forever()
+    finally:
+        if watch is not None:
+            watch.close()
+        try:
+            if outbound is not None:
+                _stop_outbound(outbound)
+        finally:
+            _close_all(sink, audit, dlq, held, dedupe)
+    log.info(
+        "bridge_stopped",
+        province=key,
+        group=group,
+        handled=stats.handled,
+        duplicate=stats.duplicate,
+        expired=stats.expired,
+        dead_lettered=stats.dead_lettered,
+        retried=stats.retried,
+    )
+    return stats
+
+
+def _close_all(
+    sink: Sink, audit: AuditWriter, dlq: DeadLetterQueue, held: HeldAlerts, dedupe: DedupeStore
+) -> None:
+    """Close everything, each even when another failed; the first failure is logged."""
+    for name, close in (
+        ("sink", sink.close),
+        ("audit", audit.close),
+        ("dlq", dlq.close),
+        ("held_alerts", held.close),
+        ("dedupe", dedupe.close),
+    ):
+        try:
+            close()
+        except Exception as exc:
+            log.warning("bridge_close_failed", part=name, error=str(exc))
+
+
+def run_outbound(
+    settings: Settings,
+    agreement: Agreement,
+    province: str,
+    root: Path,
+    *,
+    max_idle: float | None = None,
+) -> int:
+    """Run only the outbound side (``--outbound-only``) until SIGTERM/SIGINT, or until the
+    outbox stayed empty with no file finished for ``max_idle`` seconds. Returns the number
+    of outbox files finished."""
+    key = agreement.province_key(province)
+    profile = get_profile(agreement.provinces[key].format, agreement)
+    outbound = OutboundThread(settings, agreement, key, profile, root)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("outbox_stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    log.info("bridge_starting", province=key, profile=profile.name, direction="outbound")
+    try:
+        outbound.start()
+        seen, since = -1, time.monotonic()
+        while not stop.wait(0.2):
+            now = time.monotonic()
+            if outbound.failure is not None:
+                break
+            if outbound.finished != seen or outbound.waiting() > 0:
+                seen, since = outbound.finished, now
+            elif max_idle is not None and now - since >= max_idle:
+                log.info("bridge_idle_stop", idle_s=max_idle, seen=seen)
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _stop_outbound(outbound)
+    log.info("bridge_stopped", province=key, direction="outbound", files=outbound.finished)
+    return outbound.finished
+
+
+def _stop_outbound(outbound: OutboundThread) -> None:
+    """Stop the outbox thread; a failure that ended it is raised (the run exits non-zero)."""
+    outbound.stop()
+    if outbound.failure is not None:
+        raise outbound.failure

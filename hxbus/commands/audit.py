@@ -1,0 +1,88 @@
+"""``hxbus audit --alert ID [--json]``: who received this alert, when, and did the
+withdrawal reach them.
+
+Reads ``hx.audit`` (the partition of the alert's key) and prints, per receiving agency,
+the deliveries of the alert's revisions and of its status changes (withdrawn, resolved,
+expired) with their times, outcomes, sinks and profile versions; then the records that
+name no agency (refusals at a province: expired, rejected, dead-lettered) and hits. The
+last column says whether a status change reached the agency: the withdrawal receipt.
+
+Exit status: 0 when the alert has audit records, 1 when it has none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Any
+
+from bridge.audit_trail import AlertTrail, alert_trail, read_alert_records, trail_json
+from runtime import Settings
+from schemas import AUDIT_TOPIC
+from schemas.errors import ConfigError
+
+EXIT_FOUND, EXIT_NONE = 0, 1
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="the audit trail of an alert: who received it, when, did the withdrawal reach them",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--alert", required=True, metavar="ID", help="the alert id (a uuid)")
+    parser.add_argument("--json", action="store_true", help="print the trail as JSON")
+    parser.add_argument("--topic", default=AUDIT_TOPIC, help=f"audit topic (default {AUDIT_TOPIC})")
+    parser.add_argument(
+        "--all-partitions",
+        action="store_true",
+        help="read every partition, not only the alert key's (after a partition increase)",
+    )
+    parser.set_defaults(handler=_audit)
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        alert_id = str(uuid.UUID(args.alert))
+    except ValueError:
+        raise ConfigError(
+            f"--alert: {args.alert!r} is not a uuid (rule: alert ids are uuids)"
+        ) from None
+    records = read_alert_records(
+        settings, alert_id, topic=args.topic, all_partitions=args.all_partitions
+    )
+    trail = alert_trail(alert_id, records)
+    if args.json:
+        print(json.dumps(trail_json(trail), ensure_ascii=False, indent=2))
+    else:
+        _print_text(trail)
+    if not records:
+        print(f"hxbus audit: no audit record of alert {alert_id} on {args.topic}", file=sys.stderr)
+        return EXIT_NONE
+    return EXIT_FOUND
+
+
+def _print_text(trail: AlertTrail) -> None:
+    data = trail_json(trail)
+    print(f"alert {trail.alert_id}  issued by {trail.issuer or 'unknown'}")
+    print(f"{'AGENCY':<14}{'PROV':<6}{'EVENT':<19}{'OUTCOME':<15}{'DELIVERED AT':<29}MESSAGE")
+    for agency in data["agencies"]:
+        for row in (*agency["alert"], *agency["status_changes"]):
+            print(_row(agency["agency"], row))
+        reached = "yes" if agency["withdrawal_reached"] else "NO"
+        print(f"{'':<14}{'':<6}status change reached {agency['agency']}: {reached}")
+    if data["other"]:
+        print("not addressed to one agency (refusals at a province, hits):")
+        for row in data["other"]:
+            print(_row(row["recipient_agency"] or "-", row))
+
+
+def _row(agency: str, row: dict[str, Any]) -> str:
+    when = row["delivered_at"] or row["recorded_at"] or "-"
+    return (
+        f"{agency:<14}{row['province'] or '-':<6}{row['event_type']:<19}{row['outcome']:<15}"
+        f"{when:<29}{row['message_id']}"
+    )

@@ -1,0 +1,128 @@
+"""``hxbus audit --alert ID`` after an alert and its withdrawal went through all four
+bridges (issue 7, part 4): each receiving agency is listed with both deliveries.
+
+The four bridges run as subprocesses on the real broker, their groups started at the
+topics' ends. Other traffic on the shared topics keeps them busy, so they are stopped with
+SIGTERM once every local root holds both messages; the audit is read afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from e2e_bridge_support import HXBUS, bridge_env, finish, inbox_ids, start_bridge
+
+from bridge import bridge_topics
+from consumers.offsets import start_group_at_end
+from producers import Publisher, SyntheticTraffic
+from runtime import Settings, run_provisioning
+from schemas import Agreement, Envelope, ExchangeEvent, new_message_id
+
+pytestmark = pytest.mark.broker
+
+PROVINCES = ("JS", "SD", "HA", "AH")
+
+
+def shared_alert(agreement: Agreement) -> ExchangeEvent:
+    """A fresh person alert of a Jiangsu agency, shared with every partner."""
+    jiangsu = {a.id for a in agreement.agencies_of("JS")}
+    traffic = SyntheticTraffic(agreement, seed=random.randrange(2**31), start=datetime.now(UTC))
+    return next(
+        e
+        for e in traffic
+        if e.event_type == "PersonAlert"
+        and e.envelope.source in jiangsu
+        and e.record["handling"] == "SHARE_ALL_PARTNERS"
+    )
+
+
+def withdrawal(alert: ExchangeEvent) -> ExchangeEvent:
+    moment = datetime.now(UTC).replace(microsecond=0)
+    issuer = alert.record["issuing_agency"]
+    record = {
+        "alert_id": alert.record["alert_id"],
+        "alert_kind": "PERSON",
+        "status": "WITHDRAWN",
+        "reason": "嫌疑人已到案",
+        "changed_at": moment,
+        "agency": issuer,
+    }
+    return ExchangeEvent(
+        Envelope("AlertStatusChange", issuer, new_message_id(), created_at=moment), record
+    )
+
+
+def test_audit_lists_each_receiving_agency_with_alert_and_withdrawal(
+    settings: Settings,
+    agreement: Agreement,
+    unique_name: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    """Every partner agency of the issuer: the alert and the withdrawal, both DELIVERED."""
+    run_provisioning(settings, agreement)
+    groups = {p: unique_name(f"g-audit-{p.lower()}") for p in PROVINCES}
+    for province, group in groups.items():
+        start_group_at_end(settings, group, bridge_topics(agreement, province))
+    alert = shared_alert(agreement)
+    change = withdrawal(alert)
+    with Publisher(settings, agreement) as publisher:
+        outcomes = list(publisher.publish_many([alert, change]))
+    assert [] == [o.error for o in outcomes if not o.ok]
+
+    roots = {p: tmp_path / p.lower() for p in PROVINCES}
+    bridges = {p: start_bridge(settings, p, roots[p], groups[p]) for p in PROVINCES}
+    ours = {alert.envelope.message_id, change.envelope.message_id}
+    deadline = time.monotonic() + 45
+    while any(ours - inbox_ids(roots[p]) for p in PROVINCES) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    for bridge in bridges.values():
+        bridge.process.send_signal(signal.SIGTERM)
+    for bridge in bridges.values():
+        finish(bridge, timeout=30)
+    assert dict.fromkeys(PROVINCES, ours) == {p: inbox_ids(roots[p]) & ours for p in PROVINCES}
+
+    alert_id = alert.record["alert_id"]
+    done = subprocess.run(
+        [*HXBUS, "audit", "--alert", alert_id, "--json"],
+        env=bridge_env(settings),
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert 0 == done.returncode, done.stderr.decode()
+    trail = json.loads(done.stdout)
+
+    issuer = alert.record["issuing_agency"]
+    expected = {
+        a.id: {
+            "alert": [(alert.envelope.message_id, "DELIVERED")],
+            "status_changes": [(change.envelope.message_id, "DELIVERED")],
+            "withdrawal_reached": True,
+        }
+        for a in agreement.agencies
+        if a.id != issuer
+    }
+    actual = {
+        row["agency"]: {
+            "alert": [(d["message_id"], d["outcome"]) for d in row["alert"]],
+            "status_changes": [(d["message_id"], d["outcome"]) for d in row["status_changes"]],
+            "withdrawal_reached": row["withdrawal_reached"],
+        }
+        for row in trail["agencies"]
+    }
+    assert expected == actual
+    assert (alert_id, issuer) == (trail["alert_id"], trail["issuer"])
+    # Every delivery names its province, sink, profile version and the delivered bytes' hash.
+    deliveries = [d for row in trail["agencies"] for d in (*row["alert"], *row["status_changes"])]
+    assert all(
+        d["province"] and d["sink"] == "DIRECTORY" and d["profile_version"] and d["local_sha256"]
+        for d in deliveries
+    )
