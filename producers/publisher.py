@@ -25,27 +25,22 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 import structlog
-from prometheus_client import Counter
 
 from producers.connection import ProducerConnection
+from producers.duplicates import DuplicateCheck, LiveAlerts
 from producers.outgoing import MessageBuilder, OutgoingMessage
 from runtime import Settings, Signer, kafka_errors, make_producer
+from runtime.metrics import PUBLISHED
 from schemas import EVENT_TYPES, Agreement, Codec, ExchangeEvent
 from schemas.errors import BrokerUnavailable, HxError, ValidationFailed
 
 log = structlog.get_logger("hxbus.publisher")
-
-PUBLISHED = Counter(
-    "hx_published_total",
-    "Exchange events offered to the Publisher, by event type and outcome.",
-    ["event_type", "outcome"],
-)
 
 #: kafka-python's default; the test of a broker outage shrinks it to seconds.
 DEFAULT_DELIVERY_TIMEOUT_MS = 120_000
@@ -59,6 +54,39 @@ DEFAULT_WINDOW = 2_000
 #: and lz4 stores 50 % more than zstd. ``zstandard`` ships wheels: no native build.
 #: Every consumer needs it too, so it is a project dependency.
 DEFAULT_COMPRESSION = "zstd"
+#: Events of a list validated and built before their messages are sent in one burst.
+BUILD_AHEAD = 500
+
+#: An event's validated form and messages, or why it was refused.
+_Built = tuple[ExchangeEvent, list[OutgoingMessage]] | ValidationFailed
+
+
+def producer_overrides(
+    *,
+    delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
+    compression_type: str | None = DEFAULT_COMPRESSION,
+    linger_ms: int = 5,
+    batch_size: int = 16_384,
+    max_block_ms: int = 10_000,
+) -> dict[str, Any]:
+    """The Publisher's KafkaProducer settings (over ``runtime.producer_config``).
+
+    Public so that ``hxbus bench`` gives its raw kafka-python producer exactly the
+    Publisher's acks, idempotence, compression and batching.
+    """
+    return {
+        "enable_idempotence": True,
+        "acks": "all",
+        "retries": 100,
+        "delivery_timeout_ms": delivery_timeout_ms,
+        "request_timeout_ms": min(30_000, delivery_timeout_ms - linger_ms),
+        "linger_ms": linger_ms,
+        "batch_size": batch_size,
+        "compression_type": compression_type,
+        "max_in_flight_requests_per_connection": 5,
+        "max_block_ms": max_block_ms,
+        "bootstrap_timeout_ms": min(30_000, delivery_timeout_ms),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,27 +154,26 @@ class Publisher:
         linger_ms: int = 5,
         batch_size: int = 16_384,
         max_block_ms: int = 10_000,
+        live_alerts: LiveAlerts | None = None,
     ) -> None:
         self._builder = MessageBuilder(agreement, codec=codec, signer=signer)
+        #: The duplicate check before entry, when the caller knows the live alerts.
+        self._duplicates = DuplicateCheck(live_alerts) if live_alerts is not None else None
+        self._agencies = frozenset(agreement.by_id)
         self._window = max(1, window)
         self._delivery_timeout_s = delivery_timeout_ms / 1000
         self._unreported = 0
 
+        overrides = producer_overrides(
+            delivery_timeout_ms=delivery_timeout_ms,
+            compression_type=compression_type,
+            linger_ms=linger_ms,
+            batch_size=batch_size,
+            max_block_ms=max_block_ms,
+        )
+
         def connect() -> Any:
-            return make_producer(
-                settings,
-                enable_idempotence=True,
-                acks="all",
-                retries=100,
-                delivery_timeout_ms=delivery_timeout_ms,
-                request_timeout_ms=min(30_000, delivery_timeout_ms - linger_ms),
-                linger_ms=linger_ms,
-                batch_size=batch_size,
-                compression_type=compression_type,
-                max_in_flight_requests_per_connection=5,
-                max_block_ms=max_block_ms,
-                bootstrap_timeout_ms=min(30_000, delivery_timeout_ms),
-            )
+            return make_producer(settings, **overrides)
 
         self._connection = ProducerConnection(
             None if producer is not None else connect,
@@ -166,12 +193,34 @@ class Publisher:
     def publish_many(self, events: Iterable[ExchangeEvent]) -> Iterator[Outcome]:
         """Send ``events`` pipelined; yield one ``Outcome`` per event, in input order."""
         in_flight: deque[_InFlight] = deque()
-        for event in events:
-            in_flight.append(self._submit(event))
+        for event, built in self._built_ahead(events):
+            in_flight.append(self._submit(event, built))
             while in_flight and (len(in_flight) > self._window or in_flight[0].settled()):
                 yield self._settle(in_flight.popleft())
         while in_flight:
             yield self._settle(in_flight.popleft())
+
+    def _built_ahead(
+        self, events: Iterable[ExchangeEvent]
+    ) -> Iterator[tuple[ExchangeEvent, _Built | None]]:
+        """Each event, with its messages built beforehand when the whole input is in hand.
+
+        Why (profile in docs/benchmarks.md): building one event between two sends spreads
+        the sends out, so kafka-python starts a new batch for nearly every message and
+        wakes its sender thread for each (a GIL hand-over, a compression, a request). A
+        list's events are validated and built ``BUILD_AHEAD`` at a time and then sent in
+        a burst, which fills the batches as a raw producer does. Each event is still
+        validated before any of its bytes leave. Not for a stream (its next event may not
+        exist yet: simulate, a pipe) nor with the duplicate check, which must see every
+        earlier alert sent before it judges the next one.
+        """
+        if not isinstance(events, Sequence) or self._duplicates is not None:
+            yield from ((event, None) for event in events)
+            return
+        for start in range(0, len(events), BUILD_AHEAD):
+            chunk = events[start : start + BUILD_AHEAD]
+            built = [self._build(event) for event in chunk]
+            yield from zip(chunk, built, strict=True)
 
     def warm_up(self, topics: Iterable[str]) -> None:
         """Fetch the partitions of ``topics`` now rather than at each topic's first send.
@@ -218,12 +267,29 @@ class Publisher:
 
     # -- one event ----------------------------------------------------------------------
 
-    def _submit(self, event: ExchangeEvent) -> _InFlight:
-        """Validate and hand every copy to the producer; nothing is sent if anything is wrong."""
+    def _build(self, event: ExchangeEvent) -> _Built:
+        try:
+            return self._builder.build(event)
+        except ValidationFailed as exc:
+            return exc
+
+    def _submit(self, event: ExchangeEvent, built: _Built | None = None) -> _InFlight:
+        """Validate and hand every copy to the producer; nothing is sent if anything is wrong.
+
+        ``built``: the event's messages (or its ``ValidationFailed``) built beforehand.
+        """
         self._unreported += 1
         deadline = time.monotonic() + self._delivery_timeout_s + DEADLINE_MARGIN_S
+        if built is None:
+            built = self._build(event)
+        if isinstance(built, ValidationFailed):
+            return _InFlight(event, deadline, error=built)
         try:
-            checked, messages = self._builder.build(event)
+            checked, messages = built
+            if self._duplicates is not None:
+                linked = self._duplicates.admit(checked)
+                if linked is not None:  # rare: built again with the links to other alerts
+                    checked, messages = self._builder.build(linked)
         except ValidationFailed as exc:
             return _InFlight(event, deadline, error=exc)
         in_flight = _InFlight(checked, deadline)
@@ -243,6 +309,8 @@ class Publisher:
                 in_flight.error = exc
                 break
             in_flight.copies.append((message, future))
+        if self._duplicates is not None and in_flight.error is None:
+            self._duplicates.sent(checked)
         return in_flight
 
     def _settle(self, in_flight: _InFlight) -> Outcome:
@@ -280,15 +348,19 @@ class Publisher:
             f"({self._delivery_timeout_s:g} s); the broker did not answer"
         )
 
-    @staticmethod
-    def _record(outcome: Outcome) -> None:
+    def _record(self, outcome: Outcome) -> None:
         event_type = outcome.event.event_type
         if event_type not in EVENT_TYPES:  # labels come from a closed set
             event_type = "unknown"
+        agency = outcome.event.envelope.source
+        if agency not in self._agencies:
+            agency = "unknown"
         if outcome.error is None:
-            PUBLISHED.labels(event_type, "ok").inc()
+            PUBLISHED.labels(agency, event_type, "ok").inc()
             return
-        PUBLISHED.labels(event_type, outcome.error.reason).inc()
+        # rejected: refused before sending (invalid); failed: the broker did not take it.
+        label = "rejected" if isinstance(outcome.error, ValidationFailed) else "failed"
+        PUBLISHED.labels(agency, event_type, label).inc()
         log.warning(
             "publish_failed",
             message_id=outcome.event.envelope.message_id,

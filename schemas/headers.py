@@ -32,6 +32,8 @@ HX_TRACEPARENT = "hx_traceparent"
 HX_FINGERPRINT = "hx_fingerprint"
 HX_TARGET = "hx_target"
 
+_SPEC_VERSION_BYTES = SPEC_VERSION.encode()
+_CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 _AGENCY_ID = re.compile(r"[0-9]{6}000000")
 _FINGERPRINT_HEX = re.compile(r"[0-9a-f]{16}")
 #: W3C Trace Context ``traceparent``, version 00 (an invalid one is dropped, as W3C says).
@@ -40,8 +42,9 @@ _TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds and ``Z``: ``2024-05-01T08:00:00.123Z``."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: the same text (milliseconds truncated), in a third of the
+    # time, once per message on the publisher's hot path (docs/benchmarks.md).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def envelope_headers(envelope: Envelope, fingerprint: bytes) -> list[tuple[str, bytes]]:
@@ -53,12 +56,12 @@ def envelope_headers(envelope: Envelope, fingerprint: bytes) -> list[tuple[str, 
     if envelope.created_at.tzinfo is None:
         raise ValidationFailed([Issue("created_at", "must be a timezone-aware datetime (UTC)")])
     headers = [
-        (CE_SPECVERSION, SPEC_VERSION.encode()),
+        (CE_SPECVERSION, _SPEC_VERSION_BYTES),
         (CE_ID, envelope.message_id.encode()),
         (CE_SOURCE, envelope.source.encode()),
         (CE_TYPE, envelope.event_type.encode()),
         (CE_TIME, format_time(envelope.created_at).encode()),
-        (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),
+        (CONTENT_TYPE_HEADER, _CONTENT_TYPE_BYTES),
         (HX_FINGERPRINT, fingerprint.hex().encode()),
     ]
     optional = (

@@ -1,0 +1,102 @@
+"""Bridge throughput per province against a raw kafka-python read of the same records.
+
+The events are published once (by the Publisher) onto the agreement's topics. Each
+province's bridge (``hxbus bridge run``, directory sink with its fsync policy) then reads
+them under a fresh group started where the publishing began, and stops when idle; its
+rate is the messages it finished over the span between its first and its last
+``bridge_message``. The raw side is a group-less ``KafkaConsumer`` (the same consumer
+settings) assigned the same partitions from the same offsets, that only reads the
+records up to the end offsets seen after publishing. A province filters what is not for
+it (counted, never delivered): the rate counts every record read, on both sides.
+Peak RSS is the bridge's ``VmHWM`` under that load.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from bench.events import restamped
+from bench.offsets import end_offsets, start_group_at
+from bench.processes import BridgeProcess
+from bridge import bridge_topics
+from producers import Publisher
+from runtime import Settings, agreement_signers, consumer_config, kafka_errors
+from schemas import Agreement, ExchangeEvent
+from schemas.errors import BenchFailed
+
+#: Seconds without a message after which a bench bridge stops by itself.
+IDLE_STOP_S = 3.0
+
+
+def bridge_throughput(
+    settings: Settings,
+    agreement: Agreement,
+    events: list[ExchangeEvent],
+    provinces: list[str],
+    workdir: Path,
+) -> dict[str, Any]:
+    """Per province: bridge and raw events/s over the same records, ratio, peak RSS."""
+    topics = sorted({t for p in provinces for t in bridge_topics(agreement, p)})
+    start = end_offsets(settings, topics)
+    run = uuid.uuid4().hex[:8]
+    groups = {p: f"hx.bench.{p.lower()}.{run}" for p in provinces}
+    for province, group in groups.items():
+        mine = set(bridge_topics(agreement, province))
+        start_group_at(settings, group, {tp: o for tp, o in start.items() if tp.topic in mine})
+    _publish(settings, agreement, [restamped(e) for e in events])
+    end = end_offsets(settings, topics)
+    results: dict[str, Any] = {}
+    for province in provinces:
+        mine = set(bridge_topics(agreement, province))
+        span = {tp: (start[tp], end[tp]) for tp in start if tp.topic in mine}
+        raw_count, raw_s = raw_read(settings, span)
+        bridge = BridgeProcess(settings, province, groups[province], workdir, max_idle=IDLE_STOP_S)
+        bridge.wait(timeout_s=300)
+        count, seconds = bridge.message_span()
+        if count < 2 or seconds <= 0:
+            raise BenchFailed(f"bridge {province} finished {count} messages: {bridge.tail()}")
+        delivered = sum(1 for _ in (bridge.root / "inbox").glob("[!.]*"))
+        raw_rate, bridge_rate = raw_count / raw_s, count / seconds
+        results[province] = {
+            "records": count,
+            "delivered_files": delivered,
+            "raw_events_per_s": round(raw_rate),
+            "bridge_events_per_s": round(bridge_rate),
+            "ratio": round(bridge_rate / raw_rate, 3),
+            "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
+        }
+    return results
+
+
+def raw_read(settings: Settings, span: dict[Any, tuple[int, int]]) -> tuple[int, float]:
+    """Records read and seconds from the first record to the last, reading ``span``."""
+    with kafka_errors("raw read"):
+        consumer: Any = KafkaConsumer(**consumer_config(settings, group_id=None))
+        try:
+            consumer.assign(list(span))
+            for tp, (first, _) in span.items():
+                consumer.seek(tp, first)
+            wanted = sum(last - first for first, last in span.values())
+            seen, started = 0, time.perf_counter()  # from the first fetch, as the bridge
+            deadline = time.monotonic() + 120
+            while seen < wanted and time.monotonic() < deadline:
+                for records in consumer.poll(timeout_ms=500, max_records=500).values():
+                    seen += len(records)
+            if seen < wanted:
+                raise BenchFailed(f"raw read got {seen} of {wanted} records")
+            return seen, max(time.perf_counter() - started, 1e-6)
+        finally:
+            consumer.close()
+
+
+def _publish(settings: Settings, agreement: Agreement, events: list[ExchangeEvent]) -> None:
+    signer = agreement_signers(settings, agreement)
+    with Publisher(settings, agreement, signer=signer) as publisher:
+        errors = [o.error for o in publisher.publish_many(events) if o.error is not None]
+    if errors:
+        raise BenchFailed(f"publishing the bridge's input: {len(errors)} failed: {errors[0]}")

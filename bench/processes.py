@@ -1,0 +1,138 @@
+"""A province bridge as the operator runs it (``hxbus bridge run``), in a subprocess.
+
+The benchmark measures the real command: the same process, consumer runtime, sink and
+fsync policy a bureau runs. Its JSON log lines go to a file (a pipe nobody reads would
+stall it); the timestamps of its ``bridge_message`` lines give its throughput, and
+``/proc/<pid>/status`` its peak resident memory (``VmHWM``), sampled while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from runtime import Settings
+from schemas.errors import BenchFailed
+
+HXBUS = [sys.executable, "-m", "hxbus"]
+
+
+class BridgeProcess:
+    """``hxbus bridge run --province P --root ROOT --group G`` with its state in ``workdir``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        province: str,
+        group: str,
+        workdir: Path,
+        *,
+        max_idle: float | None = None,
+    ) -> None:
+        self.root = workdir / f"root-{province.lower()}"
+        self.log_path = workdir / f"bridge-{province.lower()}-{group[-8:]}.log"
+        state = workdir / "state"
+        state.mkdir(parents=True, exist_ok=True)
+        argv = [*HXBUS, "bridge", "run", "--province", province, "--root", str(self.root)]
+        argv += ["--group", group, "--metrics-port", "0"]
+        if max_idle is not None:
+            argv += ["--max-idle", f"{max_idle:g}"]
+        env = {
+            **os.environ,
+            "HX_BOOTSTRAP": settings.bootstrap,
+            "HX_AGREEMENT": str(settings.agreement),
+            "HX_STATE_DIR": str(state),
+            "HX_LOG_LEVEL": "INFO",
+        }
+        with self.log_path.open("wb") as log_file:
+            self.process = subprocess.Popen(
+                argv, stdout=log_file, stderr=subprocess.STDOUT, env=env
+            )
+        self.peak_rss_kb = 0
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
+        self._sampler.start()
+
+    def wait_assigned(self, timeout_s: float = 60.0) -> None:
+        """Return once the bridge holds its partitions (its ``partitions_assigned`` line)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(line.get("event") == "partitions_assigned" for line in self.lines()):
+                return
+            if self.process.poll() is not None:
+                raise BenchFailed(f"bridge exited with {self.process.returncode}: {self.tail()}")
+            time.sleep(0.1)
+        raise BenchFailed(f"bridge held no partitions after {timeout_s:g} s: {self.tail()}")
+
+    def wait(self, timeout_s: float) -> None:
+        """Wait for the bridge to stop by itself (``--max-idle``)."""
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise BenchFailed(f"bridge still running after {timeout_s:g} s") from None
+        self._finish()
+
+    def stop(self) -> None:
+        """SIGTERM (the bridge finishes its batch and commits), then wait."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._finish()
+
+    def lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines written so far (others skipped)."""
+        out = []
+        for text in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if text.startswith("{"):
+                try:
+                    out.append(json.loads(text))
+                except json.JSONDecodeError:
+                    continue
+        return out
+
+    def message_span(self) -> tuple[int, float]:
+        """Messages the bridge finished, and seconds from holding its partitions (its first
+        fetch follows) to its last message."""
+        lines = self.lines()
+        stamps = [_stamp(line) for line in lines if line.get("event") == "bridge_message"]
+        assigned = [_stamp(line) for line in lines if line.get("event") == "partitions_assigned"]
+        if not stamps or not assigned:
+            return len(stamps), 0.0
+        return len(stamps), max(stamps) - min(assigned)
+
+    def tail(self, count: int = 5) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return " | ".join(text.splitlines()[-count:])
+
+    def _finish(self) -> None:
+        self._done.set()
+        self._sampler.join(timeout=2)
+        if self.process.returncode not in (0, -15):
+            raise BenchFailed(f"bridge exited with {self.process.returncode}: {self.tail()}")
+
+    def _sample(self) -> None:
+        status = Path(f"/proc/{self.process.pid}/status")
+        while not self._done.wait(0.1):
+            try:
+                text = status.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+
+
+def _stamp(line: dict[str, Any]) -> float:
+    return datetime.fromisoformat(line["timestamp"]).timestamp()

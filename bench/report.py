@@ -1,0 +1,130 @@
+"""The benchmark's result as rich tables (stdout) and as Markdown (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+Rows = list[tuple[str, list[str], list[list[str]]]]
+
+
+def sections(result: dict[str, Any]) -> Rows:
+    """(title, header, rows) of every table, shared by the console and Markdown forms."""
+    pub = result["publish"]
+    out: Rows = [
+        (
+            f"Publish ({pub['events']} events, {pub['mean_message_bytes']} B/message, "
+            f"signed: {'yes' if pub['signed'] else 'no'}, median of {pub['rounds']})",
+            ["hxbus events/s", "raw events/s", "ratio (target >= 0.7)"],
+            [[_n(pub["hxbus_events_per_s"]), _n(pub["raw_events_per_s"]), f"{pub['ratio']:.2f}"]],
+        ),
+        (
+            "Bridge per province (directory sink, fsync per file and per batch)",
+            ["province", "records", "files", "bridge ev/s", "raw read ev/s", "ratio", "RSS MB"],
+            [
+                [
+                    key,
+                    _n(b["records"]),
+                    _n(b["delivered_files"]),
+                    _n(b["bridge_events_per_s"]),
+                    _n(b["raw_events_per_s"]),
+                    f"{b['ratio']:.3f}",
+                    f"{b['peak_rss_mb']:.0f}",
+                ]
+                for key, b in result["bridge"].items()
+            ],
+        ),
+    ]
+    lat = result["latency"]
+    steps = list(lat["steps"])
+    hold = lat.get("hold")
+    if hold is not None:
+        steps += hold["tries"]
+    out.append(
+        (
+            f"End-to-end latency, created_at -> local file ({lat['province']} bridge)",
+            ["offered/s", "achieved/s", "files", "p50 ms", "p95 ms", "p99 ms", "max ms", "held"],
+            [
+                [
+                    _n(s["offered_per_s"]),
+                    _n(s["achieved_per_s"]),
+                    _n(s["delivered"]),
+                    f"{s['p50_ms']:.1f}",
+                    f"{s['p95_ms']:.1f}",
+                    f"{s['p99_ms']:.1f}",
+                    f"{s['max_ms']:.1f}",
+                    _held(s.get("held")),
+                ]
+                for s in steps
+            ],
+        )
+    )
+    if hold is not None:
+        held = hold["highest_rate_held_per_s"]
+        out.append(
+            (
+                f"Highest rate held {hold['seconds']:g} s without growing lag",
+                ["events/s"],
+                [[_n(held) if held is not None else "none of the rates tried"]],
+            )
+        )
+    out.append(
+        (
+            "Codec and validation per event type (events/s, one core)",
+            ["event type", "encode", "decode", "validate"],
+            [
+                [t, _n(c["encode_per_s"]), _n(c["decode_per_s"]), _n(c["validate_per_s"])]
+                for t, c in result["codec"].items()
+            ],
+        )
+    )
+    out.append(
+        (
+            "Translation and durable sink writes per province",
+            ["province", "profile", "to_local/s", "sink files/s (fsync)"],
+            [
+                [k, t["profile"], _n(t["to_local_per_s"]), _n(t["sink_files_per_s"])]
+                for k, t in result["translation"].items()
+            ],
+        )
+    )
+    out.append(
+        (
+            "Memory",
+            ["bridge peak RSS (VmHWM), MB"],
+            [[f"{result['memory']['bridge_peak_rss_mb']:.0f}"]],
+        )
+    )
+    return out
+
+
+def print_tables(result: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    for title, header, rows in sections(result):
+        table = Table(title=title, title_justify="left")
+        for name in header:
+            table.add_column(name, justify="right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    parts = []
+    for title, header, rows in sections(result):
+        parts.append(f"**{title}**\n")
+        parts.append("| " + " | ".join(header) + " |")
+        parts.append("|" + "---|" * len(header))
+        parts.extend("| " + " | ".join(row) + " |" for row in rows)
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _n(value: float | int) -> str:
+    return f"{value:,.0f}"
+
+
+def _held(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")

@@ -1,0 +1,147 @@
+"""One benchmark run: every section in order, on the broker of ``Settings``, one result dict.
+
+Sizes (quick / full): publish 3,000 events × 3 rounds / 20,000 × 5; bridge input 1,500 /
+10,000 events; latency 100 and 1,000 events/s for 4 s / 100, 1,000 and 5,000 for 10 s,
+then the hold search (60 s per try); micro-figures 0.3 s / 2 s per figure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.bridge import bridge_throughput
+from bench.events import bench_events
+from bench.latency import LatencyRig
+from bench.micro import codec_figures, translation_figures
+from bench.publish import publish_throughput
+from runtime import Settings
+from schemas import Agreement
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How much of everything a run does."""
+
+    name: str
+    publish_events: int
+    publish_rounds: int
+    bridge_events: int
+    latency_rates: tuple[float, ...]
+    latency_seconds: float
+    hold_s: float | None  # None: no search for the highest rate held
+    micro_seconds: float
+
+
+QUICK = Plan("quick", 3_000, 3, 1_500, (100, 1_000), 4.0, None, 0.3)
+FULL = Plan("full", 20_000, 5, 10_000, (100, 1_000, 5_000), 10.0, 60.0, 2.0)
+#: The smallest run that still touches every section (the test suite's).
+TINY = Plan("tiny", 300, 1, 200, (100,), 2.0, None, 0.05)
+#: Hold-search tries (each ``hold_s`` long): start rate × these factors, until one holds.
+HOLD_STEPS = (1.0, 0.7, 0.5, 0.35)
+
+
+def run_bench(
+    settings: Settings,
+    agreement: Agreement,
+    plan: Plan,
+    *,
+    progress: Any = print,
+) -> dict[str, Any]:
+    """Every section of the benchmark; the result is what ``--out`` writes."""
+    began = time.monotonic()
+    events = bench_events(agreement, max(plan.publish_events, plan.bridge_events))
+    result: dict[str, Any] = {
+        "plan": plan.name,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "bootstrap": settings.bootstrap,
+    }
+    progress("micro-figures: codec, validation, translation, sink")
+    result["codec"] = codec_figures(agreement, events[:2_000], seconds=plan.micro_seconds)
+    result["translation"] = translation_figures(
+        agreement, events[:2_000], seconds=plan.micro_seconds
+    )
+    progress(f"publish: hxbus vs raw, {plan.publish_events} events x {plan.publish_rounds}")
+    result["publish"] = publish_throughput(
+        settings, agreement, events[: plan.publish_events], rounds=plan.publish_rounds
+    )
+    with tempfile.TemporaryDirectory(prefix="hx-bench-") as work:
+        workdir = Path(work)
+        progress(f"bridge: four provinces vs raw read, {plan.bridge_events} events")
+        result["bridge"] = bridge_throughput(
+            settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
+        )
+        progress("latency: created_at -> local file")
+        result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)
+    result["memory"] = {
+        "bridge_peak_rss_mb": max(b["peak_rss_mb"] for b in result["bridge"].values())
+    }
+    result["seconds"] = round(time.monotonic() - began, 1)
+    return result
+
+
+def _latency(
+    settings: Settings,
+    agreement: Agreement,
+    events: list[Any],
+    plan: Plan,
+    workdir: Path,
+    progress: Any,
+) -> dict[str, Any]:
+    rig = LatencyRig(settings, agreement, events, workdir)
+    try:
+        steps = []
+        for rate in plan.latency_rates:
+            progress(f"  {rate:g}/s for {plan.latency_seconds:g} s")
+            steps.append(rig.run(rate, plan.latency_seconds))
+        out: dict[str, Any] = {"province": rig.province, "steps": steps}
+        if plan.hold_s is not None:
+            out["hold"] = _hold_search(rig, plan.hold_s, steps, progress)
+    finally:
+        rig.close()
+    out["peak_rss_mb"] = round(rig.bridge.peak_rss_kb / 1024, 1)
+    return out
+
+
+def _hold_search(
+    rig: LatencyRig, hold_s: float, steps: list[dict[str, Any]], progress: Any
+) -> dict[str, Any]:
+    """Try from the best rate the steps achieved downwards until one is held for hold_s."""
+    start = max(s["achieved_per_s"] for s in steps)
+    tries = []
+    for factor in HOLD_STEPS:
+        rate = float(max(50, round(start * factor, -1)))
+        progress(f"  hold {rate:g}/s for {hold_s:g} s")
+        attempt = rig.run(rate, hold_s, sample_lag=True)
+        tries.append(attempt)
+        if attempt["held"]:
+            held = attempt["achieved_per_s"]
+            return {"highest_rate_held_per_s": held, "seconds": hold_s, "tries": tries}
+    return {"highest_rate_held_per_s": None, "seconds": hold_s, "tries": tries}
+
+
+def machine() -> dict[str, Any]:
+    """nproc, RAM and CPU model of this machine (from /proc), and the load when measured."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }

@@ -1,0 +1,49 @@
+"""``hxbus bench [--quick] [--out FILE.json]``: hxbus beside raw kafka-python, same run.
+
+Publish throughput (Publisher vs a raw KafkaProducer with the same settings), bridge
+throughput per province (``hxbus bridge run`` vs a raw KafkaConsumer), end-to-end latency
+at fixed rates, codec/validation/translation micro-figures and a bridge's peak RSS,
+against the broker of ``HX_BOOTSTRAP``. Tables to stdout; ``--out`` writes the JSON.
+``--quick`` takes under two minutes; the full run several (it holds rates for 60 s).
+The code lives in the top-level ``bench`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import FULL, QUICK, TINY, print_tables, run_bench
+from runtime import Settings
+from schemas import load_agreement
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark hxbus against raw kafka-python on the broker",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the short run (under two minutes)")
+    size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite's
+    parser.add_argument("--out", type=Path, metavar="FILE.json", help="write the results here")
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    plan = TINY if args.tiny else QUICK if args.quick else FULL
+    agreement = load_agreement(settings.agreement)
+    result = run_bench(settings, agreement, plan, progress=_progress)
+    print_tables(result)
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _progress(text: str) -> None:
+    print(f"hxbus bench: {text}", file=sys.stderr, flush=True)

@@ -1,0 +1,92 @@
+"""``hxbus bench`` against the real broker: it runs and writes well-formed results.
+
+The suite runs the smallest plan (``--tiny``: every section, a few hundred events) so it
+stays under a minute on the shared machine; ``--quick`` differs only in sizes. No timing
+is asserted: speed is what the benchmark reports, not what the suite checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime import Settings, run_provisioning
+from schemas import EVENT_TYPES, Agreement
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture(scope="module")
+def bench_result(
+    kafka_bootstrap: str, agreement: Agreement, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """One tiny benchmark run's JSON (``--out``), after its exit status was checked."""
+    run_provisioning(Settings(bootstrap=kafka_bootstrap), agreement)
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    env = {**os.environ, "HX_BOOTSTRAP": kafka_bootstrap, "HX_LOG_LEVEL": "WARNING"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hxbus", "bench", "--tiny", "--out", str(out)],
+        capture_output=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert 0 == done.returncode, done.stderr.decode()[-2000:]
+    result: dict[str, Any] = json.loads(Path(out).read_text())
+    return result
+
+
+@pytest.mark.slow
+def test_bench_writes_every_section(bench_result: dict[str, Any]) -> None:
+    """The JSON has the machine and all five measurements."""
+    expected = {"machine", "publish", "bridge", "latency", "codec", "translation", "memory"}
+    assert expected == expected & set(bench_result)
+
+
+@pytest.mark.slow
+def test_bench_publish_compares_hxbus_with_raw(bench_result: dict[str, Any]) -> None:
+    """Both publish rates are positive and the ratio is hxbus over raw."""
+    publish = bench_result["publish"]
+    assert (True, True) == (publish["hxbus_events_per_s"] > 0, publish["raw_events_per_s"] > 0)
+    expected = round(publish["hxbus_events_per_s"] / publish["raw_events_per_s"], 2)
+    assert expected == pytest.approx(publish["ratio"], abs=0.01)
+
+
+@pytest.mark.slow
+def test_bench_measures_a_bridge_per_province(
+    bench_result: dict[str, Any], agreement: Agreement
+) -> None:
+    """Every province's bridge read records, at a positive rate, with its peak RSS."""
+    bridge = bench_result["bridge"]
+    assert set(agreement.provinces) == set(bridge)
+    for province, figures in bridge.items():
+        positive = {k: figures[k] > 0 for k in ("records", "bridge_events_per_s", "peak_rss_mb")}
+        assert dict.fromkeys(positive, True) == positive, province
+
+
+@pytest.mark.slow
+def test_bench_latency_has_percentiles_from_delivered_files(bench_result: dict[str, Any]) -> None:
+    """Each latency step delivered files and reports ordered percentiles."""
+    for step in bench_result["latency"]["steps"]:
+        assert True is (step["delivered"] > 0), step
+        ordered = [step[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")]
+        assert sorted(ordered) == ordered
+
+
+@pytest.mark.slow
+def test_bench_micro_figures_cover_every_type_and_province(
+    bench_result: dict[str, Any], agreement: Agreement
+) -> None:
+    """Codec figures for every event type, translation figures for every province."""
+    assert set(EVENT_TYPES) == set(bench_result["codec"])
+    assert set(agreement.provinces) == set(bench_result["translation"])
+    rates = [v for c in bench_result["codec"].values() for k, v in c.items() if k != "events"]
+    rates += [t["to_local_per_s"] for t in bench_result["translation"].values()]
+    assert [] == [rate for rate in rates if rate <= 0]
+    assert True is (bench_result["memory"]["bridge_peak_rss_mb"] > 0)
