@@ -8,23 +8,41 @@ from __future__ import annotations
 from types import ModuleType
 
 from hxbus.commands import (
+    alerts,
+    audit,
+    bench,
     bridge,
     broker,
+    credentials,
+    demo,
     dlq,
+    keys,
     provision,
     publish,
+    requests,
     schemas,
     simulate,
+    top,
+    tracker,
     validate,
 )
 
 ALL: tuple[ModuleType, ...] = (
+    alerts,
+    audit,
+    bench,
     bridge,
     broker,
+    credentials,
+    demo,
     dlq,
+    keys,
     provision,
     publish,
+    requests,
     schemas,
     simulate,
+    top,
+    tracker,
     validate,
 )

@@ -1,0 +1,72 @@
+"""``hxbus demo [--duration S] [--rate R] [--seed N] [--root DIR]``: the whole region at work.
+
+Starts the broker if none answers, provisions the agreement's topics, starts the four
+province bridges (directory sinks under ``DIR/<province>/inbox/``) and the request
+tracker, publishes synthetic traffic among the ten agencies while the live view runs,
+waits for the bridges to deliver everything, and prints a summary. Stops what it started,
+also on Ctrl-C. See ``hxbus/demo.py`` for what each step does and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from hxbus.demo import RegionalDemo, summary_lines, summary_table
+from runtime import Settings
+from schemas import load_agreement
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the whole region on this machine: broker, bridges, traffic, summary",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--duration", type=_positive, default=30.0, help="seconds of traffic (30)")
+    parser.add_argument("--rate", type=_positive, default=50.0, help="events per second (50)")
+    parser.add_argument("--seed", type=int, default=1, help="same seed, same events (1)")
+    parser.add_argument(
+        "--root", type=Path, default=Path("hxbus-demo"), help="where the provinces' files go"
+    )
+    parser.add_argument(
+        "--no-live", action="store_true", help="progress lines instead of the live view"
+    )
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    console = Console()
+    demo = RegionalDemo(
+        settings,
+        load_agreement(settings.agreement),
+        root=args.root,
+        duration_s=args.duration,
+        rate=args.rate,
+        seed=args.seed,
+        console=console,
+        live=console.is_terminal and not args.no_live,
+    )
+    try:
+        summary = demo.run()
+    except KeyboardInterrupt:
+        console.print("demo: interrupted; everything it started is stopped")
+        return 130
+    console.print(summary_table(summary, demo.root))
+    for line in summary_lines(summary):
+        console.print(line, highlight=False)
+    agree = all(summary.delivered[p] == summary.files[p] for p in summary.delivered)
+    if not agree:
+        console.print("[red]delivered counts and files found differ[/red]")
+    return 0 if summary.drained and agree and not summary.refused else 1
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value

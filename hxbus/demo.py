@@ -1,0 +1,421 @@
+"""The regional demo: the whole Huaihai exchange on one machine, started and stopped here.
+
+What a newcomer (or a duty officer in training) sees in one command:
+
+1. a Kafka broker (the one at HX_BOOTSTRAP if it answers; otherwise one started under
+   ``<root>/.state/broker`` and stopped at the end);
+2. the agreement's topics provisioned, and every agency given an Ed25519 key: the demo
+   runs on a copy of the agreement (``<root>/agreement.toml``) that lists the ten public
+   keys, so every message is signed and every bridge verifies it, as in production;
+3. the four province bridges as real subprocesses (``hxbus bridge run``), each delivering
+   to ``<root>/<province>/inbox/`` through the directory sink, and the request tracker;
+4. ``simulate``-style traffic among the ten agencies, published from this process at the
+   offered rate while the live view (``hxbus top``'s frame) refreshes every second;
+5. once the bridges have caught up, a summary: published, delivered per province (and the
+   files actually found under each root — the two must agree), dead letters by reason,
+   overdue requests, end-to-end p50/p99, and where the files are.
+
+Every role serves ``/metrics`` on the ports of deploy/prometheus/prometheus.yml, so
+Prometheus, Grafana or a second terminal's ``hxbus top`` can watch the demo too.
+
+The demo's consumer groups are new for each run and start at the topics' end, so a
+broker that already holds traffic (an earlier demo, the test suite) does not flood the
+roots with old events: what the summary counts is this run's traffic. ``<root>`` is
+emptied at the start of each run (it is demo output, nothing else).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from bridge.runner import bridge_topics
+from consumers.lag import read_lag
+from consumers.offsets import start_group_at_end
+from consumers.replay import read_dead_letters
+from consumers.tracker import inbox_topics
+from hxbus import broker
+from hxbus.metrics_view import Scrape, View, scrape
+from hxbus.top_frame import DEFAULT_PORTS, render
+from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
+from runtime import Settings, admin_client, make_consumer, run_provisioning
+from runtime.kafka import broker_answers
+from runtime.keys import add_public_key, generate_key, public_key_text
+from runtime.metrics_server import start_metrics_server
+from runtime.signing import agreement_signers
+from schemas import Agreement, utc_now_ms
+from schemas.errors import BrokerUnavailable, ConfigError
+
+PUBLISHER_PORT, TRACKER_PORT = DEFAULT_PORTS[0], DEFAULT_PORTS[1]
+#: Bridge metrics ports by province, as deploy/prometheus/prometheus.yml lists them.
+BRIDGE_PORTS: dict[str, int] = dict(zip(("JS", "SD", "HA", "AH"), DEFAULT_PORTS[2:], strict=True))
+#: How long the bridges may take to drain after the last event before the summary.
+DRAIN_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Role:
+    """One subprocess the demo started: a bridge or the tracker."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    group: str
+    topics: list[str]
+    port: int
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+
+@dataclass
+class Summary:
+    """What the demo reports at the end, and what its test checks."""
+
+    published: Counter[str] = field(default_factory=Counter)
+    refused: int = 0
+    delivered: dict[str, int] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    overdue: int = 0
+    p50_s: float | None = None
+    p99_s: float | None = None
+    drained: bool = False
+
+
+class RegionalDemo:
+    """Starts the region, drives traffic, reports; stops what it started, also on Ctrl-C."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        agreement: Agreement,
+        *,
+        root: Path,
+        duration_s: float,
+        rate: float,
+        seed: int,
+        console: Console,
+        live: bool,
+    ) -> None:
+        self.settings = settings
+        self.agreement = agreement
+        self.root = root.resolve()
+        self.duration_s = duration_s
+        self.rate = rate
+        self.seed = seed
+        self.console = console
+        self.live = live
+        self.run_id = time.strftime("%Y%m%d%H%M%S")
+        self.roles: list[Role] = []
+
+    def run(self) -> Summary:
+        with ExitStack() as stack:
+            self._prepare_root()
+            self._sign_as_every_agency()
+            stack.enter_context(self._broker())
+            self._say(f"provisioning topics on {self.settings.bootstrap}")
+            run_provisioning(self.settings, self.agreement)
+            stack.callback(self._stop_roles)
+            self._start_roles()
+            server = start_metrics_server(PUBLISHER_PORT, host=self.settings.metrics_host)
+            stack.callback(server.stop)
+            summary = Summary()
+            self._drive(summary)
+            summary.drained = self._drain()
+            self._collect(summary)
+            return summary
+        raise AssertionError("unreachable")  # pragma: no cover - ExitStack re-raises
+
+    # --- setting up ------------------------------------------------------------------------
+
+    def _prepare_root(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        for province in self.agreement.provinces:
+            (self.root / province).mkdir(parents=True)
+        (self.root / "logs").mkdir()
+
+    def _sign_as_every_agency(self) -> None:
+        """Keys for the ten agencies under ``<root>/.state``, public halves in a copy of
+        the agreement; the demo's own settings and every role then use both."""
+        state = self.root / ".state"
+        agreement_copy = self.root / "agreement.toml"
+        shutil.copyfile(self.settings.agreement, agreement_copy)
+        for agency in self.agreement.agencies:
+            public = generate_key(state, agency.id).public_key()
+            self.agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
+        self.settings = self.settings.model_copy(
+            update={"agreement": agreement_copy, "state_dir": state}
+        )
+        self._say(f"signing as each of the {len(self.agreement.agencies)} agencies (Ed25519)")
+
+    @contextmanager
+    def _broker(self) -> Iterator[None]:
+        """The broker at HX_BOOTSTRAP if it answers; else one of our own, stopped after."""
+        if broker_answers(self.settings):
+            self._say(f"using the Kafka broker at {self.settings.bootstrap}")
+            yield
+            return
+        state = self.root / ".state" / "broker"
+        self._say("starting a Kafka broker (KRaft, one node) — about 10 s")
+        cluster = broker.start_cluster(
+            state, nodes=1, port=broker.bootstrap_port(self.settings.bootstrap), timeout=180
+        )
+        self._say(f"Kafka runs at {cluster.bootstrap} (state in {state})")
+        try:
+            yield
+        finally:
+            self._say("stopping the demo's Kafka broker")
+            broker.stop_cluster(state)
+
+    def _start_roles(self) -> None:
+        env = {
+            **os.environ,
+            "HX_BOOTSTRAP": self.settings.bootstrap,
+            "HX_AGREEMENT": str(self.settings.agreement),
+            "HX_STATE_DIR": str(self.settings.state_dir),
+        }
+        for province in self.agreement.provinces:
+            group = f"hx.demo.{self.run_id}.bridge.{province}"
+            self._start(
+                f"bridge {province}",
+                group,
+                bridge_topics(self.agreement, province),
+                BRIDGE_PORTS[province],
+                [
+                    "bridge", "run", "--province", province,
+                    "--root", str(self.root / province), "--group", group,
+                ],
+                env,
+            )  # fmt: skip
+        group = f"hx.demo.{self.run_id}.tracker"
+        self._start(
+            "tracker",
+            group,
+            inbox_topics(self.agreement, None),
+            TRACKER_PORT,
+            ["tracker", "run", "--group", group],
+            env,
+        )
+        self._wait_ready()
+
+    def _start(
+        self,
+        name: str,
+        group: str,
+        topics: list[str],
+        port: int,
+        argv: list[str],
+        env: dict[str, str],
+    ) -> None:
+        # A new group starts at the end of the topics: this run's traffic only.
+        start_group_at_end(self.settings, group, topics)
+        log = self.root / "logs" / f"{name.replace(' ', '-')}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(  # our own interpreter and module
+                [sys.executable, "-m", "hxbus", *argv, "--metrics-port", str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # Ctrl-C reaches the demo; the demo stops them
+            )
+        self.roles.append(Role(name, process, log, group, topics, port))
+
+    def _wait_ready(self, timeout_s: float = 90.0) -> None:
+        """Every role's /healthz answers 200 (connected and assigned), or a clear error."""
+        self._say(f"starting {len(self.roles)} roles: " + ", ".join(r.name for r in self.roles))
+        deadline = time.monotonic() + timeout_s
+        waiting = list(self.roles)
+        with httpx.Client(timeout=1.0) as client:
+            while waiting:
+                for role in list(waiting):
+                    if role.process.poll() is not None:
+                        raise ConfigError(
+                            f"{role.name} exited with {role.process.returncode}; see {role.log}"
+                        )
+                    try:
+                        if client.get(f"http://127.0.0.1:{role.port}/healthz").status_code == 200:
+                            waiting.remove(role)
+                    except httpx.HTTPError:
+                        pass
+                if waiting and time.monotonic() > deadline:
+                    names = ", ".join(r.name for r in waiting)
+                    raise BrokerUnavailable(f"{names} not ready after {timeout_s:.0f} s")
+                time.sleep(0.2)
+
+    # --- running ---------------------------------------------------------------------------
+
+    def _drive(self, summary: Summary) -> None:
+        """Publish the synthetic traffic while the live view refreshes."""
+        count = round(self.rate * self.duration_s)
+        self._say(f"publishing {count} events at {self.rate:g}/s for {self.duration_s:g} s")
+        traffic = SyntheticTraffic(
+            self.agreement,
+            seed=self.seed,
+            start=utc_now_ms(),
+            spacing=timedelta(seconds=1 / self.rate),
+        )
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def publish() -> None:
+            try:
+                signer = agreement_signers(self.settings, self.agreement)
+                with Publisher(self.settings, self.agreement, signer=signer) as publisher:
+                    bucket = TokenBucket(self.rate, burst=max(1.0, self.rate / 10))
+                    events = paced(islice(traffic, count), bucket, RateMeter())
+                    for outcome in publisher.publish_many(events):
+                        if outcome.ok:
+                            summary.published[outcome.event.event_type] += 1
+                        else:
+                            summary.refused += 1
+            except BaseException as exc:  # reported in the main thread
+                failure.append(exc)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=publish, name="demo-publisher", daemon=True)
+        worker.start()
+        self._watch(done.is_set)
+        worker.join()
+        if failure:
+            raise failure[0]
+
+    def _drain(self) -> bool:
+        """Wait until every role has committed everything (lag 0), or the timeout."""
+        self._say("waiting for the bridges to deliver the rest")
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        admin = admin_client(self.settings)
+        consumer = make_consumer(self.settings, group_id=None)
+        try:
+
+            def caught_up() -> bool:
+                return all(
+                    sum(read_lag(admin, consumer, role.group, role.topics).values()) == 0
+                    for role in self.roles
+                ) or (time.monotonic() > deadline)
+
+            self._watch(caught_up)
+            return time.monotonic() <= deadline
+        finally:
+            consumer.close()
+            admin.close()
+
+    def _watch(self, finished: object) -> None:
+        """Refresh the live view (or a line every 5 s off a terminal) until ``finished()``."""
+        check = finished if callable(finished) else (lambda: True)
+        urls = [f"http://127.0.0.1:{PUBLISHER_PORT}/metrics"] + [r.metrics_url for r in self.roles]
+        previous: Scrape | None = None
+        names = {a.id: a.city for a in self.agreement.agencies}
+        if self.live:
+            with Live(console=self.console, auto_refresh=False, transient=False) as live:
+                while not check():
+                    now = scrape(urls)
+                    live.update(render(View(now, previous), names), refresh=True)
+                    previous = now
+                    time.sleep(1.0)
+            return
+        last = 0.0
+        while not check():
+            if time.monotonic() - last >= 5.0:
+                view = View(scrape(urls), None)
+                published = view.total("hx_published_total", outcome="ok").total
+                delivered = view.total("hx_bridge_deliveries_total", outcome="delivered").total
+                self._say(f"published {published:.0f}, delivered {delivered:.0f}")
+                last = time.monotonic()
+            time.sleep(0.5)
+
+    # --- the end ---------------------------------------------------------------------------
+
+    def _collect(self, summary: Summary) -> None:
+        view = View(scrape([r.metrics_url for r in self.roles]), None)
+        for province in self.agreement.provinces:
+            rows = view.rows(
+                "hx_bridge_deliveries_total", ("province",), outcome="delivered", province=province
+            )
+            summary.delivered[province] = int(sum(row.total for row in rows))
+            summary.files[province] = _count_files(self.root / province / "inbox")
+        summary.overdue = int(sum(view.gauge("hx_requests_overdue", ()).values()))
+        summary.p50_s = view.latency(0.5)
+        summary.p99_s = view.latency(0.99)
+        for role in self.roles:
+            for letter in read_dead_letters(self.settings, role.group):
+                summary.dead_letters[letter.reason] += 1
+
+    def _stop_roles(self) -> None:
+        for role in self.roles:
+            if role.process.poll() is None:
+                os.killpg(role.process.pid, signal.SIGTERM)
+        for role in self.roles:
+            try:
+                role.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(role.process.pid, signal.SIGKILL)
+                role.process.wait()
+
+    def _say(self, text: str) -> None:
+        self.console.print(f"[bold]demo[/bold]: {text}", highlight=False)
+
+
+def summary_table(summary: Summary, root: Path) -> Table:
+    """The closing table: per province, delivered (metrics) next to files found."""
+    table = Table(title="hxbus regional demo — summary", show_lines=False)
+    table.add_column("province")
+    table.add_column("delivered", justify="right")
+    table.add_column("files in inbox", justify="right")
+    table.add_column("where")
+    for province, delivered in summary.delivered.items():
+        table.add_row(
+            province,
+            str(delivered),
+            str(summary.files.get(province, 0)),
+            str(root / province / "inbox"),
+        )
+    return table
+
+
+def summary_lines(summary: Summary) -> list[str]:
+    published = sum(summary.published.values())
+    by_type = ", ".join(f"{t} {n}" for t, n in sorted(summary.published.items()))
+    dead = ", ".join(f"{r} {n}" for r, n in sorted(summary.dead_letters.items())) or "none"
+    return [
+        f"published {published} events ({by_type}); refused before sending: {summary.refused}",
+        f"dead letters by reason: {dead}",
+        f"overdue requests and hit confirmations: {summary.overdue}",
+        f"end-to-end latency (created_at -> local file): p50 {_ms(summary.p50_s)}, "
+        f"p99 {_ms(summary.p99_s)}",
+        "all delivered"
+        if summary.drained
+        else f"the bridges had not caught up after {DRAIN_TIMEOUT_S:.0f} s",
+    ]
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def _count_files(directory: Path) -> int:
+    """Delivered files: the directory sink's temp files start with a dot."""
+    if not directory.is_dir():
+        return 0
+    return sum(1 for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
