@@ -44,6 +44,7 @@ from consumers.dlq import DeadLetterQueue
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import utc_now
 from runtime import Settings, Verifier, admin_client, kafka_errors, make_consumer, make_producer
+from runtime.kafka import committed_offsets
 from runtime.metrics import LIVE_ALERTS
 from schemas import BROADCAST_TOPICS, Agreement, Codec
 from schemas.errors import BrokerUnavailable, HxError
@@ -125,8 +126,7 @@ def _committed_offsets(settings: Settings, consumer: Any, group: str) -> dict[An
         return {}
     admin = admin_client(settings)
     try:
-        with kafka_errors(f"read the committed offsets of group {group}"):
-            committed = admin.list_group_offsets({group: list(starts)}).get(group, {})
+        committed = committed_offsets(admin, group, list(starts))
     finally:
         admin.close()
     for tp, meta in committed.items():

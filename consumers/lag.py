@@ -23,6 +23,7 @@ import structlog
 from kafka import TopicPartition
 
 from runtime import Settings, admin_client, kafka_errors, make_consumer
+from runtime.kafka import committed_offsets
 from runtime.metrics import CONSUMER_LAG
 from runtime.metrics import topic_kind as kind_of
 from schemas.errors import HxError
@@ -46,8 +47,8 @@ def read_lag(admin: Any, consumer: Any, group: str, topics: Iterable[str]) -> di
     ]
     if not partitions:
         return {}
-    with kafka_errors(f"read the committed offsets of group {group}"):
-        committed = admin.list_group_offsets({group: partitions}).get(group, {})
+    committed = committed_offsets(admin, group, partitions)
+    with kafka_errors(f"read the end offsets of {len(partitions)} partitions"):
         ends = consumer.end_offsets(partitions)
     positions: dict[Any, int] = {}
     for tp in partitions:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -202,3 +203,24 @@ def broker_answers(settings: Settings) -> bool:
     finally:
         admin.close()
     return True
+
+
+def committed_offsets(
+    admin: Any, group: str, partitions: Sequence[Any], *, timeout_s: float = 30.0
+) -> dict[Any, Any]:
+    """``group``'s committed offsets of ``partitions`` (OffsetAndMetadata per partition).
+
+    On a fresh broker the group coordinator (``__consumer_offsets``) is created on first
+    use and answers COORDINATOR_NOT_AVAILABLE / LOAD_IN_PROGRESS for a few seconds: those
+    retriable errors are retried until ``timeout_s``, then reported as a BrokerError.
+    """
+    deadline = time.monotonic() + timeout_s
+    with kafka_errors(f"read the committed offsets of group {group}"):
+        while True:
+            try:
+                result: dict[Any, Any] = admin.list_group_offsets({group: list(partitions)})
+                return dict(result.get(group, {}))
+            except kafka_error.KafkaError as exc:
+                if not exc.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
