@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -321,9 +321,8 @@ class RegionalDemo:
             consumer.close()
             admin.close()
 
-    def _watch(self, finished: object) -> None:
-        """Refresh the live view (or a line every 5 s off a terminal) until ``finished()``."""
-        check = finished if callable(finished) else (lambda: True)
+    def _watch(self, check: Callable[[], bool]) -> None:
+        """Refresh the live view (or a line every 5 s off a terminal) until ``check()``."""
         urls = [f"http://127.0.0.1:{PUBLISHER_PORT}/metrics"] + [r.metrics_url for r in self.roles]
         previous: Scrape | None = None
         names = {a.id: a.city for a in self.agreement.agencies}
