@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,42 +20,18 @@ import pytest
 
 from hxbus import broker
 from runtime import Settings, admin_client
+from runtime.kafka import broker_answers
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, load_agreement
 from schemas.errors import HxError
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
 
-def _broker_answers(bootstrap: str) -> bool:
-    """A Kafka broker answers a metadata request at ``bootstrap``.
-
-    A plain TCP connect comes first: kafka-python leaks a socket (a ResourceWarning,
-    an error under filterwarnings=error) when it cannot connect at all.
-    """
-    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=1.0):
-            pass
-    except (OSError, ValueError):
-        return False
-    try:
-        admin = admin_client(Settings(bootstrap=bootstrap), bootstrap_timeout_ms=5000)
-    except HxError:
-        return False
-    try:
-        admin.describe_cluster()
-    except Exception:  # anything that is not a working Kafka: start our own
-        return False
-    finally:
-        admin.close()
-    return True
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap of a running broker: HX_BOOTSTRAP's if it answers, else one we start."""
     wanted = os.environ.get("HX_BOOTSTRAP", DEFAULT_BOOTSTRAP)
-    if _broker_answers(wanted):
+    if broker_answers(Settings(bootstrap=wanted)):
         yield wanted
         return
     root = tmp_path_factory.mktemp("kafka") / "broker"
