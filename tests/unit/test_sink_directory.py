@@ -1,4 +1,4 @@
-"""The directory sink: atomic files named by message id, duplicates, conflicts, fsyncs."""
+"""The directory sink: atomic files named by message id, duplicates, conflicts, syncs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bridge.durable_files
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import DeliveryOutcome, DirectorySink
 from schemas import Envelope
@@ -50,21 +51,47 @@ def test_delivers_exact_bytes_under_the_message_file_name(tmp_path: Path) -> Non
     assert [] == hidden_files(tmp_path / "inbox")
 
 
-def test_redelivery_with_identical_bytes_is_a_duplicate(tmp_path: Path) -> None:
+def test_nothing_is_visible_before_the_batch_is_flushed(tmp_path: Path) -> None:
+    """Delivered files get their names only at flush: a failed batch is never half seen."""
+    sink = DirectorySink(tmp_path)
+    sink.deliver(message(b"a", "a.json"), envelope())
+    sink.deliver(message(b"b", "b.json"), envelope())
+    before = visible_files(tmp_path / "inbox")
+    sink.flush()
+    assert ([], ["a.json", "b.json"], []) == (
+        before,
+        visible_files(tmp_path / "inbox"),
+        hidden_files(tmp_path / "inbox"),
+    )
+
+
+@pytest.mark.parametrize("flush_between", [False, True], ids=["same-batch", "later-batch"])
+def test_redelivery_with_identical_bytes_is_a_duplicate(
+    tmp_path: Path, flush_between: bool
+) -> None:
     """The same message delivered twice leaves one file and reports the second as duplicate."""
     sink = DirectorySink(tmp_path)
     sink.deliver(message(b"same"), envelope())
+    if flush_between:
+        sink.flush()
     result = sink.deliver(message(b"same"), envelope())
+    sink.flush()
     assert DeliveryOutcome.DUPLICATE == result.outcome
     assert [f"{MESSAGE_ID}.json"] == visible_files(tmp_path / "inbox")
 
 
-def test_same_name_with_different_bytes_is_a_conflict_for_the_dlq(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flush_between", [False, True], ids=["same-batch", "later-batch"])
+def test_same_name_with_different_bytes_is_a_conflict_for_the_dlq(
+    tmp_path: Path, flush_between: bool
+) -> None:
     """Different bytes under an existing message id raise SinkConflict and keep the old file."""
     sink = DirectorySink(tmp_path)
     sink.deliver(message(b"first version"), envelope())
+    if flush_between:
+        sink.flush()
     with pytest.raises(SinkConflict) as caught:
         sink.deliver(message(b"second version"), envelope())
+    sink.flush()
     error = caught.value
     assert (False, "sink_conflict", True) == (
         error.retriable,
@@ -74,19 +101,30 @@ def test_same_name_with_different_bytes_is_a_conflict_for_the_dlq(tmp_path: Path
     assert b"first version" == (tmp_path / "inbox" / f"{MESSAGE_ID}.json").read_bytes()
 
 
-def test_crash_between_write_and_rename_leaves_only_a_dot_file_cleaned_at_next_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A crash before naming shows nothing; a restart removes the leftover once it is old."""
+def test_a_file_another_worker_named_meanwhile_is_compared_at_flush(tmp_path: Path) -> None:
+    """Two workers of one group across a rebalance: the same bytes pass, others conflict."""
     sink = DirectorySink(tmp_path)
+    sink.deliver(message(b"mine", "same.json"), envelope())
+    sink.deliver(message(b"mine", "other.json"), envelope())
+    (tmp_path / "inbox" / "same.json").write_bytes(b"mine")
+    (tmp_path / "inbox" / "other.json").write_bytes(b"theirs")
+    with pytest.raises(SinkConflict):
+        sink.flush()
+    inbox = tmp_path / "inbox"
+    assert (b"mine", b"theirs", []) == (
+        (inbox / "same.json").read_bytes(),
+        (inbox / "other.json").read_bytes(),
+        hidden_files(inbox),
+    )
 
-    def crash(*_args: object) -> None:
-        raise SimulatedCrash
 
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "link", crash)
-        with pytest.raises(SimulatedCrash):
-            sink.deliver(message(b"full content"), envelope())
+def test_crash_before_naming_leaves_only_a_dot_file_cleaned_at_next_start(
+    tmp_path: Path,
+) -> None:
+    """A crash after the write, before flush names the file: nothing visible; a restart
+    removes the leftover once it is old, and the message delivered again is whole."""
+    crashed = DirectorySink(tmp_path)
+    crashed.deliver(message(b"full content"), envelope())  # then kill -9: no flush
     inbox = tmp_path / "inbox"
     leftovers = hidden_files(inbox)
     assert ([], 1) == (visible_files(inbox), len(leftovers))
@@ -97,6 +135,7 @@ def test_crash_between_write_and_rename_leaves_only_a_dot_file_cleaned_at_next_s
     restarted = DirectorySink(tmp_path, leftover_age_s=0.0)
     assert (1, []) == (restarted.removed_leftovers, hidden_files(inbox))
     result = restarted.deliver(message(b"full content"), envelope())
+    restarted.flush()
     assert (DeliveryOutcome.DELIVERED, [f"{MESSAGE_ID}.json"]) == (
         result.outcome,
         visible_files(inbox),
@@ -118,11 +157,24 @@ def test_write_failure_is_retriable_and_leaves_no_temp_file(
     assert (True, []) == (caught.value.retriable, os.listdir(tmp_path / "inbox"))
 
 
-def test_fsync_policy_is_one_per_file_and_one_directory_fsync_per_batch(
+def test_a_failed_sync_names_nothing_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Three files and one flush cost three file fsyncs and one inbox fsync."""
+    """The disk refuses at flush: SinkUnavailable (retriable), no file visible, none left."""
     sink = DirectorySink(tmp_path)
+    sink.deliver(message(), envelope())
+
+    def io_error(*_args: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("bridge.sinks.directory.sync_filesystem", io_error)
+    with pytest.raises(SinkUnavailable) as caught:
+        sink.flush()
+    assert (True, []) == (caught.value.retriable, os.listdir(tmp_path / "inbox"))
+
+
+def _count_syncs(monkeypatch: pytest.MonkeyPatch, syncfs_available: bool) -> list[str]:
+    """Record each fsync (of a file or a dir) and each syncfs the sink asks for."""
     kinds: list[str] = []
     real_fsync = os.fsync
 
@@ -130,12 +182,39 @@ def test_fsync_policy_is_one_per_file_and_one_directory_fsync_per_batch(
         kinds.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
         real_fsync(fd)
 
+    def counting_syncfs(fd: int) -> int:
+        kinds.append("syncfs")
+        return 0
+
     monkeypatch.setattr(os, "fsync", counting_fsync)
+    monkeypatch.setattr(
+        bridge.durable_files, "_syncfs", lambda: counting_syncfs if syncfs_available else None
+    )
+    return kinds
+
+
+@pytest.mark.parametrize(
+    ("syncfs_available", "expected"),
+    [(True, ["syncfs", "dir"]), (False, ["file", "file", "file", "dir"])],
+    ids=["linux-syncfs", "fsync-per-file"],
+)
+def test_sync_policy_is_one_data_sync_and_one_directory_fsync_per_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_available: bool, expected: list[str]
+) -> None:
+    """Three files and one flush: one syncfs (or three file fsyncs where there is none),
+    then one inbox fsync; a flush with nothing delivered since syncs nothing."""
+    sink = DirectorySink(tmp_path)
+    kinds = _count_syncs(monkeypatch, syncfs_available)
     for number in range(3):
         sink.deliver(message(b"x", f"m{number}.json"), envelope())
     sink.flush()
-    sink.flush()  # nothing delivered since: no second directory fsync
-    assert ["file", "file", "file", "dir"] == kinds
+    sink.flush()
+    assert expected == kinds
+
+
+def test_the_real_syncfs_is_found_on_linux() -> None:
+    """On Linux the one-per-batch data sync is libc's syncfs, not the per-file fallback."""
+    assert (os.uname().sysname == "Linux") == (bridge.durable_files._syncfs() is not None)
 
 
 @pytest.mark.parametrize("name", ["../escape.json", "sub/dir.json", ".hidden.json", ""])
