@@ -19,10 +19,13 @@ Refusals are audited where they happen:
   record beside the DLQ entry (SECURITY_REJECTED, REJECTED or DEAD_LETTERED).
 
 Durability, once per batch (``flush``, which the runtime calls before it commits): the
-sink first (files and directory fsynced, or the POSTs acknowledged), then the held-alert
-rows, then the audit records; the DLQ wrapper's ``flush`` flushes the audit again for the
-refusals. If any step fails, the batch is not committed and comes again; the sink's
-idempotency on the message id and the audit's deterministic ``audit_id`` absorb that.
+sink first (files synced and named, or the POSTs acknowledged), then the held-alert rows,
+then the delivery audit records. Those are only sent once the sink is durable: the audit
+never says "delivered" of a batch whose sink flush failed (that batch's records are
+dropped with it, and written when it comes again). Refusals are sent as they happen and
+the DLQ wrapper's ``flush`` flushes the audit for them. If any step fails, the batch is not
+committed and comes again; the sink's idempotency on the message id and the audit's
+deterministic ``audit_id`` absorb that.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class InboundBridge:
         self.sink = sink
         self.audit = audit
         self.held = held
+        #: The batch's delivery audit records, sent once the sink is durable (``flush``).
+        self._delivered: list[dict[str, Any]] = []
         self.scope = AuditScope.of(self.province, profile, sink)
         self._sink_seconds = 0.0
         #: Messages this bridge has seen (handled, expired, dead-lettered), for idle checks.
@@ -117,7 +122,7 @@ class InboundBridge:
             recipients = self.held.recipients(str(message.record.get("alert_id")))
         outcome = outcome_of_delivery(result)
         for recipient in recipients or (None,):
-            self.audit.write(
+            self._delivered.append(
                 self.scope.record(
                     message.envelope,
                     value=message.value,
@@ -137,8 +142,9 @@ class InboundBridge:
         self._line(message, outcome.value.lower(), decision.reason.value, started)
 
     def flush(self) -> None:
-        """Sink durable, then the held-alert rows, then the audit records."""
+        """Sink durable, then the held-alert rows, then the delivery audit records."""
         flushing = time.perf_counter()
+        delivered, self._delivered = self._delivered, []
         try:
             self.sink.flush()
         except BaseException:
@@ -148,6 +154,8 @@ class InboundBridge:
         SINK_SECONDS.labels(self.province, self.sink.kind).observe(self._sink_seconds)
         self._sink_seconds = 0.0
         self.held.commit()
+        for record in delivered:
+            self.audit.write(record)
         self.audit.flush()
 
     # -- refusals the runtime decides ------------------------------------------------------

@@ -125,9 +125,10 @@ def test_withdrawal_of_an_alert_never_received_is_filtered_and_not_audited(
 
 
 def test_held_alert_survives_a_restart_only_when_the_batch_was_flushed(tmp_path: Path) -> None:
-    """The held-alert row is committed with the sink's flush; a failed flush rolls it back."""
+    """The held-alert row is committed with the sink's flush; a failed flush rolls it back
+    and audits no delivery."""
     alert = fixture_event("person_alert_xuzhou.json")
-    bridge, _ = make_bridge(tmp_path, "AH")
+    bridge, audit = make_bridge(tmp_path, "AH")
 
     def failing_flush() -> None:
         raise SinkUnavailable("disk gone")
@@ -137,13 +138,19 @@ def test_held_alert_survives_a_restart_only_when_the_batch_was_flushed(tmp_path:
     with pytest.raises(SinkUnavailable):
         bridge.flush()
     bridge.held.close()
-    assert not HeldAlerts(tmp_path / "held.sqlite").holds(alert.record["alert_id"])
+    assert (False, []) == (
+        HeldAlerts(tmp_path / "held.sqlite").holds(alert.record["alert_id"]),
+        audit.written,
+    )
 
-    again, _ = make_bridge(tmp_path, "AH")
-    again.handle(delivery(alert))  # redelivered: the file is there, a duplicate
+    again, audit = make_bridge(tmp_path, "AH")
+    again.handle(delivery(alert))  # the batch comes again
     again.flush()
     again.held.close()
-    assert HeldAlerts(tmp_path / "held.sqlite").holds(alert.record["alert_id"])
+    assert (True, {"DELIVERED"}) == (  # one record per receiving agency, all delivered
+        HeldAlerts(tmp_path / "held.sqlite").holds(alert.record["alert_id"]),
+        {r["outcome"] for r in audit.flushed},
+    )
 
 
 def test_expired_alert_is_audited_as_a_refusal_and_not_delivered(tmp_path: Path) -> None:
