@@ -14,6 +14,14 @@ them):
   ``117.290000``): that is how a profile fixes a number of decimals, which a float
   cannot; ``NaN`` and infinities are refused (JSON has none).
 
+Writing goes through the C encoder of ``json`` (``json.dumps`` with the same rules, a
+``Decimal`` put in through a marker that is then replaced by its digits): the careful
+encoder ``_encode`` below, which walks the structure in Python, took ~130 µs of a Jiangsu
+message's ~360 µs translation. Whatever the fast path cannot write exactly (a lone
+surrogate, NaN, a type JSON has none of, a text that holds the marker itself) goes to the
+careful encoder, which writes it or names the place and the rule; both give the same
+bytes for everything the profiles build (tests/unit/test_json_document_format.py).
+
 Reading refuses, with a message naming the place and the rule: bytes that are not UTF-8,
 text that is not JSON, a top-level value that is not an object, a key repeated within an
 object (which parsers resolve differently: the first wins in one, the last in another),
@@ -44,6 +52,9 @@ class JsonDocumentFormat(LocalFormat[dict[str, Any]]):
 
     def encode(self, structure: Mapping[str, Any]) -> bytes:
         """The message's bytes; TranslationError naming a value UTF-8 or JSON cannot hold."""
+        fast = _encode_fast(structure)
+        if fast is not None:
+            return fast
         return _encode(structure, "").encode("utf-8")
 
     def decode(self, content: bytes) -> dict[str, Any]:
@@ -64,6 +75,50 @@ class JsonDocumentFormat(LocalFormat[dict[str, Any]]):
         if not isinstance(value, dict):
             raise LocalFormatError(f"the message must be one JSON object, not {_json_kind(value)}")
         return value
+
+
+#: Stands for a Decimal in the C encoder's output (NUL is escaped, so no text collides
+#: with it unless it holds this very marker, which the count check below catches).
+_DECIMAL_MARK = "\x00hx-decimal\x00"
+_DECIMAL_MARK_JSON = json.dumps(_DECIMAL_MARK)
+
+
+class _NotFast(Exception):
+    """A value the C encoder cannot write exactly: the careful encoder takes over."""
+
+
+def _encode_fast(structure: Mapping[str, Any]) -> bytes | None:
+    """The bytes ``_encode`` gives, written by ``json.dumps``; None when only the careful
+    encoder can write (or refuse) the structure."""
+    decimals: list[str] = []
+
+    def decimal_marker(value: Any) -> str:
+        if isinstance(value, Decimal) and value.is_finite():
+            decimals.append(format(value, "f"))
+            return _DECIMAL_MARK
+        raise _NotFast
+
+    try:
+        text = json.dumps(
+            structure,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+            default=decimal_marker,
+        )
+    except (_NotFast, ValueError, TypeError):
+        return None
+    if decimals:
+        pieces = text.split(_DECIMAL_MARK_JSON)
+        if len(pieces) != len(decimals) + 1:
+            return None
+        text = "".join(
+            piece + digits for piece, digits in zip(pieces, [*decimals, ""], strict=True)
+        )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the careful encoder names where
+        return None
 
 
 def _encode(value: Any, path: str) -> str:

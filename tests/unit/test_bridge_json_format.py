@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.formats import JsonDocumentFormat, LocalFormat
+from bridge.formats import JsonDocumentFormat, LocalFormat, json_document
 from schemas.errors import LocalFormatError, TranslationError
 
 FORMAT = JsonDocumentFormat()
@@ -97,3 +97,32 @@ json_values = st.recursive(
 def test_decode_reverses_encode(document: dict[str, Any]) -> None:
     """Any object of text, integers, booleans, nulls, lists and objects comes back equal."""
     assert document == FORMAT.decode(FORMAT.encode(document))
+
+
+exact_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=6)
+    | st.text(st.characters(blacklist_categories=("Cs",)))
+    | st.just("\x00hx-decimal\x00"),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(document=st.dictionaries(st.text(max_size=5), exact_values, max_size=5))
+def test_the_fast_writer_gives_the_careful_writers_bytes(document: dict[str, Any]) -> None:
+    """The C-encoder path and the careful Python encoder write the same bytes, Decimals,
+    floats, control characters and the fast path's own marker text included."""
+    careful = json_document._encode(document, "").encode("utf-8")
+    assert careful == FORMAT.encode(document)
+
+
+def test_a_text_holding_the_decimal_marker_is_written_as_text() -> None:
+    """A record text that happens to be the fast path's marker stays that text."""
+    document = {"a": "\x00hx-decimal\x00", "b": Decimal("1.50")}
+    assert b'{"a":"\\u0000hx-decimal\\u0000","b":1.50}' == FORMAT.encode(document)
