@@ -24,9 +24,21 @@ PERSONAL_KEYS = frozenset(
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15})(?!\d)")
 
 
+#: Shorter strings cannot hold an identity number (every log line's values are checked,
+#: and most are short ids: skipping them keeps masking off the per-message cost).
+_SHORTEST_ID_NUMBER = 15
+
+
+def _hide_digits(match: re.Match[str]) -> str:
+    number = match.group(0)
+    return number[:6] + "*" * (len(number) - 6)
+
+
 def _mask(value: Any) -> Any:
     if isinstance(value, str):
-        return _ID_NUMBER.sub(lambda m: m.group(0)[:6] + "*" * (len(m.group(0)) - 6), value)
+        if len(value) < _SHORTEST_ID_NUMBER or _ID_NUMBER.search(value) is None:
+            return value
+        return _ID_NUMBER.sub(_hide_digits, value)
     if isinstance(value, dict):
         return {k: "***" if k in PERSONAL_KEYS else _mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -38,8 +50,11 @@ def mask_personal_data(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: mask names and identity numbers in every field of an event."""
-    for key, value in list(event_dict.items()):
-        event_dict[key] = "***" if key in PERSONAL_KEYS else _mask(value)
+    for key, value in event_dict.items():
+        if key in PERSONAL_KEYS:
+            event_dict[key] = "***"
+        elif not isinstance(value, int | float | None):
+            event_dict[key] = _mask(value)
     return event_dict
 
 
