@@ -96,6 +96,7 @@ class Summary:
     files: dict[str, int] = field(default_factory=dict)
     dead_letters: Counter[str] = field(default_factory=Counter)
     overdue: int = 0
+    second_notices: int = 0
     p50_s: float | None = None
     p99_s: float | None = None
     drained: bool = False
@@ -129,6 +130,7 @@ class RegionalDemo:
 
     def run(self) -> Summary:
         with ExitStack() as stack:
+            self._check_metrics_ports()
             self._prepare_root()
             self._sign_as_every_agency()
             stack.enter_context(self._broker())
@@ -146,6 +148,19 @@ class RegionalDemo:
         raise AssertionError("unreachable")  # pragma: no cover - ExitStack re-raises
 
     # --- setting up ------------------------------------------------------------------------
+
+    def _check_metrics_ports(self) -> None:
+        """Fail before anything starts when a role's /metrics port is taken: otherwise the
+        broker starts and the role dies with a bind traceback buried in its log."""
+        wanted = {"publisher": PUBLISHER_PORT, "tracker": TRACKER_PORT}
+        wanted.update({f"bridge {p}": port for p, port in BRIDGE_PORTS.items()})
+        for name, port in wanted.items():
+            if broker.port_in_use(port):
+                raise ConfigError(
+                    f"metrics port {port} ({name}) on 127.0.0.1 is already in use by another "
+                    "process (an earlier demo or role still running?): the demo's roles serve "
+                    "/metrics on the ports deploy/prometheus/prometheus.yml scrapes; stop it"
+                )
 
     def _prepare_root(self) -> None:
         if self.root.exists():
@@ -217,6 +232,19 @@ class RegionalDemo:
             env,
         )
         self._wait_ready()
+        self._say_where_to_watch()
+
+    def _say_where_to_watch(self) -> None:
+        """Where a second terminal, Prometheus or Grafana can follow the run, and the logs."""
+        ports = ", ".join(str(p) for p in (PUBLISHER_PORT, TRACKER_PORT, *BRIDGE_PORTS.values()))
+        top = Path(sys.executable).parent / "hxbus"
+        self._say(f"metrics: http://127.0.0.1:<port>/metrics on ports {ports}")
+        self._say(f"watch from a second terminal: {top} top")
+        self._say(
+            "Prometheus: deploy/prometheus/prometheus.yml scrapes those ports (alert rules in "
+            "deploy/prometheus/rules.yml); Grafana: import deploy/grafana/dashboard.json"
+        )
+        self._say(f"role logs: {self.root / 'logs'}")
 
     def _start(
         self,
@@ -355,6 +383,7 @@ class RegionalDemo:
             summary.delivered[province] = int(sum(row.total for row in rows))
             summary.files[province] = _count_files(self.root / province / "inbox")
         summary.overdue = int(sum(view.gauge("hx_requests_overdue", ()).values()))
+        summary.second_notices = int(view.total("hx_requests_second_notices_total").total)
         summary.p50_s = view.latency(0.5)
         summary.p99_s = view.latency(0.99)
         for role in self.roles:
@@ -400,7 +429,8 @@ def summary_lines(summary: Summary) -> list[str]:
     return [
         f"published {published} events ({by_type}); refused before sending: {summary.refused}",
         f"dead letters by reason: {dead}",
-        f"overdue requests and hit confirmations: {summary.overdue}",
+        f"overdue requests and hit confirmations: {summary.overdue}; second notices sent: "
+        f"{summary.second_notices}",
         f"end-to-end latency (created_at -> local file): p50 {_ms(summary.p50_s)}, "
         f"p99 {_ms(summary.p99_s)}",
         "all delivered"

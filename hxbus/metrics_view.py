@@ -27,6 +27,7 @@ _COUNTERS: dict[str, tuple[str, ...]] = {
     "hx_consumer_messages_total": ("role", "topic_kind", "event_type", "outcome"),
     "hx_bridge_deliveries_total": ("province", "event_type", "sink", "outcome"),
     "hx_signature_failures_total": ("role", "reason"),
+    "hx_requests_second_notices_total": ("kind", "target_agency"),
 }
 _GAUGES: dict[str, tuple[str, ...]] = {
     "hx_consumer_lag_messages": ("role", "topic_kind"),

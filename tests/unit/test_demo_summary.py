@@ -1,0 +1,32 @@
+"""The demo's closing lines: what the tracker did (overdue, second notices) is read from its
+``/metrics`` page and printed, so a newcomer sees the deadline side of the exchange too."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hxbus.demo import Summary, summary_lines
+from hxbus.metrics_view import Scrape, View
+
+TRACKER_PAGE = """\
+# TYPE hx_requests_second_notices_total counter
+hx_requests_second_notices_total{kind="request",target_agency="320300000000"} 2.0
+hx_requests_second_notices_total{kind="hit_confirmation",target_agency="370800000000"} 1.0
+# TYPE hx_requests_overdue gauge
+hx_requests_overdue{kind="request",priority="IMMEDIATE",target_agency="320300000000"} 1.0
+"""
+
+
+def test_second_notices_are_summed_over_kinds_and_targets_from_the_tracker_page() -> None:
+    scrape = Scrape(at=0.0)
+    scrape.add_text(TRACKER_PAGE)
+
+    assert 3.0 == View(scrape, None).total("hx_requests_second_notices_total").total
+
+
+def test_summary_lines_name_overdue_items_and_second_notices() -> None:
+    summary = Summary(published=Counter({"AssistanceRequest": 4}), overdue=1, second_notices=3)
+
+    lines = summary_lines(summary)
+
+    assert "overdue requests and hit confirmations: 1; second notices sent: 3" in lines
