@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import IO, Any
@@ -23,7 +24,7 @@ from typing import IO, Any
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
 from runtime import Settings, agreement_signers
-from schemas import load_agreement, render_event, utc_now_ms
+from schemas import Agreement, ExchangeEvent, load_agreement, render_event, utc_now_ms
 from schemas.models import format_timestamp
 
 #: Topics simulated traffic goes to (not the DLQs or the audit log).
@@ -57,14 +58,8 @@ def register(subparsers: Any) -> None:
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
-    count = round(args.rate * args.duration)
-    start: datetime = args.start or utc_now_ms()
-    traffic = SyntheticTraffic(
-        agreement, seed=args.seed, start=start, spacing=timedelta(seconds=1 / args.rate)
-    )
-    events = islice(traffic, count)
     if args.dry_run:
-        _print_ndjson(events, sys.stdout)
+        _print_ndjson(_traffic(args, agreement, args.start or utc_now_ms()), sys.stdout)
         return 0
     meter = RateMeter()
     stored: Counter[str] = Counter()
@@ -78,6 +73,10 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     ):
         publisher.warm_up(t for t in agreement.topic_names() if t.startswith(BUS_TOPICS))
         ready.set()
+        # Stamped from now, not from the command's start: connecting and warming up take
+        # up to a second, which would otherwise show as end-to-end latency downstream.
+        start: datetime = args.start or utc_now_ms()
+        events = _traffic(args, agreement, start)
         # The clock starts now; a stall of up to 0.1 s is caught up, not lost.
         bucket = TokenBucket(args.rate, burst=max(1.0, args.rate / 10))
         for outcome in publisher.publish_many(paced(events, bucket, meter)):
@@ -92,6 +91,16 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
                 )
     _summary(sys.stdout, stored, refused, copies, meter, args.rate, start)
     return 1 if refused else 0
+
+
+def _traffic(
+    args: argparse.Namespace, agreement: Agreement, start: datetime
+) -> Iterator[ExchangeEvent]:
+    """The run's events: ``rate × duration`` of the seeded mix, ``created_at`` from ``start``."""
+    traffic = SyntheticTraffic(
+        agreement, seed=args.seed, start=start, spacing=timedelta(seconds=1 / args.rate)
+    )
+    return islice(traffic, round(args.rate * args.duration))
 
 
 def _print_ndjson(events: Any, out: IO[str]) -> None:
