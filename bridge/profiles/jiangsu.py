@@ -29,96 +29,55 @@ the rule. Records come out in the record form, not yet validated (the outbox val
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from bridge.formats.json_document import JSON_MEDIA_TYPE, JsonDocumentFormat
+from bridge.formats.json_document import JSON_MEDIA_TYPE
 from bridge.profiles import codes
-from bridge.profiles.base import LocalMessage, ParsedLocal, Profile
 from bridge.profiles.jiangsu_layouts import BODIES, format_time, parse_time
-from bridge.profiles.json_layout import Style, Writing
-from bridge.profiles.paths import dropped_paths
-from schemas import Agreement, Envelope, ExchangeEvent
-from schemas.errors import LocalFormatError, TranslationError
+from bridge.profiles.json_layout import Layout, Style
+from bridge.profiles.json_profile import JsonProfile, event_type_of, text_of, uuid_of
+from schemas import Envelope
+from schemas.errors import LocalFormatError
 
 ENVELOPE_KEYS = ("XXBH", "XXLX", "FSDW", "FSSJ", "SJ")
-_STYLE = Style(absent_as_null=False)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-class JiangsuProfile(Profile):
+class JiangsuProfile(JsonProfile):
     """Exchange events <-> Jiangsu JSON messages."""
 
     name: ClassVar[str] = "jiangsu"
     version: ClassVar[str] = "1.0"
-    extension: ClassVar[str] = ".json"
+    icd: ClassVar[str] = "Jiangsu"
+    media_type: ClassVar[str] = JSON_MEDIA_TYPE
+    style: ClassVar[Style] = Style(absent_as_null=False)
+    envelope_keys: ClassVar[tuple[str, ...]] = ENVELOPE_KEYS
+    bodies: ClassVar[Mapping[str, Layout]] = BODIES
 
-    def __init__(self, agreement: Agreement | None = None) -> None:
-        """``agreement`` is accepted as every profile's is; Jiangsu's mapping needs none."""
-        self._json = JsonDocumentFormat(JSON_MEDIA_TYPE)
-
-    def to_local(self, event: ExchangeEvent) -> LocalMessage:
-        """One message in a file ``<XXBH>.json``; TranslationError naming the field."""
-        envelope = event.envelope
-        layout = BODIES.get(envelope.event_type)
-        if layout is None:
-            raise TranslationError(f"{envelope.event_type}: not a message type of the Jiangsu ICD")
-        writing = Writing(_STYLE)
-        document = {
+    def write_envelope(self, envelope: Envelope) -> dict[str, Any]:
+        """Id, type code, sender and the send time cut to the second."""
+        return {
             "XXBH": envelope.message_id,
             "XXLX": codes.MESSAGE_TYPE[envelope.event_type],
             "FSDW": envelope.source,
             "FSSJ": format_time(envelope.created_at, "created_at"),
-            "SJ": layout.write(event.record, "", writing),
         }
-        return LocalMessage(
-            file_name=f"{envelope.message_id}{self.extension}",
-            content=self._json.encode(document),
-            media_type=self._json.media_type,
-            truncated=tuple(writing.truncated),
-            dropped=dropped_paths(event.record, layout.carried()),
-        )
 
-    def from_local(self, content: bytes, origin: str) -> Iterator[ParsedLocal]:
-        """One message, one event (or the error naming the key and the rule)."""
-        try:
-            event = self._event(self._json.decode(content))
-        except LocalFormatError as exc:
-            yield ParsedLocal(1, error=LocalFormatError(f"{origin}: {exc}"))
-            return
-        yield ParsedLocal(1, event=event)
-
-    def _event(self, document: Mapping[str, Any]) -> ExchangeEvent:
-        for key in document:
-            if key not in ENVELOPE_KEYS:
-                raise LocalFormatError(f"{key}: is not a key of the Jiangsu envelope")
+    def read_envelope(self, document: Mapping[str, Any]) -> Envelope:
+        """Every key is required (the body too)."""
         for key in ENVELOPE_KEYS:
             if document.get(key) in (None, ""):
                 raise LocalFormatError(f"{key}: is required")
-        message_type = _text(document, "XXLX")
-        event_type = next((t for t, c in codes.MESSAGE_TYPE.items() if c == message_type), None)
-        if event_type is None:
-            known = ", ".join(codes.MESSAGE_TYPE.values())
-            raise LocalFormatError(f"XXLX: {message_type!r} is not one of {known}")
-        message_id = _text(document, "XXBH").lower()
-        if not _UUID.fullmatch(message_id):
-            raise LocalFormatError(f"XXBH: must be a uuid, not {message_id!r}")
+        event_type = event_type_of(text_of(document, "XXLX"), "XXLX", codes.MESSAGE_TYPE)
+        # Lower-cased before the check, so that a refused id is shown lower-cased too.
+        message_id = uuid_of(text_of(document, "XXBH").lower(), "XXBH")
         try:
-            created_at = parse_time(_text(document, "FSSJ"))
+            created_at = parse_time(text_of(document, "FSSJ"))
         except ValueError as exc:
             raise LocalFormatError(f"FSSJ: {exc}") from None
-        envelope = Envelope(
+        return Envelope(
             event_type=event_type,
-            source=_text(document, "FSDW"),
+            source=text_of(document, "FSDW"),
             message_id=message_id,
             created_at=created_at,
         )
-        return ExchangeEvent(envelope, BODIES[event_type].read(document["SJ"], "SJ"))
-
-
-def _text(document: Mapping[str, Any], key: str) -> str:
-    value = document[key]
-    if not isinstance(value, str):
-        raise LocalFormatError(f"{key}: must be text")
-    return value
