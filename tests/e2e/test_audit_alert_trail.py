@@ -9,39 +9,29 @@ SIGTERM once every local root holds both messages; the audit is read afterwards.
 from __future__ import annotations
 
 import json
-import random
-import signal
 import subprocess
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from e2e_bridge_support import HXBUS, bridge_env, finish, inbox_ids, start_bridge
+from e2e_bridge_support import (
+    HXBUS,
+    bridge_env,
+    inbox_ids,
+    prepare_groups,
+    publish_all,
+    shared_alerts,
+    start_bridge,
+    stop_when,
+)
 
-from bridge import bridge_topics
-from consumers.offsets import start_group_at_end
-from producers import Publisher, SyntheticTraffic
-from runtime import Settings, run_provisioning
+from runtime import Settings
 from schemas import Agreement, Envelope, ExchangeEvent, new_message_id
 
 pytestmark = pytest.mark.broker
 
 PROVINCES = ("JS", "SD", "HA", "AH")
-
-
-def shared_alert(agreement: Agreement) -> ExchangeEvent:
-    """A fresh person alert of a Jiangsu agency, shared with every partner."""
-    jiangsu = {a.id for a in agreement.agencies_of("JS")}
-    traffic = SyntheticTraffic(agreement, seed=random.randrange(2**31), start=datetime.now(UTC))
-    return next(
-        e
-        for e in traffic
-        if e.event_type == "PersonAlert"
-        and e.envelope.source in jiangsu
-        and e.record["handling"] == "SHARE_ALL_PARTNERS"
-    )
 
 
 def withdrawal(alert: ExchangeEvent) -> ExchangeEvent:
@@ -67,26 +57,16 @@ def test_audit_lists_each_receiving_agency_with_alert_and_withdrawal(
     tmp_path: Path,
 ) -> None:
     """Every partner agency of the issuer: the alert and the withdrawal, both DELIVERED."""
-    run_provisioning(settings, agreement)
     groups = {p: unique_name(f"g-audit-{p.lower()}") for p in PROVINCES}
-    for province, group in groups.items():
-        start_group_at_end(settings, group, bridge_topics(agreement, province))
-    alert = shared_alert(agreement)
+    prepare_groups(settings, agreement, groups)
+    alert = next(shared_alerts(agreement, "JS", ["PersonAlert"]))
     change = withdrawal(alert)
-    with Publisher(settings, agreement) as publisher:
-        outcomes = list(publisher.publish_many([alert, change]))
-    assert [] == [o.error for o in outcomes if not o.ok]
+    publish_all(settings, agreement, [alert, change])
 
     roots = {p: tmp_path / p.lower() for p in PROVINCES}
     bridges = {p: start_bridge(settings, p, roots[p], groups[p]) for p in PROVINCES}
     ours = {alert.envelope.message_id, change.envelope.message_id}
-    deadline = time.monotonic() + 45
-    while any(ours - inbox_ids(roots[p]) for p in PROVINCES) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    for bridge in bridges.values():
-        bridge.process.send_signal(signal.SIGTERM)
-    for bridge in bridges.values():
-        finish(bridge, timeout=30)
+    stop_when(lambda: not any(ours - inbox_ids(roots[p]) for p in PROVINCES), [*bridges.values()])
     assert dict.fromkeys(PROVINCES, ours) == {p: inbox_ids(roots[p]) & ours for p in PROVINCES}
 
     alert_id = alert.record["alert_id"]

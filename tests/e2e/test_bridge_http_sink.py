@@ -11,24 +11,18 @@ has every event of the test (other traffic on the shared topics keeps it busy).
 from __future__ import annotations
 
 import json
-import random
-import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from e2e_bridge_support import finish, start_bridge
+from e2e_bridge_support import prepare_groups, publish_all, shared_alerts, start_bridge, stop_when
 
-from bridge import bridge_topics
-from consumers.offsets import start_group_at_end
-from producers import Publisher, SyntheticTraffic
-from runtime import Settings, run_provisioning
-from schemas import Agreement, ExchangeEvent
+from runtime import Settings
+from schemas import Agreement
 
 pytestmark = pytest.mark.broker
 
@@ -80,19 +74,6 @@ def serve(system: LocalSystem) -> ThreadingHTTPServer:
     return server
 
 
-def partner_alerts(agreement: Agreement) -> Iterator[ExchangeEvent]:
-    """Fresh alerts of Jiangsu agencies shared with every partner: Anhui receives each."""
-    jiangsu = {a.id for a in agreement.agencies_of("JS")}
-    traffic = SyntheticTraffic(agreement, seed=random.randrange(2**31), start=datetime.now(UTC))
-    for event in traffic:
-        if (
-            event.event_type in ("PersonAlert", "VehicleAlert")
-            and event.envelope.source in jiangsu
-            and event.record["handling"] == "SHARE_ALL_PARTNERS"
-        ):
-            yield event
-
-
 def test_http_sink_delivers_every_event_exactly_once_through_503s(
     settings: Settings,
     agreement: Agreement,
@@ -100,14 +81,11 @@ def test_http_sink_delivers_every_event_exactly_once_through_503s(
     tmp_path: Path,
 ) -> None:
     """Each event is kept once by the server: once per Idempotency-Key, once per body."""
-    run_provisioning(settings, agreement)
     group = unique_name("g-ah-http")
-    start_group_at_end(settings, group, bridge_topics(agreement, "AH"))
-    alerts = partner_alerts(agreement)
+    prepare_groups(settings, agreement, {"AH": group})
+    alerts = shared_alerts(agreement, "JS")  # Jiangsu's, so Anhui receives each
     events = [next(alerts) for _ in range(EVENTS)]
-    with Publisher(settings, agreement) as publisher:
-        outcomes = list(publisher.publish_many(events))
-    assert [] == [o.error for o in outcomes if not o.ok]
+    publish_all(settings, agreement, events)
     ours = {e.envelope.message_id for e in events}
 
     system = LocalSystem()
@@ -117,11 +95,7 @@ def test_http_sink_delivers_every_event_exactly_once_through_503s(
         bridge = start_bridge(
             settings, "AH", tmp_path / "ah", group, "--sink", "http", "--url", url
         )
-        deadline = time.monotonic() + 45
-        while ours - system.kept.keys() and time.monotonic() < deadline:
-            time.sleep(0.3)
-        bridge.process.send_signal(signal.SIGTERM)
-        finish(bridge, timeout=30)
+        stop_when(lambda: not ours - system.kept.keys(), [bridge])
     finally:
         server.shutdown()
         server.server_close()

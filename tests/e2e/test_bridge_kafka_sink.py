@@ -10,42 +10,22 @@ topics keeps it busy).
 
 from __future__ import annotations
 
-import random
-import signal
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_bridge_support import finish, start_bridge
+from e2e_bridge_support import prepare_groups, publish_all, shared_alerts, start_bridge, stop_when
 from e2e_topic_support import read_from, topic_ends
 from kafka import TopicPartition
 
-from bridge import bridge_topics
 from bridge.runner import ensure_local_topic
-from consumers.offsets import start_group_at_end
-from producers import Publisher, SyntheticTraffic
-from runtime import Settings, make_consumer, run_provisioning
-from schemas import Agreement, ExchangeEvent
+from runtime import Settings, make_consumer
+from schemas import Agreement
 
 pytestmark = pytest.mark.broker
 
 EVENTS = 20
-
-
-def partner_alerts(agreement: Agreement) -> Iterator[ExchangeEvent]:
-    """Fresh alerts of Jiangsu agencies shared with every partner: Henan receives each."""
-    jiangsu = {a.id for a in agreement.agencies_of("JS")}
-    traffic = SyntheticTraffic(agreement, seed=random.randrange(2**31), start=datetime.now(UTC))
-    for event in traffic:
-        if (
-            event.event_type in ("PersonAlert", "VehicleAlert")
-            and event.envelope.source in jiangsu
-            and event.record["handling"] == "SHARE_ALL_PARTNERS"
-        ):
-            yield event
 
 
 def committed_ids(settings: Settings, topic: str, ours: set[str]) -> list[str]:
@@ -64,26 +44,19 @@ def test_kafka_sink_delivers_each_event_once_with_the_offsets(
     tmp_path: Path,
 ) -> None:
     """Each event once in the local topic (read_committed); the offsets committed past it."""
-    run_provisioning(settings, agreement)
     group = unique_name("g-ha-kafka")
     local = unique_name("local-ha")
+    prepare_groups(settings, agreement, {"HA": group})
     ensure_local_topic(settings, local)
-    start_group_at_end(settings, group, bridge_topics(agreement, "HA"))
-    alerts = partner_alerts(agreement)
+    alerts = shared_alerts(agreement, "JS")  # Jiangsu's, so Henan receives each
     events = [next(alerts) for _ in range(EVENTS)]
-    with Publisher(settings, agreement) as publisher:
-        outcomes = list(publisher.publish_many(events))
-    assert [] == [o.error for o in outcomes if not o.ok]
+    outcomes = publish_all(settings, agreement, events)
     ours = {e.envelope.message_id for e in events}
 
     bridge = start_bridge(
         settings, "HA", tmp_path / "ha", group, "--sink", "kafka", "--kafka-topic", local
     )
-    deadline = time.monotonic() + 45
-    while ours - set(committed_ids(settings, local, ours)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    bridge.process.send_signal(signal.SIGTERM)
-    finish(bridge, timeout=30)
+    stop_when(lambda: not ours - set(committed_ids(settings, local, ours)), [bridge], every_s=0.5)
 
     assert sorted(ours) == sorted(committed_ids(settings, local, ours))
     assert {} == {i: n for i, n in Counter(committed_ids(settings, local, ours)).items() if n != 1}

@@ -10,42 +10,24 @@ outbound in one process), Shandong ``--outbound-only``.
 from __future__ import annotations
 
 import json
-import random
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_bridge_support import finish, start_bridge, start_group_at_end
+from e2e_bridge_support import finish, prepare_groups, shared_alerts, start_bridge
 from e2e_topic_support import read_from, topic_ends
 
-from bridge import bridge_topics
 from bridge.profiles import get_profile
-from producers import SyntheticTraffic
-from runtime import Settings, run_provisioning
-from schemas import BROADCAST_TOPICS, Agreement, ExchangeEvent
+from runtime import Settings
+from schemas import BROADCAST_TOPICS, Agreement
 
 pytestmark = pytest.mark.broker
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
-
-
-def person_alerts(agreement: Agreement, province: str) -> Iterator[ExchangeEvent]:
-    """Fresh synthetic person alerts issued by an agency of ``province``, shared with every
-    partner (the Jiangsu and Shandong formats carry no share_with list)."""
-    own = {a.id for a in agreement.agencies_of(province)}
-    traffic = SyntheticTraffic(agreement, seed=random.randrange(2**31), start=datetime.now(UTC))
-    for event in traffic:
-        if (
-            event.event_type == "PersonAlert"
-            and event.envelope.source in own
-            and event.record["handling"] == "SHARE_ALL_PARTNERS"
-        ):
-            yield event
 
 
 def wait_until_empty(folder: Path, timeout_s: float) -> None:
@@ -70,11 +52,12 @@ def test_outbox_files_are_published_or_rejected_with_line_field_and_rule(
     tmp_path: Path,
 ) -> None:
     """Good file: on the topic once and in sent/; bad files: in rejected/ with the reason."""
-    run_provisioning(settings, agreement)
+    group = unique_name("g-js-out")
+    prepare_groups(settings, agreement, {"JS": group})
     start = topic_ends(settings, BROADCAST_TOPICS["PERSON"])
     jiangsu, shandong = get_profile("jiangsu", agreement), get_profile("shandong", agreement)
 
-    js_alerts = person_alerts(agreement, "JS")
+    js_alerts = shared_alerts(agreement, "JS", ["PersonAlert"])
     good, bad_id = next(js_alerts), next(js_alerts)
     js_root, sd_root = tmp_path / "js", tmp_path / "sd"
     for folder in (js_root / "outbox", sd_root / "outbox"):
@@ -85,12 +68,10 @@ def test_outbox_files_are_published_or_rejected_with_line_field_and_rule(
     (js_root / "outbox" / "bad-id.json").write_text(
         json.dumps(document, ensure_ascii=False), encoding="utf-8"
     )
-    sd_alert = next(person_alerts(agreement, "SD"))
+    sd_alert = next(shared_alerts(agreement, "SD", ["PersonAlert"]))
     xml = shandong.to_local(sd_alert).content.replace(b"<Body>", b"<Body><Unknown/>", 1)
     (sd_root / "outbox" / "broken.xml").write_bytes(xml)
 
-    group = unique_name("g-js-out")
-    start_group_at_end(settings, group, bridge_topics(agreement, "JS"))
     js = start_bridge(settings, "JS", js_root, group)
     sd = start_bridge(
         settings, "SD", sd_root, unique_name("g-sd"), "--outbound-only", "--max-idle", "2"

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_bridge_support import delivered_ids, finish, start_bridge, start_group_at_end
+from e2e_bridge_support import delivered_ids, finish, prepare_groups, start_bridge
 
-from bridge import bridge_topics
 from producers import Publisher
-from runtime import Settings, run_provisioning
+from runtime import Settings
 from schemas import Agreement, parse_event
 
 pytestmark = pytest.mark.broker
@@ -69,9 +68,8 @@ def test_sample_person_alert_lands_in_jiangsu_inbox_as_the_icd_rybk(
     tmp_path: Path,
 ) -> None:
     """A published PersonAlert becomes <XXBH>.json in the Jiangsu inbox, key for key the ICD's."""
-    run_provisioning(settings, agreement)
     group = unique_name("g")
-    start_group_at_end(settings, group, bridge_topics(agreement, "JS"))
+    prepare_groups(settings, agreement, {"JS": group})
     event = parse_event(json.loads(FIXTURE.read_text(encoding="utf-8")), agreement)
     with Publisher(settings, agreement) as publisher:
         publisher.publish(event)

@@ -23,13 +23,13 @@ from e2e_bridge_support import (
     delivered_ids,
     finish,
     inbox_ids,
+    prepare_groups,
+    publish_all,
     start_bridge,
-    start_group_at_end,
 )
 
-from bridge import bridge_topics
-from producers import Outcome, Publisher, SyntheticTraffic
-from runtime import Settings, run_provisioning
+from producers import Outcome, SyntheticTraffic
+from runtime import Settings
 from schemas import Agreement, ExchangeEvent, new_message_id
 
 pytestmark = pytest.mark.broker
@@ -95,10 +95,8 @@ def test_four_bridges_deliver_each_event_to_exactly_its_provinces_once(
     tmp_path: Path,
 ) -> None:
     """Each local root holds exactly this test's events addressed to it, each once."""
-    run_provisioning(settings, agreement)
     groups = {p: unique_name(f"g-{p.lower()}") for p in PROVINCES}
-    for province, group in groups.items():
-        start_group_at_end(settings, group, bridge_topics(agreement, province))
+    prepare_groups(settings, agreement, groups)
 
     traffic = SyntheticTraffic(
         agreement, seed=SEED, start=datetime.now(UTC), spacing=timedelta(milliseconds=1)
@@ -107,9 +105,7 @@ def test_four_bridges_deliver_each_event_to_exactly_its_provinces_once(
     template = next(e for e in events if e.event_type == "PersonAlert")
     stale = expired_alert(template)
     events.append(stale)
-    with Publisher(settings, agreement) as publisher:
-        outcomes = list(publisher.publish_many(events))
-    assert [] == [o.error for o in outcomes if not o.ok]
+    outcomes = publish_all(settings, agreement, events)
 
     roots = {p: tmp_path / p.lower() for p in PROVINCES}
     bridges = {

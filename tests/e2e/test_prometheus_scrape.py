@@ -19,10 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_bridge_support import finish, inbox_ids, start_bridge, start_group_at_end
+from e2e_bridge_support import finish, inbox_ids, prepare_groups, start_bridge
 from e2e_metrics_support import free_port, start_simulate, stop, wait_ready
 
-from bridge import bridge_topics
 from producers import Publisher
 from runtime import Settings, run_provisioning
 from schemas import Agreement, parse_event
@@ -136,9 +135,8 @@ def test_prometheus_scrapes_a_bridge_whose_delivered_count_equals_the_events_sen
 ) -> None:
     """20 alerts for Jiangsu: Prometheus's delivered count is the files in the inbox."""
     url, port = prometheus
-    run_provisioning(settings, agreement)
     group = unique_name("g")
-    start_group_at_end(settings, group, bridge_topics(agreement, "JS"))
+    prepare_groups(settings, agreement, {"JS": group})
     sample = json.loads(FIXTURE.read_text(encoding="utf-8"))
     events = []
     for _ in range(20):  # the same alert text, 20 distinct alerts and messages
