@@ -15,9 +15,16 @@ all of them already reported to the caller or about to be), and builds a new one
 next send. While the broker cannot be reached, a new one is tried at most every
 ``retry_after_s`` and the events in between fail at once with ``BrokerUnavailable``.
 
-The forced close uses kafka-python's ``_sender.force_close()``: its public ``close()``
-flushes first and raises on records that will never complete. That call belongs at the
-kafka-python boundary (``runtime.kafka``); it is here, isolated, until it moves there.
+The forced close is ``runtime.force_close_producer`` (kafka-python's private
+``_sender.force_close()``, kept at the kafka-python boundary): the public ``close()``
+flushes first and raises on records that will never complete.
+
+A producer that did *not* wedge (its unsent records simply expired while the broker was
+away) is kept, and must find the broker again by itself: kafka-python 3 backs off
+reconnecting exponentially up to ``reconnect_backoff_max_ms`` (30 s by default), so after
+a 15 s outage it may not even try for another ~6 s, and events sent meanwhile expire
+although the broker answers. The Publisher therefore caps that back-off (see
+``producers.publisher.RECONNECT_BACKOFF_MAX_MS``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from typing import Any
 
 import structlog
 
-from runtime import kafka_errors
+from runtime import force_close_producer, kafka_errors
 from schemas.errors import BrokerUnavailable, HxError
 
 log = structlog.get_logger("hxbus.publisher")
@@ -87,7 +94,7 @@ class ProducerConnection:
         log.warning("producer_abandoned", generation=generation)
         producer, self._producer = self._producer, None
         self.abandoned.add(generation)
-        force_close(producer)
+        force_close_producer(producer)
         try:
             with kafka_errors("close the abandoned producer"):
                 producer.close(timeout=1.0)
@@ -107,23 +114,10 @@ class ProducerConnection:
                 producer.flush(timeout=timeout_s)
         except BrokerUnavailable:
             if self.replaceable:
-                force_close(producer)
+                force_close_producer(producer)
                 with kafka_errors("close the producer"):
                     producer.close(timeout=timeout_s)
             raise
         if self.replaceable:
             with kafka_errors("close the producer"):
                 producer.close(timeout=timeout_s)
-
-
-def force_close(producer: Any, join_timeout_s: float = 10.0) -> None:
-    """Stop a kafka-python producer's sender without sending; fail what it still holds.
-
-    Afterwards ``close()`` succeeds at once (nothing is left to flush), so neither the
-    caller nor kafka-python's ``__del__``/atexit hooks wait on records that cannot go.
-    """
-    sender = getattr(producer, "_sender", None)
-    if sender is None:
-        return
-    sender.force_close()
-    sender.join(join_timeout_s)

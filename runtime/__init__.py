@@ -3,6 +3,7 @@
 from runtime.kafka import (
     admin_client,
     consumer_config,
+    force_close_producer,
     kafka_errors,
     make_consumer,
     make_producer,
@@ -64,6 +65,7 @@ __all__ = [
     "configure_logging",
     "consumer_config",
     "fit_replication",
+    "force_close_producer",
     "kafka_errors",
     "load_signer",
     "make_consumer",

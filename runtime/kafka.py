@@ -162,6 +162,23 @@ def make_producer(settings: Settings, **overrides: Any) -> Any:
         return KafkaProducer(**producer_config(settings, **overrides))
 
 
+def force_close_producer(producer: Any, join_timeout_s: float = 10.0) -> None:
+    """Stop a ``KafkaProducer``'s sender thread without sending; fail what it still holds.
+
+    Why not ``close()``: kafka-python's public ``close()`` flushes first, and a producer
+    that wedged (see ``producers.connection``) raises on records that will never complete,
+    or waits on them. This uses kafka-python's private ``_sender.force_close()``, which is
+    why it lives at this boundary. Afterwards ``close()`` returns at once (nothing is left
+    to flush), so neither the caller nor kafka-python's ``__del__``/atexit hooks wait on
+    records that cannot go. An object without a sender (a test double) is left alone.
+    """
+    sender = getattr(producer, "_sender", None)
+    if sender is None:
+        return
+    sender.force_close()
+    sender.join(join_timeout_s)
+
+
 def consumer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Consumer settings: manual commits (only after the sink took the record), from the
     earliest offset for a new group, and only committed transactional records."""
