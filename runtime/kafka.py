@@ -20,7 +20,7 @@ import kafka.errors as kafka_error
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-from runtime.login_probe import login_refusal
+from runtime.login_probe import login_refusal, tls_refusal
 from runtime.settings import Settings
 from schemas.errors import BrokerError, BrokerUnavailable, NotAuthorized
 
@@ -111,8 +111,9 @@ class _LoginRefusals(logging.Handler):
 
 @contextmanager
 def _connecting(settings: Settings, action: str) -> Iterator[None]:
-    """``kafka_errors(action)``, turning a bootstrap timeout after a refused login into
-    ``NotAuthorized`` naming the user (never the password)."""
+    """``kafka_errors(action)``, turning a bootstrap timeout after a refused login, or
+    against a broker certificate the client does not trust, into ``NotAuthorized``
+    naming the user (never the password) or the TLS failure."""
     watcher = _LoginRefusals()
     kafka_logger = logging.getLogger("kafka")
     kafka_logger.addHandler(watcher)
@@ -120,6 +121,9 @@ def _connecting(settings: Settings, action: str) -> Iterator[None]:
         with kafka_errors(action):
             yield
     except BrokerUnavailable as exc:
+        untrusted = tls_refusal(settings)
+        if untrusted is not None:
+            raise NotAuthorized(f"{action}: TLS refused, {untrusted}; check HX_SSL_CAFILE") from exc
         if not settings.sasl_username:
             raise
         refusal = str(watcher.refusals[-1]) if watcher.refusals else login_refusal(settings)

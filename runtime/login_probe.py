@@ -8,13 +8,20 @@ retries until its bootstrap timeout and says only "Unable to bootstrap": an unkn
 or a wrong password looks like a broker that is down. A blocking read gets the response
 before it sees the close, so ``runtime.kafka`` asks this probe when a SASL client could
 not bootstrap, and reports the refusal the broker actually sent.
+
+Over SASL_SSL the probe first makes the TLS handshake with the client's own trust
+settings (``ssl_cafile``, hostname checked), so the same login is asked inside TLS; and
+``tls_refusal`` tells a certificate the client does not trust (no CA, another CA, a
+name that does not match) from a broker that is down: kafka-python reports both alike.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Any
 
+from kafka.errors import KafkaProtocolError
 from kafka.net.sasl.scram import ScramClient
 from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslAuthenticateRequest, SaslHandshakeRequest
@@ -29,20 +36,59 @@ class _Closed(Exception):
 def login_refusal(settings: Settings, timeout_s: float = 5.0) -> str | None:
     """The broker's refusal of ``settings``' SCRAM login, or None (accepted, or no answer).
 
-    Only for SCRAM mechanisms over SASL_PLAINTEXT (SASL_SSL would need the TLS handshake
-    first: there the answer is None, and the caller keeps its original error).
+    Only for SCRAM mechanisms over SASL_PLAINTEXT or SASL_SSL (after a TLS handshake the
+    client trusts; if it does not, the answer is None and ``tls_refusal`` says why).
     """
     options = settings.kafka_security()
-    if options.get("security_protocol") != "SASL_PLAINTEXT":
+    protocol = options.get("security_protocol")
+    if protocol not in ("SASL_PLAINTEXT", "SASL_SSL"):
         return None
     mechanism = str(options["sasl_mechanism"])
     if mechanism not in ScramClient.MECHANISMS:
         return None
     host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
-            return _exchange(sock, settings.client_id, options, mechanism)
-    except (OSError, ValueError, _Closed):
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as raw:
+            if protocol == "SASL_PLAINTEXT":
+                return _exchange(raw, settings.client_id, options, mechanism)
+            with _tls_context(settings).wrap_socket(raw, server_hostname=host) as sock:
+                return _exchange(sock, settings.client_id, options, mechanism)
+    except (OSError, ValueError, _Closed, KafkaProtocolError):  # ssl.SSLError is an OSError
+        # KafkaProtocolError: the port does not speak Kafka as asked (e.g. TLS bytes read
+        # by a SASL_PLAINTEXT client): no refusal to report, the caller's error stands.
+        return None
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext:
+    """The trust kafka-python applies: ``ssl_cafile`` (else the system CAs), names checked."""
+    cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = True
+    return context
+
+
+def tls_refusal(settings: Settings, timeout_s: float = 5.0) -> str | None:
+    """Why this client refuses the broker's certificate, or None (trusted, or no answer).
+
+    Only for the TLS protocols (SSL, SASL_SSL); a CA file that cannot be read is a refusal
+    too, naming the file.
+    """
+    if not settings.effective_security_protocol.endswith("SSL"):
+        return None
+    host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        context = _tls_context(settings)
+    except (OSError, ssl.SSLError) as exc:
+        return f"HX_SSL_CAFILE {settings.ssl_cafile}: {exc}"
+    try:
+        with (
+            socket.create_connection((host, int(port)), timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        return f"certificate of {host}:{port} not trusted: {exc.verify_message}"
+    except (OSError, ValueError):
         return None
 
 

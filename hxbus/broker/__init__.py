@@ -11,7 +11,8 @@ is one combined broker+controller JVM on 127.0.0.1 with its files under
 ``processes`` starts and signals the JVMs; ``cluster`` is what the CLI runs
 (``start_cluster``, ``cluster_status``, ``stop_cluster``) and what failure tests use
 (``kill_node``, ``start_node``, ``wait_until_ready``). ``security`` adds what a secured
-cluster (``--secure``: SASL/SCRAM, StandardAuthorizer, super-user admin) changes.
+cluster (``--secure``: SASL/SCRAM, StandardAuthorizer, super-user admin) changes;
+``tls`` makes the local CA and broker certificate of ``--secure --tls`` (SASL_SSL).
 """
 
 from hxbus.broker.cluster import (
@@ -45,8 +46,11 @@ from hxbus.broker.security import (
     MECHANISM,
     admin_password_file,
     admin_settings,
+    ca_file,
     ensure_admin_password,
+    security_protocol,
 )
+from hxbus.broker.tls import TlsFiles, ensure_tls, tls_files
 
 __all__ = [
     "ADMIN_USER",
@@ -57,15 +61,18 @@ __all__ = [
     "ClusterStatus",
     "Node",
     "NodeStatus",
+    "TlsFiles",
     "admin_password_file",
     "admin_settings",
     "bootstrap_port",
     "broker_root",
+    "ca_file",
     "check_layout",
     "check_ports_free",
     "cluster_status",
     "ensure_admin_password",
     "ensure_jars",
+    "ensure_tls",
     "fetch_jars",
     "jars_ready",
     "kill_node",
@@ -75,9 +82,11 @@ __all__ = [
     "plan_cluster",
     "port_in_use",
     "render_properties",
+    "security_protocol",
     "server_properties",
     "start_cluster",
     "start_node",
     "stop_cluster",
+    "tls_files",
     "wait_until_ready",
 ]

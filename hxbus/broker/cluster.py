@@ -28,7 +28,7 @@ from hxbus.broker.processes import (
     wait_dead,
     write_node_files,
 )
-from hxbus.broker.security import admin_settings, ensure_admin_password
+from hxbus.broker.security import admin_settings, ensure_secure_files
 from runtime import admin_client, kafka_errors
 from schemas.errors import BrokerError, BrokerUnavailable, ConfigError
 
@@ -143,14 +143,16 @@ def start_cluster(
     timeout: float = 180.0,
     secure: bool | None = None,
     plain_port: int | None = None,
+    tls: bool | None = None,
 ) -> Cluster:
     """Start the cluster recorded under ``root`` (or lay out a new one) and wait until
     every node serves; nodes already running are left alone.
 
     ``nodes``/``port`` default to the recorded cluster's, else 1 node on 9092. Asking for a
     different layout than the recorded one is a ConfigError: its data would be lost.
-    ``secure`` (SASL/SCRAM + ACLs, see ``broker.security``) and ``plain_port`` are fixed
-    when the cluster is made; None keeps the recorded choice.
+    ``secure`` (SASL/SCRAM + ACLs, see ``broker.security``), ``plain_port`` and ``tls``
+    (SASL_SSL with a local CA, see ``broker.tls``) are fixed when the cluster is made;
+    None keeps the recorded choice.
     """
     root = root.resolve()
     cluster = load_cluster(root)
@@ -159,14 +161,18 @@ def start_cluster(
             root, nodes=nodes or 1, port=port or DEFAULT_PORT, cluster_id=new_cluster_id()
         )
         if secure:
-            cluster = replace(cluster, secure=True, plain_port=plain_port)
+            cluster = replace(cluster, secure=True, plain_port=plain_port, tls=bool(tls))
         elif plain_port is not None:
             raise ConfigError("--plain-port: only with --secure (a plain cluster is all plain)")
+        elif tls:
+            raise ConfigError("--tls: only with --secure (TLS wraps the SASL listeners)")
     check_layout(cluster, nodes=nodes, port=port)
-    if (secure is not None and secure != cluster.secure) or (
-        plain_port is not None and plain_port != cluster.plain_port
+    if (
+        (secure is not None and secure != cluster.secure)
+        or (plain_port is not None and plain_port != cluster.plain_port)
+        or (tls is not None and tls != cluster.tls)
     ):
-        kind = "secured" if cluster.secure else "plain"
+        kind = ("TLS-" if cluster.tls else "") + ("secured" if cluster.secure else "plain")
         raise ConfigError(
             f"{root} holds a {kind} cluster (plain port {cluster.plain_port}); its storage "
             f"was formatted that way: stop it and remove {root} to make another"
@@ -180,7 +186,7 @@ def start_cluster(
         if extra is not None and port_in_use(extra):
             raise ConfigError(f"--plain-port {extra} (node {node.node_id}) is already in use")
     if cluster.secure:
-        ensure_admin_password(root)
+        ensure_secure_files(cluster)
     ensure_jars()
     root.mkdir(parents=True, exist_ok=True)
     cluster.state_file.write_text(cluster.to_json())

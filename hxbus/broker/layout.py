@@ -58,6 +58,8 @@ class Cluster:
     secure: bool = False
     #: A secured cluster's extra PLAINTEXT port of node 1 (node i: + i - 1), if asked for.
     plain_port: int | None = None
+    #: A secured cluster's SASL listeners run inside TLS (``--tls``, see ``broker.tls``).
+    tls: bool = False
 
     def plain_port_of(self, node: Node) -> int | None:
         return None if self.plain_port is None else self.plain_port + node.node_id - 1
@@ -89,6 +91,8 @@ class Cluster:
         if self.secure:
             doc["secure"] = True
             doc["plain_port"] = self.plain_port
+        if self.tls:
+            doc["tls"] = True
         return json.dumps(doc, indent=2) + "\n"
 
 
@@ -191,6 +195,7 @@ def load_cluster(root: Path) -> Cluster | None:
             nodes=nodes,
             secure=bool(doc.get("secure", False)),
             plain_port=doc.get("plain_port"),
+            tls=bool(doc.get("tls", False)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a cluster description ({exc}); remove {root}") from exc

@@ -137,20 +137,48 @@ def write_node_files(cluster: Cluster, node: Node) -> None:
     os.chmod(node.properties_file, 0o600 if cluster.secure else 0o644)
 
 
+def _argument_file(node: Node, arguments: list[str]) -> Path:
+    """A 0600 ``java @file`` holding the main class and its arguments, one a line, quoted.
+
+    The java launcher expands it before the JVM starts, so the admin's SCRAM password in
+    ``--add-scram`` never appears on a command line (``/proc/<pid>/cmdline``, ``ps``),
+    which every local user can read; only the file's owner can read the file.
+    """
+    path = node.directory / "storage-format.args"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        for argument in arguments:
+            escaped = argument.replace("\\", "\\\\").replace('"', '\\"')
+            out.write(f'"{escaped}"\n')
+    return path
+
+
 def format_storage(cluster: Cluster, nodes: Iterable[Node]) -> None:
-    """Format the data dirs not formatted yet (in parallel: each is a JVM start)."""
+    """Format the data dirs not formatted yet (in parallel: each is a JVM start).
+
+    The StorageTool's arguments travel in a 0600 argument file (``_argument_file``),
+    removed once it ran: on a secured cluster they hold the admin's password.
+    """
     pending = [n for n in nodes if not (n.data_dir / "meta.properties").exists()]
     runs = []
-    for node in pending:
-        argv = java_command(
-            node, "kafka.tools.StorageTool", "format", "-t", cluster.cluster_id,
-            "-c", str(node.properties_file), "--ignore-formatted",
-            *format_arguments(cluster),
-        )  # fmt: skip
-        runs.append(
-            (node, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-        )
-    outputs = [(node, run, run.communicate(timeout=120)[0]) for node, run in runs]
+    argument_files = []
+    try:
+        for node in pending:
+            node.directory.mkdir(parents=True, exist_ok=True)
+            arguments = [
+                "kafka.tools.StorageTool", "format", "-t", cluster.cluster_id,
+                "-c", str(node.properties_file), "--ignore-formatted",
+                *format_arguments(cluster),
+            ]  # fmt: skip
+            argument_files.append(_argument_file(node, arguments))
+            argv = java_command(node, f"@{argument_files[-1]}")
+            runs.append(
+                (node, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+            )
+        outputs = [(node, run, run.communicate(timeout=120)[0]) for node, run in runs]
+    finally:
+        for path in argument_files:
+            path.unlink(missing_ok=True)
     for node, run, output in outputs:
         if run.returncode != 0:
             text = output.decode(errors="replace").strip()

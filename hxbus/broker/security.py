@@ -20,6 +20,10 @@ What a secured node looks like, and why:
 
 The admin password is generated at the first secure start and kept in
 ``<broker root>/secrets/admin.password`` (0600).
+
+``--tls`` (see ``broker.tls``) turns both SASL listeners into SASL_SSL: the same SCRAM
+and PLAIN logins, inside TLS with the local CA's broker certificate; brokers and
+controllers verify each other's certificate (SAN 127.0.0.1) as clients do.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hxbus.broker.layout import HOST, Cluster, Node
+from hxbus.broker.tls import ensure_tls, ssl_properties, tls_files
 from runtime import Settings
 from runtime.secrets import ensure_secret, read_secret
 
@@ -48,12 +53,37 @@ def ensure_admin_password(root: Path) -> str:
     return ensure_secret(admin_password_file(root))
 
 
+def security_protocol(cluster: Cluster) -> str:
+    """What a client speaks to the cluster's client listener."""
+    if not cluster.secure:
+        return "PLAINTEXT"
+    return "SASL_SSL" if cluster.tls else "SASL_PLAINTEXT"
+
+
+def ca_file(cluster: Cluster) -> Path | None:
+    """The CA certificate clients trust (HX_SSL_CAFILE) of a TLS cluster, else None."""
+    return tls_files(cluster.root).ca_cert if cluster.tls else None
+
+
 def admin_settings(cluster: Cluster) -> Settings:
     """Settings that reach ``cluster`` as its super-user (secure) or plainly (not secure)."""
     if not cluster.secure:
         return Settings(bootstrap=cluster.bootstrap, sasl_username=None)
     password = SecretStr(read_secret(admin_password_file(cluster.root)))
-    return Settings(bootstrap=cluster.bootstrap, sasl_username=ADMIN_USER, sasl_password=password)
+    return Settings(
+        bootstrap=cluster.bootstrap,
+        sasl_username=ADMIN_USER,
+        sasl_password=password,
+        security_protocol=security_protocol(cluster),
+        ssl_cafile=ca_file(cluster),
+    )
+
+
+def ensure_secure_files(cluster: Cluster) -> None:
+    """The admin password and (``--tls``) the CA, certificate and keystore, made once."""
+    ensure_admin_password(cluster.root)
+    if cluster.tls:
+        ensure_tls(cluster.root)
 
 
 def secure_properties(cluster: Cluster, node: Node, password: str) -> dict[str, str]:
@@ -63,7 +93,8 @@ def secure_properties(cluster: Cluster, node: Node, password: str) -> dict[str, 
         f"CONTROLLER://{HOST}:{node.controller_port}",
     ]
     advertised = [f"SASL://{HOST}:{node.broker_port}"]
-    protocols = ["SASL:SASL_PLAINTEXT", "CONTROLLER:SASL_PLAINTEXT"]
+    sasl = security_protocol(cluster)
+    protocols = [f"SASL:{sasl}", f"CONTROLLER:{sasl}"]
     super_users = [f"User:{ADMIN_USER}"]
     plain_port = cluster.plain_port_of(node)
     if plain_port is not None:
@@ -76,7 +107,7 @@ def secure_properties(cluster: Cluster, node: Node, password: str) -> dict[str, 
         f'{_PLAIN_LOGIN} required username="{ADMIN_USER}" password="{password}" '
         f'user_{ADMIN_USER}="{password}";'
     )
-    return {
+    properties = {
         "listeners": ",".join(listeners),
         "advertised.listeners": ",".join(advertised),
         "listener.security.protocol.map": ",".join(protocols),
@@ -91,6 +122,10 @@ def secure_properties(cluster: Cluster, node: Node, password: str) -> dict[str, 
         "super.users": ";".join(super_users),
         "allow.everyone.if.no.acl.found": "false",
     }
+    if cluster.tls:
+        files = tls_files(cluster.root)
+        properties.update(ssl_properties(files, read_secret(files.password_file)))
+    return properties
 
 
 def format_arguments(cluster: Cluster) -> list[str]:

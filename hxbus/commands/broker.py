@@ -53,6 +53,13 @@ def register(subparsers: Any) -> None:
         help="with --secure: also a PLAINTEXT listener on 127.0.0.1:PORT (development only: "
         "its anonymous user is a super-user)",
     )
+    start.add_argument(
+        "--tls",
+        action="store_true",
+        help="with --secure: SASL_SSL instead of SASL_PLAINTEXT, with a local CA and broker "
+        "certificate made under $HX_STATE_DIR/broker/tls (clients set HX_SSL_CAFILE); "
+        "fixed when the cluster is made",
+    )
     start.set_defaults(handler=_start)
 
     status = actions.add_parser("status", help="list the nodes; exit 0 running, 3 not")
@@ -88,12 +95,17 @@ def _start(args: argparse.Namespace, settings: Settings) -> int:
         timeout=args.timeout,
         secure=True if args.secure else None,
         plain_port=args.plain_port,
+        tls=True if args.tls else None,
     )
     print(f"Kafka runs: {len(cluster.nodes)} node(s), state in {root}")
     print(f"bootstrap {cluster.bootstrap}")
     if cluster.secure:
-        print(f"secured: SASL_PLAINTEXT {broker.MECHANISM}, ACLs; super-user admin, password in")
+        protocol = broker.security_protocol(cluster)
+        print(f"secured: {protocol} {broker.MECHANISM}, ACLs; super-user admin, password in")
         print(f'  {broker.admin_password_file(root)} (eval "$(hxbus credentials --admin)")')
+        ca = broker.ca_file(cluster)
+        if ca is not None:
+            print(f"TLS: clients trust the local CA {ca} (HX_SSL_CAFILE)")
         if cluster.plain_port is not None:
             print(f"plain listener (development) on 127.0.0.1:{cluster.plain_port}")
     return 0
@@ -112,6 +124,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             f"{node.node_id:>4}  {pid:>8}  {node.broker_port:>5}  {'yes' if node.alive else 'no'}"
         )
     print(f"bootstrap {status.cluster.bootstrap}")
+    print(f"security {broker.security_protocol(status.cluster)}")
+    ca = broker.ca_file(status.cluster)
+    if ca is not None:
+        print(f"CA file {ca}")
     return 0 if status.running else NOT_RUNNING
 
 

@@ -5,6 +5,11 @@ for ``eval "$(hxbus credentials --agency A)"`` or for an operator handing an age
 login. The passwords are the ones ``hxbus provision`` generated (``$HX_STATE_DIR/secrets``,
 0600); ``--admin`` is the super-user of the local secured cluster (``hxbus broker start
 --secure``). This is the one place a password is printed: never into a log.
+
+When the local cluster runs with TLS (``hxbus broker start --secure --tls``) a third
+line, ``export HX_SSL_CAFILE=...``, names the CA certificate the clients must trust (a
+public file, not a secret). Against a broker this host did not start, set
+HX_SSL_CAFILE to the CA file of that broker's PKI yourself.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from schemas.errors import ConfigError
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "credentials",
-        help="print the HX_SASL_USERNAME/HX_SASL_PASSWORD lines of an agency (for eval)",
+        help="print the HX_SASL_USERNAME/HX_SASL_PASSWORD (and HX_SSL_CAFILE) lines (for eval)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -46,4 +51,8 @@ def _credentials(args: argparse.Namespace, settings: Settings) -> int:
     password = read_secret(path)
     print(f"export HX_SASL_USERNAME={shlex.quote(user)}")
     print(f"export HX_SASL_PASSWORD={shlex.quote(password)}")
+    cluster = broker.load_cluster(broker.broker_root(settings))
+    ca = broker.ca_file(cluster) if cluster is not None else None
+    if ca is not None:
+        print(f"export HX_SSL_CAFILE={shlex.quote(str(ca))}")
     return 0

@@ -1,0 +1,150 @@
+"""A TLS-secured broker (``hxbus broker start --secure --tls``): SASL_SSL with a local CA.
+
+Runs its own one-node cluster on free ports, not the shared development broker: most
+tests here are about a client being refused. The refusals are the point of TLS: a client
+that does not trust the broker's certificate (no CA, another CA) never sends its
+password; a client that does not speak TLS does not get in at all.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import socket
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from kafka.admin import NewTopic
+
+from hxbus import broker
+from hxbus.broker.tls import make_ca
+from hxbus.cli import main
+from runtime import Settings, admin_client, kafka_errors, make_consumer, make_producer
+from schemas.errors import BrokerUnavailable, NotAuthorized
+
+pytestmark = [
+    pytest.mark.broker,
+    # kafka-python 3.0.12 does not close a socket whose TLS handshake failed
+    # (kafka/net/manager.py _build_transport), as pyproject.toml already notes for
+    # plain sockets; the refused tests collect them here, under this filter.
+    pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning"),
+]
+
+
+def _free_port_pair() -> int:
+    """A port p such that p and p+1 are free (client and controller listener)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(21000, 29000, 2)
+        if not broker.port_in_use(port) and not broker.port_in_use(port + 1):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no free port pair found")
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[broker.Cluster]:
+    """A secured one-node cluster whose SASL listeners run inside TLS."""
+    root = tmp_path_factory.mktemp("tls") / "broker"
+    cluster = broker.start_cluster(
+        root, nodes=1, port=_free_port_pair(), secure=True, tls=True, timeout=180
+    )
+    try:
+        yield cluster
+    finally:
+        broker.stop_cluster(root)
+
+
+@pytest.fixture(scope="module")
+def admin(tls_cluster: broker.Cluster) -> Settings:
+    """The super-user's settings: SASL_SSL, the local CA, the right password."""
+    return broker.admin_settings(tls_cluster)
+
+
+def test_client_with_the_ca_produces_and_consumes(admin: Settings) -> None:
+    """Right password, the cluster's CA: a message goes in and comes out over SASL_SSL."""
+    topic = f"tls-{uuid.uuid4().hex[:8]}"
+    client = admin_client(admin)
+    try:
+        with kafka_errors(f"create {topic}"):
+            client.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        client.close()
+    producer = make_producer(admin)
+    try:
+        producer.send(topic, b"over tls").get(timeout=30)
+    finally:
+        producer.close()
+    consumer = make_consumer(admin, topic, group_id=f"g-{topic}")
+    try:
+        values: list[bytes] = []
+        for _ in range(15):
+            batches = consumer.poll(timeout_ms=1000)
+            values += [r.value for records in batches.values() for r in records]
+            if values:
+                break
+    finally:
+        consumer.close(autocommit=False)
+    assert ("SASL_SSL", [b"over tls"]) == (admin.effective_security_protocol, values)
+
+
+def test_client_without_the_ca_is_refused(admin: Settings) -> None:
+    """Right password but no CA file: the system CAs do not trust the local CA."""
+    without_ca = admin.model_copy(update={"ssl_cafile": None})
+    assert "SASL_SSL" == without_ca.effective_security_protocol
+    with pytest.raises(NotAuthorized, match=r"TLS refused.*not trusted"):
+        admin_client(without_ca, bootstrap_timeout_ms=3000)
+    gc.collect()  # kafka-python's leaked TLS sockets, while this module's filter holds
+
+
+def test_client_trusting_another_ca_is_refused(admin: Settings, tmp_path: Path) -> None:
+    """Right password, a CA file of another CA: the broker's certificate does not chain."""
+    _key, other = make_ca(name="another CA")
+    other_file = tmp_path / "other-ca.pem"
+    other_file.write_bytes(other.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(NotAuthorized, match=r"TLS refused.*not trusted"):
+        admin_client(admin.model_copy(update={"ssl_cafile": other_file}), bootstrap_timeout_ms=3000)
+    gc.collect()
+
+
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+def test_plaintext_client_to_the_tls_port_is_refused(admin: Settings, protocol: str) -> None:
+    """A client that does not start TLS never gets a Kafka answer: it cannot bootstrap."""
+    plain = admin.model_copy(update={"security_protocol": protocol, "ssl_cafile": None})
+    with pytest.raises(BrokerUnavailable, match="Unable to bootstrap"):
+        admin_client(plain, bootstrap_timeout_ms=3000)
+
+
+def test_private_keys_are_0600(tls_cluster: broker.Cluster) -> None:
+    files = broker.tls_files(tls_cluster.root)
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in (files.ca_key, files.broker_key)]
+    assert [0o600, 0o600] == modes
+
+
+def test_cli_status_and_credentials_name_the_ca(
+    tls_cluster: broker.Cluster,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``hxbus broker status`` prints SASL_SSL and the CA; ``hxbus credentials`` the
+    HX_SSL_CAFILE line that goes with the login."""
+    ca = broker.tls_files(tls_cluster.root).ca_cert
+    monkeypatch.setenv("HX_STATE_DIR", str(tls_cluster.root.parent))
+    monkeypatch.setattr("hxbus.cli.configure_logging", lambda *_args, **_kwargs: None)
+    capsys.readouterr()
+    assert 0 == main(["broker", "status"])
+    status = capsys.readouterr().out.splitlines()
+    assert 0 == main(["credentials", "--admin"])
+    credentials = capsys.readouterr().out.splitlines()
+    assert (["security SASL_SSL", f"CA file {ca}"], f"export HX_SSL_CAFILE={ca}") == (
+        status[-2:],
+        credentials[-1],
+    )
