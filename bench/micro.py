@@ -4,9 +4,9 @@ Per event type: Avro encode (``Codec.encode``, single-object, with its record ga
 decode (``Codec.decode``) and validation (``validate_event``: pydantic models, the
 agreement's agencies, the envelope against the record), each in events/s over that
 type's events of the mix. Per province: translation (``profile.to_local``) over the whole
-mix, and the directory sink's durable write (``DirectorySink.deliver``: a file written,
-fsynced, linked under its name) followed by the batch's directory fsync, which is the
-part of a bridge's time that is the disk's.
+mix, and the directory sink's durable write of a batch (``DirectorySink.deliver`` of each
+file under a temporary name, then ``flush``: one data sync, the names, one directory
+fsync), which is the part of a bridge's time that is the disk's.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bridge.sinks import DirectorySink
 from schemas import Agreement, Codec, ExchangeEvent, validate_event
 from schemas.errors import TranslationError
 
-#: Files written by the sink figure per province (fsync-bound: a few hundred a second).
+#: Files written by the sink figure per province, as one batch.
 SINK_FILES = 200
 
 
@@ -77,8 +77,7 @@ def _translates(profile: Any, event: ExchangeEvent) -> bool:
 
 
 def _sink_rate(messages: list[tuple[LocalMessage, ExchangeEvent]]) -> int:
-    """Files/s the directory sink makes durable: each written and fsynced, then one
-    directory fsync for the lot (as a bridge's batch)."""
+    """Files/s the directory sink makes durable as one batch (as a bridge's)."""
     with tempfile.TemporaryDirectory(prefix="hx-bench-sink-") as root:
         sink = DirectorySink(root)
         started = time.perf_counter()

@@ -21,7 +21,7 @@ def sections(result: dict[str, Any]) -> Rows:
             [[_n(pub["hxbus_events_per_s"]), _n(pub["raw_events_per_s"]), f"{pub['ratio']:.2f}"]],
         ),
         (
-            "Bridge per province (directory sink, fsync per file and per batch)",
+            "Bridge per province (directory sink, one data sync per batch)",
             ["province", "records", "files", "bridge ev/s", "raw read ev/s", "ratio", "RSS MB"],
             [
                 [
@@ -83,7 +83,7 @@ def sections(result: dict[str, Any]) -> Rows:
     out.append(
         (
             "Translation and durable sink writes per province",
-            ["province", "profile", "to_local/s", "sink files/s (fsync)"],
+            ["province", "profile", "to_local/s", "sink files/s (synced)"],
             [
                 [k, t["profile"], _n(t["to_local_per_s"]), _n(t["sink_files_per_s"])]
                 for k, t in result["translation"].items()
