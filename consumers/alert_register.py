@@ -70,6 +70,11 @@ class LoadStats:
     changed: set[str] = field(default_factory=set)
 
 
+#: Alert-topic messages past the snapshot above which a load warns (the register role is
+#: probably not running: the snapshot is that far behind).
+TAIL_WARNING = 10_000
+
+
 def load_register(
     settings: Settings,
     *,
@@ -116,6 +121,15 @@ def load_register(
         tail=stats.tail,
         unreadable=stats.unreadable,
     )
+    if stats.tail > TAIL_WARNING:
+        # The snapshot is kept by the register role; without it every load (each
+        # ``hxbus publish`` with the duplicate check) replays the alert topics' history.
+        log.warning(
+            "register_snapshot_behind",
+            tail=stats.tail,
+            group=group,
+            hint="is `hxbus alert-register` running? it keeps the snapshot current",
+        )
     return register, stats
 
 

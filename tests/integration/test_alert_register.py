@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 from kafka import KafkaConsumer, TopicPartition
 
+from consumers import alert_register
 from producers import SyntheticTraffic
 from runtime import (
     CreateTopic,
@@ -269,6 +271,28 @@ def test_register_rebuilt_in_a_fresh_process_shows_the_same_state(
         [written[i]["status"] for i in ids],
         any(number in json.dumps(entry) for entry in written.values()),
     )
+
+
+def test_a_load_far_behind_the_snapshot_warns_that_the_register_role_is_not_running(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the register role the snapshot falls behind and every load replays the
+    alert topics: a load past ``TAIL_WARNING`` messages says so, naming the group."""
+    assert (
+        0 == publish(env, tmp_path, person_alert(template, XUZHOU, made_up_id_number())).returncode
+    )
+    monkeypatch.setattr(alert_register, "TAIL_WARNING", 0)
+    settings = Settings(
+        bootstrap=env["HX_BOOTSTRAP"],
+        alert_register_topic=env["HX_ALERT_REGISTER_TOPIC"],
+        alert_register_group=env["HX_ALERT_REGISTER_GROUP"],
+    )
+    with structlog.testing.capture_logs() as logs:
+        _, stats = alert_register.load_register(settings)
+    warnings = [e for e in logs if e["event"] == "register_snapshot_behind"]
+    assert [(stats.tail, env["HX_ALERT_REGISTER_GROUP"])] == [
+        (e["tail"], e["group"]) for e in warnings
+    ]
 
 
 def _register_entries(env: dict[str, str]) -> dict[str, dict[str, Any]]:
