@@ -6,13 +6,12 @@ the shared development broker: every test here is about being refused.
 
 from __future__ import annotations
 
-import random
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from own_broker_support import free_port_pair
 from pydantic import SecretStr
 
 from hxbus import broker
@@ -37,27 +36,12 @@ pytestmark = pytest.mark.broker
 XUZHOU, JINING, HEZE = "320300000000", "370800000000", "371700000000"
 
 
-def _free_port_pair() -> int:
-    """A port p such that p and p+1 are free (client and controller listener)."""
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(21000, 29000, 2)
-        if not broker.port_in_use(port) and not broker.port_in_use(port + 1):
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise AssertionError("no free port pair found")
-
-
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory, agreement: Agreement) -> Iterator[Settings]:
     """Admin settings of a secured one-node cluster, provisioned (topics, users, ACLs)."""
     state = tmp_path_factory.mktemp("secured")
     root = state / "broker"
-    cluster = broker.start_cluster(root, nodes=1, port=_free_port_pair(), secure=True, timeout=180)
+    cluster = broker.start_cluster(root, nodes=1, port=free_port_pair(), secure=True, timeout=180)
     try:
         admin = broker.admin_settings(cluster).model_copy(update={"state_dir": state})
         run_provisioning(admin, agreement)

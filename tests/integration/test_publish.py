@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ from fastavro import schemaless_reader
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
+from own_broker_support import free_port_pair
 
 from hxbus import broker
 from producers import Outcome, Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
@@ -293,26 +292,11 @@ def test_target_option_addresses_untargeted_hits(
 # -- the broker dies mid-batch -----------------------------------------------------------
 
 
-def _free_port_pair() -> int:
-    """A port p such that p and p+1 are free (the launcher uses both)."""
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(21000, 29000, 2)
-        if not broker.port_in_use(port) and not broker.port_in_use(port + 1):
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise AssertionError("no free port pair found")
-
-
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[broker.Cluster]:
     """A dedicated single-node broker this test may kill; stopped afterwards."""
     root = tmp_path / "own-broker"
-    cluster = broker.start_cluster(root, nodes=1, port=_free_port_pair(), timeout=120)
+    cluster = broker.start_cluster(root, nodes=1, port=free_port_pair(), timeout=120)
     try:
         yield cluster
     finally:

@@ -9,8 +9,6 @@ password; a client that does not speak TLS does not get in at all.
 from __future__ import annotations
 
 import gc
-import random
-import socket
 import stat
 import uuid
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from kafka.admin import NewTopic
+from own_broker_support import free_port_pair
 
 from hxbus import broker
 from hxbus.broker.tls import make_ca
@@ -35,27 +34,12 @@ pytestmark = [
 ]
 
 
-def _free_port_pair() -> int:
-    """A port p such that p and p+1 are free (client and controller listener)."""
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(21000, 29000, 2)
-        if not broker.port_in_use(port) and not broker.port_in_use(port + 1):
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise AssertionError("no free port pair found")
-
-
 @pytest.fixture(scope="module")
 def tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[broker.Cluster]:
     """A secured one-node cluster whose SASL listeners run inside TLS."""
     root = tmp_path_factory.mktemp("tls") / "broker"
     cluster = broker.start_cluster(
-        root, nodes=1, port=_free_port_pair(), secure=True, tls=True, timeout=180
+        root, nodes=1, port=free_port_pair(), secure=True, tls=True, timeout=180
     )
     try:
         yield cluster
