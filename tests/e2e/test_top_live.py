@@ -31,25 +31,37 @@ def _moving_frames(output: str) -> list[float]:
     return [float(rate) for rate, _total in HEADLINE.findall(output) if float(rate) > 0]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_under_pty(argv: list[str], frames: int, timeout_s: float = 90.0) -> tuple[str, int]:
     """Run ``argv`` on a pseudo-terminal until ``frames`` frames show events flowing (or
     ``timeout_s`` passed), then Ctrl-C; (output without escape codes, exit status)."""
     controller, terminal = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "60"}
     process = subprocess.Popen(
-        argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env, close_fds=True
+        argv,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        close_fds=True,
+        # Under a shell's background job (nohup … &) SIGINT arrives ignored, and Python
+        # then never raises KeyboardInterrupt: give the child the default a terminal gives.
+        preexec_fn=_default_sigint,
     )
     os.close(terminal)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout_s
-    interrupted = False
+    interrupted_at: float | None = None
     while True:
         output = ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
-        if not interrupted and (
+        if interrupted_at is None and (
             len(_moving_frames(output)) >= frames or time.monotonic() >= deadline
         ):
             process.send_signal(signal.SIGINT)
-            interrupted = True
+            interrupted_at = time.monotonic()
         ready, _, _ = select.select([controller], [], [], 0.2)
         if ready:
             try:
@@ -59,8 +71,11 @@ def _run_under_pty(argv: list[str], frames: int, timeout_s: float = 90.0) -> tup
             if not data:
                 break
             chunks.append(data)
-        elif interrupted and process.poll() is not None:
+        elif interrupted_at is not None and process.poll() is not None:
             break
+        if interrupted_at is not None and time.monotonic() > interrupted_at + 30:
+            process.kill()
+            raise AssertionError("still running 30 s after Ctrl-C")
     status = process.wait(timeout=30)
     os.close(controller)
     return ANSI.sub("", b"".join(chunks).decode("utf-8", "replace")), status

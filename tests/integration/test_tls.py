@@ -25,13 +25,7 @@ from hxbus.cli import main
 from runtime import Settings, admin_client, kafka_errors, make_consumer, make_producer
 from schemas.errors import BrokerUnavailable, NotAuthorized
 
-pytestmark = [
-    pytest.mark.broker,
-    # kafka-python 3.0.12 does not close a socket whose TLS handshake failed
-    # (kafka/net/manager.py _build_transport), as pyproject.toml already notes for
-    # plain sockets; the refused tests collect them here, under this filter.
-    pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning"),
-]
+pytestmark = pytest.mark.broker
 
 
 @pytest.fixture(scope="module")
