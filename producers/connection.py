@@ -24,7 +24,7 @@ away) is kept, and must find the broker again by itself: kafka-python 3 backs of
 reconnecting exponentially up to ``reconnect_backoff_max_ms`` (30 s by default), so after
 a 15 s outage it may not even try for another ~6 s, and events sent meanwhile expire
 although the broker answers. The Publisher therefore caps that back-off (see
-``producers.publisher.RECONNECT_BACKOFF_MAX_MS``).
+``runtime.kafka.RECONNECT_BACKOFF_MAX_MS``).
 """
 
 from __future__ import annotations

@@ -56,12 +56,6 @@ DEFAULT_WINDOW = 2_000
 DEFAULT_COMPRESSION = "zstd"
 #: Events of a list validated and built before their messages are sent in one burst.
 BUILD_AHEAD = 500
-#: Longest wait between two attempts to reach a broker that went away (the Java client's
-#: default). kafka-python 3 doubles its wait after every failure up to 30 s: a producer
-#: that outlived a 15-20 s outage then sat idle for up to ~25 s more while the broker
-#: answered again, and events sent in that time expired (``KafkaTimeoutError``) unsent.
-#: One connection attempt a second to an absent broker costs nothing.
-RECONNECT_BACKOFF_MAX_MS = 1_000
 
 #: An event's validated form and messages, or why it was refused.
 _Built = tuple[ExchangeEvent, list[OutgoingMessage]] | ValidationFailed
@@ -92,7 +86,6 @@ def producer_overrides(
         "max_in_flight_requests_per_connection": 5,
         "max_block_ms": max_block_ms,
         "bootstrap_timeout_ms": min(30_000, delivery_timeout_ms),
-        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
 
 

@@ -80,10 +80,19 @@ def topic_config_resource(topic: str, configs: Mapping[str, str] | Sequence[str]
     return ConfigResource(ConfigResourceType.TOPIC, topic, value)
 
 
+#: Longest wait between two attempts to reach a broker that went away (the Java client's
+#: default). kafka-python 3 doubles its wait after every failure up to 30 s: a client that
+#: outlived a 15-20 s outage then sat idle for up to ~25 s more while the broker answered
+#: again — a producer's events expired unsent (``KafkaTimeoutError``), a bridge delivered
+#: nothing. One connection attempt a second to an absent broker costs nothing.
+RECONNECT_BACKOFF_MAX_MS = 1_000
+
+
 def _common_config(settings: Settings) -> dict[str, Any]:
     return {
         "bootstrap_servers": settings.bootstrap.split(","),
         "client_id": settings.client_id,
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
         **settings.kafka_security(),
     }
 

@@ -10,6 +10,7 @@ import pytest
 
 from producers.connection import ProducerConnection
 from producers.publisher import producer_overrides
+from runtime import Settings, producer_config
 from schemas.errors import BrokerUnavailable
 
 
@@ -125,6 +126,6 @@ def test_a_producer_of_the_caller_is_never_thrown_away() -> None:
 def test_a_producer_that_outlived_an_outage_tries_the_broker_again_within_its_timeout() -> None:
     """kafka-python 3 backs off reconnecting up to 30 s; capped, a producer kept across an
     outage finds the returned broker before the events sent to it expire."""
-    settings = producer_overrides(delivery_timeout_ms=3000)
+    config = producer_config(Settings(), **producer_overrides(delivery_timeout_ms=3000))
 
-    assert settings["reconnect_backoff_max_ms"] < settings["delivery_timeout_ms"]
+    assert config["reconnect_backoff_max_ms"] < config["delivery_timeout_ms"]
