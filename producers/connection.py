@@ -23,7 +23,7 @@ A producer that did *not* wedge (its unsent records simply expired while the bro
 away) is kept, and must find the broker again by itself: kafka-python 3 backs off
 reconnecting exponentially up to ``reconnect_backoff_max_ms`` (30 s by default), so after
 a 15 s outage it may not even try for another ~6 s, and events sent meanwhile expire
-although the broker answers. The Publisher therefore caps that back-off (see
+although the broker answers. Every hxbus client therefore caps that back-off (see
 ``runtime.kafka.RECONNECT_BACKOFF_MAX_MS``).
 """
 
