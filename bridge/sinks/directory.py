@@ -52,7 +52,7 @@ _CHUNK = 1 << 16
 
 
 class DirectorySink(Sink):
-    """Writes each message as ``<root>/inbox/<file_name>``; fsyncs the inbox per batch."""
+    """Writes each message as ``<root>/inbox/<file_name>``; names and syncs them per batch."""
 
     kind: ClassVar[str] = "directory"
 
@@ -64,6 +64,9 @@ class DirectorySink(Sink):
             raise SinkUnavailable(f"cannot create inbox {self.inbox}: {exc.strerror}") from exc
         #: The batch's files, written under temporary names: final name -> (temp, content).
         self._pending: dict[str, tuple[Path, bytes]] = {}
+        #: A duplicate was found on disk this batch: its name may be one a crash left
+        #: before the inbox fsync, so the inbox is fsynced before the batch commits.
+        self._found_existing = False
         self.removed_leftovers = self._remove_leftovers(leftover_age_s)
 
     def deliver(
@@ -79,6 +82,7 @@ class DirectorySink(Sink):
                 target, hashlib.sha256(earlier[1]).hexdigest(), message.content
             )
         if target.exists():
+            self._found_existing = True
             return self._compare(target, message)
         temp = self.inbox / f"{_TEMP_PREFIX}{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
         try:
@@ -97,7 +101,10 @@ class DirectorySink(Sink):
         ``SinkUnavailable`` when the disk refused. Either way no temporary file is left.
         """
         pending, self._pending = self._pending, {}
+        found_existing, self._found_existing = self._found_existing, False
         if not pending:
+            if found_existing:
+                self._fsync_inbox()
             return
         conflict: SinkConflict | None = None
         try:
@@ -120,6 +127,12 @@ class DirectorySink(Sink):
                 temp.unlink(missing_ok=True)
         if conflict is not None:
             raise conflict
+
+    def _fsync_inbox(self) -> None:
+        try:
+            fsync_dir(self.inbox)
+        except OSError as exc:
+            raise SinkUnavailable(f"cannot fsync {self.inbox}: {exc.strerror}") from exc
 
     def _compare(self, target: Path, message: LocalMessage) -> DeliveryResult:
         """The file is there already: the same bytes are a duplicate, others a conflict."""

@@ -212,6 +212,21 @@ def test_sync_policy_is_one_data_sync_and_one_directory_fsync_per_batch(
     assert expected == kinds
 
 
+def test_a_batch_of_duplicates_still_fsyncs_the_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file found on disk may be one a crash named before the inbox fsync: the batch that
+    found it fsyncs the inbox (no data sync: nothing new was written) before it commits."""
+    earlier = DirectorySink(tmp_path)
+    earlier.deliver(message(b"same"), envelope())
+    earlier.flush()
+    sink = DirectorySink(tmp_path)
+    kinds = _count_syncs(monkeypatch, syncfs_available=True)
+    result = sink.deliver(message(b"same"), envelope())
+    sink.flush()
+    assert (DeliveryOutcome.DUPLICATE, ["dir"]) == (result.outcome, kinds)
+
+
 def test_the_real_syncfs_is_found_on_linux() -> None:
     """On Linux the one-per-batch data sync is libc's syncfs, not the per-file fallback."""
     assert (os.uname().sysname == "Linux") == (bridge.durable_files._syncfs() is not None)
