@@ -24,6 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from runtime.secrets import write_atomically
 from schemas.agreement import Agreement, parse_agreement
 from schemas.errors import ConfigError
 
@@ -91,14 +92,7 @@ def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_MODE)
-    try:
-        os.write(descriptor, pem)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    os.replace(temporary, path)
+    write_atomically(path, pem, _PRIVATE_MODE)
 
 
 def generate_key(state_dir: Path, agency: str, *, rotate: bool = False) -> Ed25519PrivateKey:

@@ -48,10 +48,21 @@ def write_secret(path: Path, secret: str) -> None:
     """Write ``secret`` to ``path`` (0600, directory 0700), replacing it atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
+    write_atomically(path, secret.encode("utf-8") + b"\n", 0o600)
+
+
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data``, never half written, with ``mode`` from the first
+    byte (a private key is never briefly readable by others): written whole under a
+    temporary name beside it, fsynced, then renamed over it."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    descriptor = os.open(temporary, flags, mode)
     try:
-        os.write(descriptor, secret.encode("utf-8") + b"\n")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fchmod(descriptor, mode)  # the umask may have taken bits away
         os.fsync(descriptor)
     finally:
         os.close(descriptor)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from runtime.secrets import ensure_secret
+from runtime.secrets import ensure_secret, write_atomically
 from schemas.errors import ConfigError
 
 #: Names the broker certificate is valid for: what clients dial (HOST of ``layout``).
@@ -165,19 +165,6 @@ def make_broker_certificate(
     return key, cert
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write atomically with ``mode`` from the first byte (a key is never briefly 0644)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(descriptor, data)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
-
-
 def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -225,17 +212,17 @@ def ensure_tls(root: Path) -> TlsFiles:
         ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     else:
         ca_key, ca_cert = make_ca()
-        _write(files.ca_key, _key_pem(ca_key), 0o600)
-        _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomically(files.ca_key, _key_pem(ca_key), 0o600)
+        write_atomically(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
     password = ensure_secret(files.password_file)
     if not _broker_cert_usable(files, ca_cert):
         key, cert = make_broker_certificate(ca_key, ca_cert)
         keystore = pkcs12.serialize_key_and_certificates(
             b"kafka", key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())
         )
-        _write(files.broker_key, _key_pem(key), 0o600)
-        _write(files.keystore, keystore, 0o600)
-        _write(files.broker_cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomically(files.broker_key, _key_pem(key), 0o600)
+        write_atomically(files.keystore, keystore, 0o600)
+        write_atomically(files.broker_cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return files
 
 
