@@ -20,10 +20,10 @@ so ``hxbus audit --alert ID`` can say, agency by agency, that the withdrawal rea
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from types import TracebackType
 
+from runtime.state_db import open_state_db
 from schemas import utc_now_ms
 
 _SCHEMA = """
@@ -52,13 +52,9 @@ class HeldAlerts:
     """A persistent set of alert ids a province holds; ``add`` stages, ``commit`` keeps."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # isolation_level=None: we open and end transactions ourselves.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        # autocommit: ``add`` opens the batch's transaction, ``commit``/``rollback`` end it.
+        self._db = open_state_db(path, busy_timeout_s=10.0, autocommit=True)
         self._db.executescript(_SCHEMA)
         self._open = False
 

@@ -16,13 +16,9 @@ Only handled messages are marked. A dead-lettered message is not: a forged messa
 borrowed a real message's id must not make the real one look handled, and a replay from
 the DLQ must find the id unseen.
 
-SQLite in WAL mode with ``synchronous=NORMAL``: a commit survives a crash of the process
-(kill -9) because the WAL is in the operating system's cache; after a power loss the last
-few commits may roll back, which leaves the database consistent and only means those
-messages are redelivered to an idempotent sink. FULL would add an fsync to every batch
-for a protection the first line already gives. One file per consumer group, under the
-state directory; workers of a group on one host share it (WAL lets readers run beside the
-one writer; ``busy_timeout`` makes a writer wait rather than fail).
+SQLite, opened as every state file is (``runtime.state_db``: WAL, ``synchronous=NORMAL``,
+why both). One file per consumer group, under the state directory; workers of a group on
+one host share it.
 
 Ids are pruned by age (``retention``, default 90 days, the DLQ's retention). A replay puts
 the original message back on its original topic, where every other consumer group sees it
@@ -33,7 +29,6 @@ however old the DLQ entry is. Crash and rebalance redeliveries need only minutes
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -41,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 
 from consumers.dlq import DLQ_RETENTION_MS
+from runtime.state_db import open_state_db
 
 #: As long as the DLQ keeps an entry (see the module docstring).
 DEFAULT_RETENTION = timedelta(milliseconds=DLQ_RETENTION_MS)
@@ -74,15 +70,10 @@ class DedupeStore:
         retention: timedelta = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.retention = retention
         self._clock = clock
-        # check_same_thread=False: a runtime is built on one thread and run on another,
-        # but only ever used by one at a time.
-        self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_state_db(path)
         # Message ids are random uuids: each insert dirties its own page of the key b-tree.
         # A larger cache and a WAL checkpointed every ~32 MB instead of 4 MB let repeated
         # writes to one page coalesce (measured with a million ids: ~100 -> ~25-40 us/id).

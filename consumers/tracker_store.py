@@ -27,13 +27,13 @@ de-duplicate.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 from consumers.tracker_state import Answer, Expectation, NoticeState, TrackedItem
+from runtime.state_db import open_state_db
 from schemas.errors import ConfigError
 
 DEFAULT_GROUP = "hx.tracker"
@@ -117,12 +117,8 @@ class TrackerStore:
                 f"tracker state {path}: does not exist; is `hxbus tracker run` running "
                 "with this HX_STATE_DIR and group?"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # check_same_thread=False: built on one thread, used by one at a time (the runtime).
-        self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_state_db(path)
         self._db.executescript(_SCHEMA)
         self._db.commit()
 
