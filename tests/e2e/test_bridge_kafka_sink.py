@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from e2e_bridge_support import prepare_groups, publish_all, shared_alerts, start_bridge, stop_when
-from e2e_topic_support import read_from, topic_ends
 from kafka import TopicPartition
+from topic_reading import read_records, topic_ends
 
 from bridge.runner import ensure_local_topic
 from runtime import Settings, make_consumer
@@ -32,7 +32,7 @@ def committed_ids(settings: Settings, topic: str, ours: set[str]) -> list[str]:
     """ce_id of every committed record of ``topic`` that is one of ``ours``, repeats kept."""
     ids = (
         dict(r.headers).get("ce_id", b"").decode()
-        for r in read_from(settings, dict.fromkeys(topic_ends(settings, topic), 0))
+        for r in read_records(settings, dict.fromkeys(topic_ends(settings, topic), 0))
     )
     return [i for i in ids if i in ours]
 

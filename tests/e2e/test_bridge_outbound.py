@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from e2e_bridge_support import finish, prepare_groups, shared_alerts, start_bridge
-from e2e_topic_support import read_from, topic_ends
+from topic_reading import read_records, topic_ends
 
 from bridge.profiles import get_profile
 from runtime import Settings
@@ -85,7 +85,7 @@ def test_outbox_files_are_published_or_rejected_with_line_field_and_rule(
 
     ours = [
         r
-        for r in read_from(settings, start)
+        for r in read_records(settings, start)
         if dict(r.headers).get("ce_id") == good.envelope.message_id.encode()
     ]
     assert 1 == len(ours)

@@ -1,4 +1,4 @@
-"""Reading what a topic holds now, for the bridge tests (not a test module).
+"""Reading what a topic holds now, for integration and e2e tests (not a test module).
 
 A reader assigned to the partitions, from the given offsets (or the beginning) up to the
 end offsets taken when it starts: for ``read_committed`` that end is the last stable
@@ -24,6 +24,20 @@ def end_offsets(settings: Settings, partitions: Sequence[TopicPartition]) -> dic
     consumer = make_consumer(settings, group_id=None)
     try:
         ends: dict[Any, int] = consumer.end_offsets(list(partitions))
+        return ends
+    finally:
+        consumer.close()
+
+
+def topic_ends(settings: Settings, topic: str) -> dict[TopicPartition, int]:
+    """The end offset of every partition of ``topic`` now (a test takes them before it
+    publishes on a shared topic, and reads from there)."""
+    consumer = make_consumer(settings, group_id=None)
+    try:
+        numbers = consumer.partitions_for_topic(topic) or set()
+        ends: dict[TopicPartition, int] = consumer.end_offsets(
+            [TopicPartition(topic, p) for p in sorted(numbers)]
+        )
         return ends
     finally:
         consumer.close()
