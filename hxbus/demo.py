@@ -13,7 +13,14 @@ What a newcomer (or a duty officer in training) sees in one command:
    offered rate while the live view (``hxbus top``'s frame) refreshes every second;
 5. once the bridges have caught up, a summary: published, delivered per province (and the
    files actually found under each root — the two must agree), dead letters by reason,
-   overdue requests, end-to-end p50/p99, and where the files are.
+   requests answered in time, overdue, second notices, end-to-end p50/p99, and where the
+   files are.
+
+With ``console_port``, the exchange console (``hxbus.console``) is started before anything
+else and its address printed first; it shows the run as the auditor. The demo's copy of
+the agreement reads the answer deadlines' minutes as seconds (``DEADLINE_SCALE``: 10 min
+becomes 10 s), so a 30-second run shows requests answered in time, overdue ones, and the
+tracker's second notices, in the console and in the summary.
 
 Every role serves ``/metrics`` on the ports of deploy/prometheus/prometheus.yml, so
 Prometheus, Grafana or a second terminal's ``hxbus top`` can watch the demo too.
@@ -37,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -51,7 +58,18 @@ from consumers.lag import read_lag
 from consumers.offsets import start_group_at_end
 from consumers.replay import read_dead_letters
 from consumers.tracker import inbox_topics
+from consumers.tracker_state import ItemState
+from consumers.tracker_store import TrackerStore
 from hxbus import broker
+from hxbus.console import (
+    AUDITOR,
+    ConsoleServer,
+    ExchangeConsole,
+    OperatorLogins,
+    Principal,
+    RoleUrl,
+    Sources,
+)
 from hxbus.metrics_view import Scrape, View, scrape
 from hxbus.top_frame import DEFAULT_PORTS, render
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
@@ -68,6 +86,8 @@ PUBLISHER_PORT, TRACKER_PORT = DEFAULT_PORTS[0], DEFAULT_PORTS[1]
 BRIDGE_PORTS: dict[str, int] = dict(zip(("JS", "SD", "HA", "AH"), DEFAULT_PORTS[2:], strict=True))
 #: How long the bridges may take to drain after the last event before the summary.
 DRAIN_TIMEOUT_S = 120.0
+#: The demo's agreement divides every answer deadline by this: minutes become seconds.
+DEADLINE_SCALE = 60
 
 
 @dataclass
@@ -97,6 +117,7 @@ class Summary:
     dead_letters: Counter[str] = field(default_factory=Counter)
     overdue: int = 0
     second_notices: int = 0
+    answered_in_time: int = 0
     p50_s: float | None = None
     p99_s: float | None = None
     drained: bool = False
@@ -116,6 +137,7 @@ class RegionalDemo:
         seed: int,
         console: Console,
         live: bool,
+        console_port: int | None = None,
     ) -> None:
         self.settings = settings
         self.agreement = agreement
@@ -127,11 +149,15 @@ class RegionalDemo:
         self.live = live
         self.run_id = time.strftime("%Y%m%d%H%M%S")
         self.roles: list[Role] = []
+        self.console_port = console_port
+        self.web_console: ConsoleServer | None = None
 
     def run(self) -> Summary:
         with ExitStack() as stack:
             self._check_metrics_ports()
             self._prepare_root()
+            if self.console_port is not None:
+                self._start_console(stack, self.console_port)
             self._sign_as_every_agency()
             stack.enter_context(self._broker())
             self._say(f"provisioning topics on {self.settings.bootstrap}")
@@ -140,6 +166,7 @@ class RegionalDemo:
             self._start_roles()
             server = start_metrics_server(PUBLISHER_PORT, host=self.settings.metrics_host)
             stack.callback(server.stop)
+            self._attach_console()
             summary = Summary()
             self._drive(summary)
             summary.drained = self._drain()
@@ -175,6 +202,7 @@ class RegionalDemo:
         state = self.root / ".state"
         agreement_copy = self.root / "agreement.toml"
         shutil.copyfile(self.settings.agreement, agreement_copy)
+        scale_deadlines(agreement_copy, DEADLINE_SCALE)
         for agency in self.agreement.agencies:
             public = generate_key(state, agency.id).public_key()
             self.agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
@@ -182,6 +210,34 @@ class RegionalDemo:
             update={"agreement": agreement_copy, "state_dir": state}
         )
         self._say(f"signing as each of the {len(self.agreement.agencies)} agencies (Ed25519)")
+
+    def _start_console(self, stack: ExitStack, port: int) -> None:
+        """The console first, so its address is the first line: it waits for the region."""
+        operators = OperatorLogins(self.root / ".state")
+        console = ExchangeConsole(self.agreement, Principal(AUDITOR), operators)
+        self.web_console = ConsoleServer(console, port=port)
+        self.web_console.start()
+        stack.callback(self.web_console.stop)
+        self._say(f"console: {self.web_console.url} (as the auditor)")
+        for name, path in operators.password_files.items():
+            self._say(f"console: operator login {name!r}, password in {path}")
+
+    def _attach_console(self) -> None:
+        if self.web_console is None:
+            return
+        roles = [RoleUrl("publisher", "publisher", f"http://127.0.0.1:{PUBLISHER_PORT}/metrics")]
+        for role in self.roles:
+            kind, _, province = role.name.partition(" ")
+            roles.append(RoleUrl(role.name, kind, role.metrics_url, province or None))
+        tracker = next(r.group for r in self.roles if r.name == "tracker")
+        sources = Sources.build(
+            self.settings,
+            self.agreement,
+            roles=roles,
+            tracker_group=tracker,
+            dlq_groups=[r.group for r in self.roles],
+        )
+        self.web_console.console.attach(sources)
 
     @contextmanager
     def _broker(self) -> Iterator[None]:
@@ -384,11 +440,25 @@ class RegionalDemo:
             summary.files[province] = _count_files(self.root / province / "inbox")
         summary.overdue = int(sum(view.gauge("hx_requests_overdue", ()).values()))
         summary.second_notices = int(view.total("hx_requests_second_notices_total").total)
+        summary.answered_in_time = self._answered_in_time()
         summary.p50_s = view.latency(0.5)
         summary.p99_s = view.latency(0.99)
         for role in self.roles:
             for letter in read_dead_letters(self.settings, role.group):
                 summary.dead_letters[letter.reason] += 1
+
+    def _answered_in_time(self) -> int:
+        """Requests and hit confirmations answered by their deadline (the tracker's state)."""
+        tracker = next((r for r in self.roles if r.name == "tracker"), None)
+        if tracker is None:
+            return 0
+        now = datetime.now(UTC)
+        with TrackerStore.for_group(self.settings.state_dir, tracker.group) as store:
+            return sum(
+                1
+                for item in store.items()
+                if item.state(now) is ItemState.ANSWERED and not item.answered_late
+            )
 
     def _stop_roles(self) -> None:
         for role in self.roles:
@@ -429,14 +499,28 @@ def summary_lines(summary: Summary) -> list[str]:
     return [
         f"published {published} events ({by_type}); refused before sending: {summary.refused}",
         f"dead letters by reason: {dead}",
-        f"overdue requests and hit confirmations: {summary.overdue}; second notices sent: "
-        f"{summary.second_notices}",
+        f"requests and hit confirmations answered in time: {summary.answered_in_time}; "
+        f"overdue: {summary.overdue}; second notices sent: {summary.second_notices}",
         f"end-to-end latency (created_at -> local file): p50 {_ms(summary.p50_s)}, "
         f"p99 {_ms(summary.p99_s)}",
         "all delivered"
         if summary.drained
         else f"the bridges had not caught up after {DRAIN_TIMEOUT_S:.0f} s",
     ]
+
+
+def scale_deadlines(agreement_file: Path, divisor: int) -> None:
+    """Divide every ``[deadlines]`` value of an agreement file by ``divisor`` (at least 1 s)."""
+    lines, section = [], ""
+    for line in agreement_file.read_text(encoding="utf-8").splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped
+        elif section == "[deadlines]" and "=" in stripped and not stripped.startswith("#"):
+            name, _, value = stripped.partition("=")
+            line = f"{name.strip()} = {max(1, int(value.strip()) // divisor)}\n"
+        lines.append(line)
+    agreement_file.write_text("".join(lines), encoding="utf-8")
 
 
 def _ms(seconds: float | None) -> str:

@@ -1,10 +1,12 @@
 """``hxbus demo [--duration S] [--rate R] [--seed N] [--root DIR]``: the whole region at work.
 
-Starts the broker if none answers, provisions the agreement's topics, starts the four
-province bridges (directory sinks under ``DIR/<province>/inbox/``) and the request
-tracker, publishes synthetic traffic among the ten agencies while the live view runs,
-waits for the bridges to deliver everything, and prints a summary. Stops what it started,
-also on Ctrl-C. See ``hxbus/demo.py`` for what each step does and why.
+Starts the exchange console first and prints its address (``--console-port``, default
+8080, on 127.0.0.1; ``--no-console`` to skip it), then the broker if none answers;
+provisions the agreement's topics, starts the four province bridges (directory sinks
+under ``DIR/<province>/inbox/``) and the request tracker, publishes synthetic traffic
+among the ten agencies while the live view runs, waits for the bridges to deliver
+everything, and prints a summary. Stops what it started, also on Ctrl-C. See
+``hxbus/demo.py`` for what each step does and why.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from hxbus.console import DEFAULT_PORT
 from hxbus.demo import RegionalDemo, summary_lines, summary_table
 from runtime import Settings
 from schemas import load_agreement
@@ -36,6 +39,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-live", action="store_true", help="progress lines instead of the live view"
     )
+    parser.add_argument(
+        "--console-port", type=int, default=DEFAULT_PORT,
+        help=f"the exchange console's port on 127.0.0.1 ({DEFAULT_PORT})",
+    )  # fmt: skip
+    parser.add_argument("--no-console", action="store_true", help="do not start the console")
     parser.set_defaults(handler=_demo)
 
 
@@ -50,6 +58,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         console=console,
         live=console.is_terminal and not args.no_live,
+        console_port=None if args.no_console else args.console_port,
     )
     try:
         summary = demo.run()
