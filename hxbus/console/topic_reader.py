@@ -82,7 +82,7 @@ class TopicReader:
                     consumer.position(tp) >= end for tp, end in loading_until.items()
                 ):
                     self.loading = False
-                    log.info("console_register_loaded")
+                    log.debug("console_register_loaded")
         finally:
             consumer.close(autocommit=False)
 

@@ -150,8 +150,11 @@ class Browser:
                 found.append(str(params["entry"].get("text"))[:300])
         return found
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
+        """A PNG of the whole page (or of what the window shows)."""
+        data = self.send(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": full_page}
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data["data"]))
         return path

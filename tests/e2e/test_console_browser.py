@@ -139,7 +139,7 @@ def test_flows_show_non_zero_rates(browser: Browser, screenshots: Path) -> None:
         })()""",
         30,
     )
-    browser.screenshot(screenshots / "02-region.png")
+    browser.screenshot(screenshots / "02-region.png", full_page=False)
     assert rates, "no flow with a rate above zero"
     assert all(rate > 0 for rate in rates)
 

@@ -170,7 +170,7 @@
       dot.appendChild(svg("title", {}, `${p.city} ${p.city_zh} (${p.agency})`));
       nodes.push(dot);
       nodes.push(svg("text", { class: "city-name", x: p.x, y: p.y - 2.6 }, p.city));
-      if (b > 0) nodes.push(svg("text", { class: "broadcast-rate", x: p.x, y: p.y + 4.2 }, `alerts ${rate(b)}/s`));
+      if (b > 0) nodes.push(svg("text", { class: "broadcast-rate", x: p.x + 2.6, y: p.y + 2.6 }, `alerts ${rate(b)}/s`));
     }
     map.replaceChildren(...nodes);
   }
