@@ -129,7 +129,7 @@ def test_page_loads_without_console_errors(browser: Browser, screenshots: Path) 
 
 
 def test_flows_show_non_zero_rates(browser: Browser, screenshots: Path) -> None:
-    """The region shows flows between agencies with rates above zero, on the map and in the table."""
+    """The region shows flows between agencies at rates above zero, on the map and in the table."""
     rates = browser.wait_for(
         """(() => {
             const cells = [...document.querySelectorAll('#flows tbody tr td:last-child')];
@@ -150,9 +150,7 @@ def test_published_alert_appears_in_the_register_within_two_seconds(
     """An alert published during the test is in the page's register within 2 s of the
     broker's acknowledgement (the issue's requirement; the console reads the alert topic
     every 200 ms and the page updates every second)."""
-    browser.wait_for(
-        "document.getElementById('alert-count').textContent.includes('matching')", 60
-    )
+    browser.wait_for("document.getElementById('alert-count').textContent.includes('matching')", 60)
     alert_id = str(uuid.uuid4())
     event = json.loads(FIXTURE.read_text(encoding="utf-8"))
     event["id"] = str(uuid.uuid4())
@@ -192,7 +190,8 @@ def test_overdue_request_is_shown_as_overdue(browser: Browser, screenshots: Path
     )
     browser.evaluate("document.getElementById('requests-section').scrollIntoView()")
     browser.screenshot(screenshots / "04-overdue.png")
-    assert row is not None and "overdue" in row
+    assert row is not None
+    assert "overdue" in row
     counts = browser.evaluate("document.getElementById('request-counts').textContent")
     assert "overdue 0" not in counts
 

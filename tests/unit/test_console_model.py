@@ -178,9 +178,7 @@ def test_demo_agreement_reads_deadline_minutes_as_seconds(tmp_path: Path) -> Non
 
     scale_deadlines(copy, 60)
 
-    assert {"IMMEDIATE": 10, "URGENT": 60, "ROUTINE": 1440} == dict(
-        load_agreement(copy).deadlines
-    )
+    assert {"IMMEDIATE": 10, "URGENT": 60, "ROUTINE": 1440} == dict(load_agreement(copy).deadlines)
 
 
 def test_every_agency_is_placed_inside_the_map(agreement: Agreement) -> None:

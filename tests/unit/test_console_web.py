@@ -58,7 +58,8 @@ def test_page_is_served_with_safety_headers(client: TestClient) -> None:
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "no-store" == page.headers["cache-control"]
     assert "no-referrer" == page.headers["referrer-policy"]
-    assert "localStorage" not in script.text and "sessionStorage" not in script.text
+    assert "localStorage" not in script.text
+    assert "sessionStorage" not in script.text
 
 
 def test_state_says_starting_before_the_region_is_attached(client: TestClient) -> None:
@@ -136,7 +137,8 @@ def test_login_sets_an_http_only_strict_cookie_and_never_echoes_the_password(
 
     cookie = login.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
-    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
     assert password not in login.text
     assert "operator" == client.get("/api/session").json()["operator"]
 

@@ -25,8 +25,16 @@ def test_second_notices_are_summed_over_kinds_and_targets_from_the_tracker_page(
 
 
 def test_summary_lines_name_overdue_items_and_second_notices() -> None:
-    summary = Summary(published=Counter({"AssistanceRequest": 4}), overdue=1, second_notices=3)
+    summary = Summary(
+        published=Counter({"AssistanceRequest": 4}),
+        overdue=1,
+        second_notices=3,
+        answered_in_time=5,
+    )
 
     lines = summary_lines(summary)
 
-    assert "overdue requests and hit confirmations: 1; second notices sent: 3" in lines
+    assert (
+        "requests and hit confirmations answered in time: 5; overdue: 1; second notices sent: 3"
+        in lines
+    )
