@@ -15,7 +15,7 @@ from typing import Any
 
 from hxbus.console.alert_book import AlertBook
 from hxbus.console.dead_letters import DeadLetterDesk
-from hxbus.console.flows import FlowCounter
+from hxbus.console.flows import EVERYONE, FlowCounter
 from hxbus.console.layout import MAP_HEIGHT, region_layout
 from hxbus.console.operators import OperatorLogins
 from hxbus.console.principal import Principal
@@ -144,6 +144,7 @@ class ExchangeConsole:
             "flows": [
                 {"source": f.source, "target": f.target, "type": f.event_type, "rate": f.rate}
                 for f in sources.flows.flows()
+                if self.principal.may_see_flow(f.source, f.target, EVERYONE)
             ],
             "alerts": {"rows": alerts, "matched": matched, "loading": sources.reader.loading},
             "requests": read_requests(

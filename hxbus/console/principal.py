@@ -7,7 +7,9 @@ principal may read, by the agreement's rules (design.md, "Need to know"):
   NEED_TO_KNOW or ORIGINATOR_CONTROL only when it issued it or is in its ``share_with``;
   it sees the requests and hit confirmations it owes or waits for;
 - the auditor oversees the exchange: every alert's register entry (which holds no
-  personal data: ids, kind, category, issuer, status, validity) and every tracked item.
+  personal data: ids, kind, category, issuer, status, validity) and every tracked item;
+- flows (message counts): an agency sees the pairs it is part of and every agency's
+  broadcasts (which reach it); the auditor sees every pair.
 
 An alert whose handling the console has not seen (only a status change of it was read)
 is shown to its issuer and the auditor only: when in doubt, less.
@@ -52,6 +54,10 @@ class Principal:
         if self.is_auditor or self.name == issuer:
             return True
         return readers is None or self.name in readers
+
+    def may_see_flow(self, source: str, target: str, broadcast: str) -> bool:
+        """A flow of messages from ``source`` to ``target`` (``broadcast``: to everyone)."""
+        return self.is_auditor or target == broadcast or self.name in (source, target)
 
     def may_read_item(self, requester: str, target: str) -> bool:
         """A request or hit confirmation: the auditor, or one of its two agencies."""

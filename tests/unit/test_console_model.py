@@ -61,6 +61,17 @@ def test_principal_reads_the_items_it_owes_or_waits_for() -> None:
     assert Principal(AUDITOR).may_read_item(XUZHOU, JINING)
 
 
+def test_principal_sees_the_flows_it_is_part_of_and_every_broadcast() -> None:
+    """An agency sees its own pairs and broadcasts, not two others' traffic; the auditor all."""
+    linyi = Principal(LINYI)
+
+    assert linyi.may_see_flow(LINYI, XUZHOU, "*")
+    assert linyi.may_see_flow(XUZHOU, LINYI, "*")
+    assert linyi.may_see_flow(XUZHOU, "*", "*")
+    assert not linyi.may_see_flow(XUZHOU, JINING, "*")
+    assert Principal(AUDITOR).may_see_flow(XUZHOU, JINING, "*")
+
+
 def test_principal_must_be_an_agency_or_the_auditor(agreement: Agreement) -> None:
     """``--as`` names an agency of the agreement or ``auditor``; anything else is refused."""
     assert Principal(HEZE) == Principal.parse(HEZE, agreement)
