@@ -62,7 +62,7 @@ def demo(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "hxbus", "demo", "--duration", "150", "--rate", "30",
+            sys.executable, "-m", "hxbus", "demo", "--duration", "300", "--rate", "30",
             "--no-live", "--console-port", str(port), "--root", str(root),
         ],
         stdin=subprocess.DEVNULL,
