@@ -16,11 +16,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from starlette.testclient import TestClient
 
+from hxbus.cli import main
+from hxbus.commands.console import roles_of
 from hxbus.console import ExchangeConsole, OperatorLogins, Principal, operator_password_file
 from hxbus.console.operators import LOCKOUT_S, MAX_FAILURES
 from hxbus.console.web import CSRF_HEADER, SESSION_COOKIE, console_app
 from runtime.secrets import read_secret
 from schemas import Agreement
+from schemas.errors import ConfigError
 
 
 class FakeDesk:
@@ -180,3 +183,28 @@ def test_repeated_wrong_passwords_lock_the_name_for_a_while(tmp_path: Path) -> N
 
     assert locked is None
     assert unlocked is not None
+
+
+def test_console_command_refuses_a_principal_outside_the_agreement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hxbus console --as`` someone unknown: exit 2, the option named, nothing served."""
+    monkeypatch.setenv("HX_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr("hxbus.cli.configure_logging", lambda *_args, **_kwargs: None)
+
+    status = main(["console", "--as", "nobody"])
+
+    assert 2 == status
+    assert "--as: 'nobody' is neither 'auditor' nor an agency id" in capsys.readouterr().err
+    assert not operator_password_file(tmp_path, "operator").exists()
+
+
+def test_metrics_urls_name_their_roles_and_bridges_their_province() -> None:
+    """``NAME=URL``: a ``bridge XX`` is province XX's bridge; a malformed one is refused."""
+    roles = roles_of(["publisher=http://h:1/metrics", "bridge SD=http://h:2/metrics"])
+
+    assert [("publisher", "publisher", None), ("bridge SD", "bridge", "SD")] == [
+        (r.name, r.kind, r.province) for r in roles
+    ]
+    with pytest.raises(ConfigError, match="--metrics-url"):
+        roles_of(["bridge SD"])
