@@ -233,6 +233,7 @@ class RegionalDemo:
         sources = Sources.build(
             self.settings,
             self.agreement,
+            self.web_console.console.principal,
             roles=roles,
             tracker_group=tracker,
             dlq_groups=[r.group for r in self.roles],

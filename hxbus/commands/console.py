@@ -101,6 +101,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         Sources.build(
             settings,
             agreement,
+            principal,
             roles=roles_of(args.metrics_urls),
             tracker_group=args.tracker_group,
             dlq_groups=args.dlq_groups,

@@ -11,7 +11,7 @@ from hxbus.console.operators import OperatorLogins, operator_password_file
 from hxbus.console.principal import AUDITOR, Principal
 from hxbus.console.region_watch import RegionWatch, RoleUrl, standard_roles
 from hxbus.console.server import DEFAULT_HOST, DEFAULT_PORT, ConsoleServer
-from hxbus.console.topic_reader import TopicReader, wait_loaded
+from hxbus.console.topic_reader import TopicReader
 
 __all__ = [
     "AUDITOR",
@@ -31,5 +31,4 @@ __all__ = [
     "operator_password_file",
     "read_audit",
     "standard_roles",
-    "wait_loaded",
 ]

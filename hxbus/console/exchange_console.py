@@ -55,16 +55,20 @@ class Sources:
         cls,
         settings: Settings,
         agreement: Agreement,
+        principal: Principal,
         *,
         roles: list[RoleUrl],
         tracker_group: str,
         dlq_groups: list[str] | None,
     ) -> Sources:
         book, flows = AlertBook(), FlowCounter()
+        inboxes = [
+            a.id for a in agreement.agencies if principal.is_auditor or a.id == principal.name
+        ]
         return cls(
             settings=settings,
             tracker_group=tracker_group,
-            reader=TopicReader(settings, agreement, book, flows),
+            reader=TopicReader(settings, inboxes, book, flows),
             watch=RegionWatch(roles),
             desk=DeadLetterDesk(settings, dlq_groups),
             book=book,

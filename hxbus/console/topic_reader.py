@@ -5,7 +5,9 @@ One consumer, no group (nothing committed: watching is not consuming), assigned 
 - the alert topics from their beginning, folded into the ``AlertBook`` (the register is
   rebuilt as ``hxbus alerts`` rebuilds it when no snapshot helps: slower, same answer);
   until it has read up to the end offsets it found at start, ``loading`` is true;
-- every inbox topic from its end: only the headers are read, for the flows.
+- the inbox topics of the agencies whose flows the principal may see, from their end
+  (every inbox for the auditor, its own for an agency: what its broker login may read on
+  a secured broker): only the headers are read, for the flows.
 
 Alert messages count as flows too (target ``*``). The reader runs in its own thread and
 never stops on a bad message: one that does not decode is counted and skipped (the DLQ is
@@ -15,7 +17,6 @@ the roles' business). When the broker fails it says so in ``error`` and starts a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from consumers.alert_register import ALERT_TOPICS, REGISTER_TYPES
 from hxbus.console.alert_book import AlertBook
 from hxbus.console.flows import EVERYONE, FlowCounter
 from runtime import Settings, make_consumer
-from schemas import Agreement, Codec, inbox_topic
+from schemas import Codec, inbox_topic
 from schemas.errors import HxError
 from schemas.headers import CE_SOURCE, CE_TYPE
 
@@ -39,10 +40,14 @@ class TopicReader:
     """Follows the topics in a daemon thread until ``stop``."""
 
     def __init__(
-        self, settings: Settings, agreement: Agreement, book: AlertBook, flows: FlowCounter
+        self,
+        settings: Settings,
+        inbox_agencies: Sequence[str],
+        book: AlertBook,
+        flows: FlowCounter,
     ) -> None:
         self._settings = settings
-        self._agreement = agreement
+        self._inboxes = [inbox_topic(agency) for agency in inbox_agencies]
         self._book = book
         self._flows = flows
         self._codec = Codec()
@@ -89,7 +94,7 @@ class TopicReader:
     def _assign(self, consumer: Any) -> dict[Any, int]:
         """Assign every partition; the alert topics' end offsets, the register's goal."""
         alerts = _partitions(consumer, ALERT_TOPICS)
-        inboxes = _partitions(consumer, [inbox_topic(a.id) for a in self._agreement.agencies])
+        inboxes = _partitions(consumer, self._inboxes)
         consumer.assign(alerts + inboxes)
         if alerts:
             consumer.seek_to_beginning(*alerts)
@@ -122,11 +127,3 @@ def _partitions(consumer: Any, topics: Sequence[str]) -> list[Any]:
         for topic in topics
         for p in sorted(consumer.partitions_for_topic(topic) or ())
     ]
-
-
-def wait_loaded(reader: TopicReader, timeout_s: float) -> bool:
-    """True once the reader has read the alert topics to their end (for tests and the demo)."""
-    deadline = time.monotonic() + timeout_s
-    while reader.loading and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return not reader.loading
