@@ -519,7 +519,8 @@ def scale_deadlines(agreement_file: Path, divisor: int) -> None:
             section = stripped
         elif section == "[deadlines]" and "=" in stripped and not stripped.startswith("#"):
             name, _, value = stripped.partition("=")
-            line = f"{name.strip()} = {max(1, int(value.strip()) // divisor)}\n"
+            seconds = int(value.split("#")[0].strip())
+            line = f"{name.strip()} = {max(1, seconds // divisor)}\n"
         lines.append(line)
     agreement_file.write_text("".join(lines), encoding="utf-8")
 
