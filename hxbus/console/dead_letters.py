@@ -54,6 +54,7 @@ class DeadLetterDesk:
         self._lock = threading.Lock()
         self._replay_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a replay asks for a fresh reading at once
         self._thread = threading.Thread(target=self._run, name="console-dlq", daemon=True)
         self.error: str | None = None
 
@@ -62,6 +63,7 @@ class DeadLetterDesk:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
     def summary(self) -> dict[str, Any]:
@@ -76,7 +78,8 @@ class DeadLetterDesk:
             except Exception as exc:  # the broker went away: say so, try again
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.warning("console_dlq_failed", error=self.error)
-            self._stop.wait(REFRESH_S)
+            self._wake.wait(REFRESH_S)
+            self._wake.clear()
 
     def groups(self) -> list[str]:
         if self._groups is not None:
@@ -127,6 +130,7 @@ class DeadLetterDesk:
                     replay_log.close()
                 outcome = {"status": result.status, "detail": result.detail}
             self._audit(operator, group, entry_id, outcome)
+        self._wake.set()
         return outcome
 
     def _audit(self, operator: str, group: str, entry_id: str, outcome: dict[str, str]) -> None:

@@ -22,12 +22,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chromium_cdp import Browser
 from e2e_metrics_support import free_port
 
+from consumers import DeadLetterQueue
+from consumers.dlq import Origin
 from hxbus.console import read_audit
+from runtime import CreateTopic, Settings, TopicSpec
+from schemas.errors import SinkRejected
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -205,3 +210,60 @@ def test_replay_without_login_is_refused(browser: Browser, demo: DemoRun) -> Non
     )
     assert [401, "replay needs an operator login"] == answer
     assert [] == read_audit(demo.root / ".state")
+
+
+def test_replay_after_operator_login_is_done_and_audited(
+    browser: Browser, demo: DemoRun, kafka_bootstrap: str, admin: Any, screenshots: Path
+) -> None:
+    """A dead letter in a group the demo's console watches: the operator logs in through the
+    page's dialog, replays it with its button, and the replay is in the audit file."""
+    groups = browser.evaluate(
+        "fetch('/api/state').then((r) => r.json()).then((s) => Object.keys(s.dead_letters))"
+    )
+    group = next(g for g in groups if g.endswith(".tracker"))
+    topic = f"t-console-replay-{uuid.uuid4().hex[:8]}"
+    CreateTopic(TopicSpec(topic, 1, 1, {})).apply(admin)
+    settings = Settings(bootstrap=kafka_bootstrap, state_dir=demo.root / ".state")
+    dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
+    try:
+        dlq.send(
+            Origin(topic, 0, 0),
+            key=b"k",
+            value=b"v",
+            headers=[("ce_id", str(uuid.uuid4()).encode())],
+            error=SinkRejected("the local system refused the file"),
+            reason="sink_rejected",
+        )
+        assert set() == dlq.flush()
+    finally:
+        dlq.close()
+    button = "#dead-letters button.replay:not([disabled])"
+    assert browser.wait_for(f"document.querySelector('{button}') !== null", 30)
+    password = (demo.root / ".state" / "secrets" / "console-operator.password").read_text()
+
+    browser.evaluate(
+        f"""(() => {{
+            document.getElementById('login-open').click();
+            document.getElementById('login-name').value = 'operator';
+            document.getElementById('login-password').value = {json.dumps(password.strip())};
+            document.getElementById('login-form').requestSubmit();
+        }})()"""
+    )
+    logged_in = browser.wait_for(
+        "document.getElementById('operator-name').textContent === 'operator: operator'", 10
+    )
+    browser.evaluate(f"document.querySelector('{button}').click()")
+    result = browser.wait_for(
+        "(() => { const t = document.getElementById('replay-result').textContent;"
+        " return t.includes('replayed') ? t : null; })()",
+        30,
+    )
+    browser.evaluate("document.getElementById('dlq-section').scrollIntoView()")
+    browser.screenshot(screenshots / "05-replay.png", full_page=False)
+
+    assert logged_in is True
+    assert result is not None
+    assert [("operator", group, "replayed")] == [
+        (a["operator"], a["group"], a["status"]) for a in read_audit(demo.root / ".state")
+    ]
+    admin.delete_topics([topic])
