@@ -201,6 +201,40 @@ def test_overdue_request_is_shown_as_overdue(browser: Browser, screenshots: Path
     assert "overdue 0" not in counts
 
 
+def test_second_notice_of_an_overdue_item_is_shown(browser: Browser) -> None:
+    """Once the tracker sends a second notice, its item's row says so and the header counts it."""
+    sent = browser.wait_for(
+        "[...document.querySelectorAll('#requests span.notice')]"
+        ".some((s) => s.textContent === 'sent')",
+        90,
+    )
+    counts = browser.evaluate("document.getElementById('request-counts').textContent")
+
+    assert sent is True
+    assert "second notices 0" not in counts
+
+
+def test_register_filter_by_agency_shows_only_that_agencys_alerts(browser: Browser) -> None:
+    """Choosing an agency in the filter leaves only alerts it issued (and restores all after)."""
+    choose = (
+        "(() => {{ const s = document.getElementById('filter-agency'); s.value = '{0}';"
+        " s.dispatchEvent(new Event('change')); }})()"
+    )
+    issuers = (
+        "[...document.querySelectorAll('#alerts tbody tr')].map((r) => r.children[3].textContent)"
+    )
+    browser.evaluate(choose.format(JINING))
+    only_jining = browser.wait_for(
+        f"(() => {{ const i = {issuers}; return i.length && i.every((c) => c === 'Jining')"
+        " ? i : null; })()",
+        20,
+    )
+    browser.evaluate(choose.format(""))
+
+    assert only_jining is not None
+    assert {"Jining"} == set(only_jining)
+
+
 def test_replay_without_login_is_refused(browser: Browser, demo: DemoRun) -> None:
     """A replay sent from the page without an operator login gets 401 and is not audited."""
     answer = browser.evaluate(
