@@ -114,7 +114,7 @@ class Browser:
         while not any(e["method"] == "Page.loadEventFired" for e in self.events):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{url} did not load within {timeout_s:g} s")
-            self.evaluate("1")  # pumps the event queue
+            self.send("Page.getFrameTree")  # pumps the event queue; harmless mid-navigation
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (promises awaited)."""
