@@ -16,21 +16,39 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+#: Mode of the files handed to a local system: owner and group read, nobody else
+#: (design.md, Audit and personal data). A province may choose another in the agreement.
+FILE_MODE = 0o640
+#: Mode of the folders that hold them.
+DIR_MODE = 0o750
 
-def write_synced(path: Path, content: bytes) -> None:
-    """Create ``path`` (it must not exist), write all of ``content``, fsync it."""
-    _write(path, content, sync=True)
+
+def write_synced(path: Path, content: bytes, mode: int = FILE_MODE) -> None:
+    """Create ``path`` (it must not exist) with ``mode``, write all of ``content``, fsync."""
+    _write(path, content, sync=True, mode=mode)
 
 
-def write_unsynced(path: Path, content: bytes) -> None:
-    """Create ``path`` (it must not exist) and write all of ``content``; not yet durable:
-    ``sync_filesystem`` (or an fsync of the file) makes it so."""
-    _write(path, content, sync=False)
+def write_unsynced(path: Path, content: bytes, mode: int = FILE_MODE) -> None:
+    """Create ``path`` (it must not exist) with ``mode`` and write all of ``content``; not
+    yet durable: ``sync_filesystem`` (or an fsync of the file) makes it so."""
+    _write(path, content, sync=False, mode=mode)
+
+
+def make_private_dir(folder: Path, mode: int = DIR_MODE) -> None:
+    """Create ``folder`` (and its parents) if missing and give it exactly ``mode``.
+
+    The mode is set with ``chmod`` after the fact, so the process's umask cannot widen
+    or narrow it; parents made on the way get the umask's default, as ``mkdir -p`` does.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if stat.S_IMODE(folder.stat().st_mode) != mode:
+        os.chmod(folder, mode)
 
 
 def sync_filesystem(folder: Path, files: Iterable[Path]) -> None:
@@ -64,9 +82,11 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write(path: Path, content: bytes, *, sync: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _write(path: Path, content: bytes, *, sync: bool, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        # open() applies the umask; fchmod sets exactly ``mode`` whatever the umask is.
+        os.fchmod(fd, mode)
         view = memoryview(content)
         while view:
             written = os.write(fd, view)

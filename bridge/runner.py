@@ -80,13 +80,25 @@ class SinkChoice:
     #: The kafka sink's local topic (default ``local_topic(province)``).
     topic: str | None = None
 
-    def build(self, settings: Settings | None = None, group: str = "", province: str = "") -> Sink:
+    def build(
+        self,
+        settings: Settings | None = None,
+        group: str = "",
+        province: str = "",
+        agreement: Agreement | None = None,
+    ) -> Sink:
         """The sink; the kafka sink needs ``settings`` and the group (its transactional id
         is ``<group>-0``: one worker per group, stable across restarts, so a restarted
-        bridge fences its dead predecessor)."""
+        bridge fences its dead predecessor). The directory sink takes its file and folder
+        modes from the province's entry in ``agreement`` (0640 / 0750 without one)."""
         if self.kind == "directory":
             if self.root is None:
                 raise ConfigError("--root: the directory sink needs the local root")
+            if agreement is not None and province in agreement.provinces:
+                spec = agreement.provinces[province]
+                return DirectorySink(
+                    self.root, file_mode=spec.inbox_file_mode, dir_mode=spec.inbox_dir_mode
+                )
             return DirectorySink(self.root)
         if self.kind == "http":
             if not self.url:
@@ -173,7 +185,7 @@ def run_inbound(
     if outbound_root is not None:
         outbound = OutboundThread(settings, agreement, key, profile, outbound_root)
     topics = bridge_topics(agreement, key)
-    sink = sink_choice.build(settings, group, key)
+    sink = sink_choice.build(settings, group, key, agreement)
     held = HeldAlerts(held_alerts_path(settings.state_dir, group))
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     # The Kafka sink owns the commit: the audit records travel in its transaction, and the

@@ -12,7 +12,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from schemas.errors import ConfigError
 
@@ -40,8 +47,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _file_mode(value: object) -> int:
+    """A permission mode from the agreement: an octal string ("0640") or an integer."""
+    if isinstance(value, str):
+        if re.fullmatch(r"0?[0-7]{3}", value) is None:
+            raise ValueError(f'{value!r} is not an octal mode such as "0640"')
+        value = int(value, 8)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0o777:
+        raise ValueError('a mode is an octal string such as "0640"')
+    if value & 0o007:
+        # Delivered files hold personal data: never for every user of the host.
+        raise ValueError(f"mode {value:04o} gives others access; at most 0770")
+    return value
+
+
+FileMode = Annotated[int, BeforeValidator(_file_mode)]
+
+
 class Province(_Strict):
-    """One province of the agreement and the local format its bureaus speak."""
+    """One province of the agreement, the local format its bureaus speak, its bridge's
+    signing keys and the modes of what its bridge delivers into local inboxes."""
 
     code: str = ""
     name: str
@@ -49,6 +74,13 @@ class Province(_Strict):
     gb_code: Annotated[str, Field(pattern=r"^\d{2}$")]
     plate_character: Annotated[str, Field(min_length=1, max_length=1)]
     format: str
+    #: Ed25519 public keys (base64, raw 32 bytes) of the province's bridge, which signs
+    #: its audit records. Two during a key changeover.
+    public_keys: tuple[str, ...] = ()
+    #: Mode of each file the directory sink delivers (owner and group read by default).
+    inbox_file_mode: FileMode = 0o640
+    #: Mode of the inbox folder itself.
+    inbox_dir_mode: FileMode = 0o750
 
 
 class Agency(_Strict):

@@ -4,11 +4,14 @@ The local system picks files up from its inbox and must never see half a file, n
 same message twice. So each message is written to a temporary dot-file in the inbox
 itself (the local systems ignore dot-files; the same directory keeps the final step on
 one filesystem), fsynced, and only then given its real name, which is the message id
-(``<message id>.json``). A message delivered again after a crash finds its file there: the
-same bytes count as delivered (``duplicate``); different bytes under the same id mean a
-reused message id or a translation that is not a pure function of the event, and are
-refused loudly (``SinkConflict``, to the DLQ) rather than overwriting what the local
-system may already have acted on.
+(``<message id>.json``). Files are 0640 and the inbox 0750 unless the province's
+agreement entry says otherwise (``inbox_file_mode``, ``inbox_dir_mode``): they hold
+personal data, so only the local system's owner and group may read them. A message
+delivered again after a crash finds its file there: the same bytes count as delivered
+(``duplicate``); different bytes under the same id mean a reused message id or a
+translation that is not a pure function of the event, and are refused loudly
+(``SinkConflict``, to the DLQ) rather than overwriting what the local system may already
+have acted on.
 
 Durability (the fsync policy the benchmark measures), per batch, in ``flush()``:
 1. the data of every file written in the batch is made durable at once (one ``syncfs`` of
@@ -38,7 +41,14 @@ from typing import ClassVar
 
 import structlog
 
-from bridge.durable_files import fsync_dir, sync_filesystem, write_unsynced
+from bridge.durable_files import (
+    DIR_MODE,
+    FILE_MODE,
+    fsync_dir,
+    make_private_dir,
+    sync_filesystem,
+    write_unsynced,
+)
 from bridge.profiles.base import LocalMessage
 from bridge.sinks.base import DeliveryOutcome, DeliveryResult, Sink
 from schemas import Envelope
@@ -56,10 +66,21 @@ class DirectorySink(Sink):
 
     kind: ClassVar[str] = "directory"
 
-    def __init__(self, root: Path | str, *, leftover_age_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        leftover_age_s: float = 60.0,
+        file_mode: int = FILE_MODE,
+        dir_mode: int = DIR_MODE,
+    ) -> None:
         self.inbox = Path(root) / "inbox"
+        #: Modes of the delivered files and of the inbox (the agreement's, per province):
+        #: personal data, so owner and group only by default, whatever the umask.
+        self.file_mode = file_mode
+        self.dir_mode = dir_mode
         try:
-            self.inbox.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.inbox, dir_mode)
         except OSError as exc:
             raise SinkUnavailable(f"cannot create inbox {self.inbox}: {exc.strerror}") from exc
         #: The batch's files, written under temporary names: final name -> (temp, content).
@@ -86,7 +107,7 @@ class DirectorySink(Sink):
             return self._compare(target, message)
         temp = self.inbox / f"{_TEMP_PREFIX}{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
         try:
-            write_unsynced(temp, message.content)
+            write_unsynced(temp, message.content, self.file_mode)
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise SinkUnavailable(f"cannot write {temp}: {exc.strerror}") from exc

@@ -10,9 +10,10 @@ import pytest
 
 import bridge.durable_files
 from bridge.profiles.base import LocalMessage
+from bridge.runner import SinkChoice
 from bridge.sinks import DeliveryOutcome, DirectorySink
-from schemas import Envelope
-from schemas.errors import SinkConflict, SinkRejected, SinkUnavailable
+from schemas import DEFAULT_AGREEMENT_PATH, Envelope, parse_agreement
+from schemas.errors import ConfigError, SinkConflict, SinkRejected, SinkUnavailable
 
 MESSAGE_ID = "6f1c1d7e-2b1a-4c55-9a51-0c7e3f4f9a10"
 
@@ -239,3 +240,52 @@ def test_file_names_outside_the_inbox_are_rejected(tmp_path: Path, name: str) ->
     with pytest.raises(SinkRejected):
         sink.deliver(message(name=name), envelope())
     assert [] == os.listdir(tmp_path / "inbox")
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_delivered_files_are_0640_and_the_inbox_0750_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    """Files and inbox get the agreement's default modes, not the process umask's."""
+    previous = os.umask(umask)
+    try:
+        sink = DirectorySink(tmp_path)
+        sink.deliver(message(b"payload"), envelope())
+        sink.flush()
+    finally:
+        os.umask(previous)
+    inbox = tmp_path / "inbox"
+    modes = (
+        stat.S_IMODE(inbox.stat().st_mode),
+        stat.S_IMODE((inbox / f"{MESSAGE_ID}.json").stat().st_mode),
+    )
+    assert (0o750, 0o640) == modes
+
+
+def test_a_province_chooses_other_modes_in_the_agreement(tmp_path: Path) -> None:
+    """``inbox_file_mode``/``inbox_dir_mode`` of the province reach the sink the bridge builds."""
+    text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8").replace(
+        'format = "henan"\n',
+        'format = "henan"\ninbox_file_mode = "0600"\ninbox_dir_mode = "0700"\n',
+    )
+    agreement = parse_agreement(text)
+    sink = SinkChoice("directory", root=tmp_path).build(province="HA", agreement=agreement)
+    sink.deliver(message(b"payload"), envelope())
+    sink.flush()
+    inbox = tmp_path / "inbox"
+    modes = (
+        stat.S_IMODE(inbox.stat().st_mode),
+        stat.S_IMODE((inbox / f"{MESSAGE_ID}.json").stat().st_mode),
+    )
+    assert (0o700, 0o600) == modes
+
+
+@pytest.mark.parametrize("mode", ["0644", "0755", "777", "rw-r-----"])
+def test_an_agreement_mode_open_to_others_or_not_octal_is_refused(mode: str) -> None:
+    """A mode that lets every user of the host read personal data is a ConfigError."""
+    text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8").replace(
+        'format = "henan"\n', f'format = "henan"\ninbox_file_mode = "{mode}"\n'
+    )
+    with pytest.raises(ConfigError) as refused:
+        parse_agreement(text)
+    assert "provinces.HA.inbox_file_mode" in str(refused.value)
