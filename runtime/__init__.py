@@ -38,7 +38,10 @@ from runtime.signing import (
     agreement_signer,
     agreement_signers,
     agreement_verifier,
+    bridge_signer,
+    bridge_verifier,
     load_signer,
+    receiver_verifier,
 )
 
 __all__ = [
@@ -62,6 +65,8 @@ __all__ = [
     "agreement_signers",
     "agreement_verifier",
     "apply_plan",
+    "bridge_signer",
+    "bridge_verifier",
     "configure_logging",
     "consumer_config",
     "fit_replication",
@@ -75,6 +80,7 @@ __all__ = [
     "producer_config",
     "raise_for_error_code",
     "read_cluster_state",
+    "receiver_verifier",
     "run_provisioning",
     "topic_config_resource",
 ]

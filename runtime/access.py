@@ -52,7 +52,7 @@ from kafka.admin import (
 from runtime.kafka import admin_client, kafka_errors
 from runtime.secrets import ensure_secret, password_file
 from runtime.settings import Settings
-from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
+from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, bridge_principal, inbox_topic
 from schemas.errors import BrokerError
 
 #: The super-user of a secured broker (``hxbus broker start --secure``): never revoked.
@@ -95,7 +95,7 @@ def _grants(user: str, resource: str, pattern: str, name: str, *ops: str) -> lis
 
 
 def bridge_user(province_key: str) -> str:
-    return f"bridge-{province_key.lower()}"
+    return bridge_principal(province_key)
 
 
 def desired_users(agreement: Agreement) -> list[str]:

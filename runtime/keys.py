@@ -6,10 +6,12 @@ temporary file so that a crash never leaves half a key. A key file that others c
 is refused, as ssh refuses one: a key that may have leaked must be rotated, not used.
 
 The public half goes into the agreement (``public_keys`` of the agency's ``[[agencies]]``
-table, base64 of the raw 32 bytes), edited in place line by line so that the file's
-comments and layout stay as the operators wrote them; the result is parsed again before it
-replaces the file. During a changeover the agreement lists two keys: the new one and the
-one it replaces, so that messages signed before the switch still verify.
+table, or of the province's ``[provinces.<key>]`` table for a province's bridge, which
+signs its audit records; base64 of the raw 32 bytes), edited in place line by line so
+that the file's comments and layout stay as the operators wrote them; the result is
+parsed again before it replaces the file. During a changeover the agreement lists two
+keys: the new one and the one it replaces, so that messages signed before the switch
+still verify.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -40,6 +43,7 @@ def keys_dir(state_dir: Path) -> Path:
 
 
 def private_key_path(state_dir: Path, agency: str) -> Path:
+    """The private key file of an agency (``<id>``) or a bridge (``bridge-js``)."""
     return keys_dir(state_dir) / f"{agency}.ed25519.pem"
 
 
@@ -120,6 +124,7 @@ def generate_key(state_dir: Path, agency: str, *, rotate: bool = False) -> Ed255
 
 _TABLE = re.compile(r"^\s*\[")
 _AGENCY_TABLE = re.compile(r"^\s*\[\[agencies\]\]\s*(#.*)?$")
+_PROVINCE_TABLE = re.compile(r"^\s*\[provinces\.(?P<key>[A-Za-z0-9_-]+)\]\s*(#.*)?$")
 _ID_LINE = re.compile(r'^\s*id\s*=\s*"(?P<id>[^"]*)"')
 _KEYS_LINE = re.compile(r"^\s*public_keys\s*=")
 
@@ -131,16 +136,51 @@ def add_public_key(agreement_path: Path, agency: str, public_key: str) -> Agreem
     the oldest go. Returns the agreement as written. ConfigError when the agency is not
     in the file or the edited file would not be a valid agreement (then nothing is written).
     """
+    return _add_key(
+        agreement_path,
+        public_key,
+        current=lambda a: a.agency(agency).public_keys,
+        block=lambda lines: _agency_block(lines, agency),
+        owner=f"agency {agency}",
+    )
+
+
+def add_province_public_key(agreement_path: Path, province: str, public_key: str) -> Agreement:
+    """Add ``public_key`` to the ``public_keys`` of the province's bridge (``[provinces.X]``),
+    as ``add_public_key`` does for an agency."""
+
+    def current(agreement: Agreement) -> tuple[str, ...]:
+        if province not in agreement.provinces:
+            raise ConfigError(f"province {province} is not in the agreement")
+        return agreement.provinces[province].public_keys
+
+    return _add_key(
+        agreement_path,
+        public_key,
+        current=current,
+        block=lambda lines: _province_block(lines, province),
+        owner=f"province {province}",
+    )
+
+
+def _add_key(
+    agreement_path: Path,
+    public_key: str,
+    *,
+    current: Callable[[Agreement], tuple[str, ...]],
+    block: Callable[[list[str]], tuple[int, int]],
+    owner: str,
+) -> Agreement:
     text = agreement_path.read_text(encoding="utf-8")
     before = parse_agreement(text, origin=str(agreement_path))
-    current = list(before.agency(agency).public_keys)
-    if public_key in current:
+    listed = list(current(before))
+    if public_key in listed:
         return before
-    keys = [*current, public_key][-MAX_PUBLIC_KEYS:]
-    edited = _set_public_keys(text, agency, keys)
+    keys = [*listed, public_key][-MAX_PUBLIC_KEYS:]
+    edited = _set_public_keys(text, block, keys)
     after = parse_agreement(edited, origin=f"{agreement_path} (edited)")
-    if list(after.agency(agency).public_keys) != keys:
-        raise ConfigError(f"{agreement_path}: could not set public_keys of agency {agency}")
+    if list(current(after)) != keys:
+        raise ConfigError(f"{agreement_path}: could not set public_keys of {owner}")
     temporary = agreement_path.with_name(f".{agreement_path.name}.{os.getpid()}.tmp")
     temporary.write_text(edited, encoding="utf-8")
     os.chmod(temporary, stat.S_IMODE(agreement_path.stat().st_mode))
@@ -148,10 +188,12 @@ def add_public_key(agreement_path: Path, agency: str, public_key: str) -> Agreem
     return after
 
 
-def _set_public_keys(text: str, agency: str, keys: list[str]) -> str:
-    """``text`` with the agency's table holding ``public_keys = [keys]`` (one line)."""
+def _set_public_keys(
+    text: str, find_block: Callable[[list[str]], tuple[int, int]], keys: list[str]
+) -> str:
+    """``text`` with the table ``find_block`` finds holding ``public_keys = [keys]``."""
     lines = text.splitlines(keepends=True)
-    start, end = _agency_block(lines, agency)
+    start, end = find_block(lines)
     new_line = "public_keys = [" + ", ".join(f'"{k}"' for k in keys) + "]\n"
     block = lines[start:end]
     for i, line in enumerate(block):
@@ -183,3 +225,15 @@ def _agency_block(lines: list[str], agency: str) -> tuple[int, int]:
             if found and found.group("id") == agency:
                 return start, end
     raise ConfigError(f"agency {agency} has no [[agencies]] table in the agreement")
+
+
+def _province_block(lines: list[str], province: str) -> tuple[int, int]:
+    """Line range [start, end) of the ``[provinces.<province>]`` table."""
+    for start, line in enumerate(lines):
+        found = _PROVINCE_TABLE.match(line)
+        if found and found.group("key") == province:
+            end = next(
+                (j for j in range(start + 1, len(lines)) if _TABLE.match(lines[j])), len(lines)
+            )
+            return start, end
+    raise ConfigError(f"province {province} has no [provinces.{province}] table in the agreement")

@@ -24,13 +24,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import structlog
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from runtime.keys import key_id, parse_public_key, private_key_path, read_private_key
 from runtime.metrics import SIGNATURE_FAILURES
 from runtime.settings import Settings
-from schemas.agreement import Agreement
+from schemas.agreement import Agreement, bridge_principal
 from schemas.errors import ConfigError, SecurityError
 
 
@@ -47,6 +48,8 @@ class Signer(Protocol):
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
     ) -> list[tuple[str, bytes]]: ...
 
+
+log = structlog.get_logger("hxbus.signing")
 
 #: Headers a replay of a dead-lettered message appends after signing (``hxbus dlq replay``).
 #: A verifier leaves them, like the signature headers themselves, out of what it checks.
@@ -271,6 +274,53 @@ def load_signer(settings: Settings, agency: str) -> Signer | None:
     return Ed25519Signer(agency, read_private_key(path))
 
 
+def bridge_verifier(agreement: Agreement, *, role: str = "auditor") -> AgreementVerifier | None:
+    """A verifier over the public keys of the provinces' bridges (``[provinces.X]``), whose
+    messages say ``ce_source = bridge-<x>`` (their audit records); None when no province
+    lists a key. ConfigError as for ``agreement_verifier``."""
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    for province, spec in agreement.provinces.items():
+        name = bridge_principal(province)
+        for index, text in enumerate(spec.public_keys):
+            public = parse_public_key(text, f"province {province}: public_keys[{index}]")
+            kid = key_id(public)
+            other = keys.get(kid)
+            if other is not None and other[0] != name:
+                raise ConfigError(
+                    f"province {province}: public_keys[{index}] is listed by {other[0]} too"
+                )
+            keys[kid] = (name, public)
+    return AgreementVerifier(keys, role) if keys else None
+
+
+def bridge_signer(settings: Settings, agreement: Agreement, province: str) -> Signer | None:
+    """The signer of the province's bridge (``<state>/keys/bridge-<x>.ed25519.pem``).
+
+    None only when the bridge has no private key and its province lists no public key
+    (development: its audit records go unsigned and show as UNVERIFIED). ConfigError
+    when the province lists keys but the private key is not here, or is not listed.
+    """
+    name = bridge_principal(province)
+    signer = load_signer(settings, name)
+    listed = agreement.provinces[province].public_keys
+    if signer is None:
+        if listed:
+            raise ConfigError(
+                f"province {province}: the agreement lists public keys of its bridge, but "
+                f"{private_key_path(settings.state_dir, name)} does not exist "
+                f"(hxbus keys generate --province {province})"
+            )
+        return None
+    assert isinstance(signer, Ed25519Signer)
+    if signer.key_id not in {key_id(parse_public_key(k, province)) for k in listed}:
+        raise ConfigError(
+            f"province {province}: the bridge's private key {signer.key_id} is not among the "
+            "province's public_keys in the agreement; its audit records would not verify "
+            f"(hxbus keys generate --province {province})"
+        )
+    return signer
+
+
 def agreement_verifier(agreement: Agreement, *, role: str = "consumer") -> Verifier | None:
     """A verifier over the agreement's public keys; None when it lists none at all.
 
@@ -290,6 +340,35 @@ def agreement_verifier(agreement: Agreement, *, role: str = "consumer") -> Verif
                 )
             keys[kid] = (agency.id, public)
     return AgreementVerifier(keys, role) if keys else None
+
+
+def receiver_verifier(settings: Settings, agreement: Agreement, *, role: str) -> Verifier | None:
+    """The verifier of a receiving role (bridge, tracker, register): secured by default.
+
+    With public keys in the agreement: ``agreement_verifier``. Without any, on a broker
+    this role logs in to (SASL), still a verifier: one that knows no key, so every
+    message is refused as unsigned (to the DLQ, audited SECURITY_REJECTED) — running
+    unsigned is for a plain development broker only. There (no login) None, and the role
+    says at start, in a warning, that it verifies nothing.
+    """
+    verifier = agreement_verifier(agreement, role=role)
+    if verifier is not None:
+        return verifier
+    if settings.effective_security_protocol.startswith("SASL_"):
+        log.warning(
+            "signatures_required_but_no_keys",
+            role=role,
+            detail="secured broker and no public key in the agreement: every message is "
+            "refused as unsigned (hxbus keys generate --agency A)",
+        )
+        return AgreementVerifier({}, role)
+    log.warning(
+        "running_without_verification",
+        role=role,
+        detail="the agreement lists no public key: messages are not verified; for a plain "
+        "development broker only (hxbus keys generate --agency A)",
+    )
+    return None
 
 
 def agreement_signer(settings: Settings, agreement: Agreement, agency: str) -> Signer | None:

@@ -38,6 +38,12 @@ def inbox_topic(agency_id: str) -> str:
     return f"hx.inbox.{agency_id}"
 
 
+def bridge_principal(province_key: str) -> str:
+    """The name of a province's bridge: its SCRAM login and the ``ce_source`` of its
+    signed audit records (``bridge-js`` for ``JS``)."""
+    return f"bridge-{province_key.lower()}"
+
+
 def dlq_topic(group: str) -> str:
     """Where the consumer group ``group`` puts what it could not handle."""
     return f"hx.dlq.{group}"

@@ -31,7 +31,7 @@ from consumers.alert_register import load_register, run_register
 from consumers.alert_state import AlertState
 from consumers.reading import utc_now
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
-from runtime import Settings, agreement_verifier
+from runtime import Settings, receiver_verifier
 from schemas import Agreement, load_agreement
 from schemas.errors import ConfigError
 from schemas.rules.identity import normalise_id_number
@@ -137,7 +137,7 @@ def _keep(args: argparse.Namespace, settings: Settings) -> int:
         stats = run_register(
             settings,
             agreement,
-            verifier=agreement_verifier(agreement, role="alert-register"),
+            verifier=receiver_verifier(settings, agreement, role="alert-register"),
             idle_timeout=args.until_idle,
             on_ready=ready.set,
         )

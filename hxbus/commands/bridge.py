@@ -38,7 +38,7 @@ from bridge.profiles import Profile, get_profile
 from bridge.runner import SinkChoice, run_inbound, run_outbound
 from consumers import ConsumerRuntime
 from hxbus.commands.metrics_option import add_metrics_arguments, metrics_port
-from runtime import Settings, agreement_verifier
+from runtime import Settings, receiver_verifier
 from runtime.metrics_server import MetricsServer, start_metrics_server
 from schemas import Agreement, load_agreement, read_events, render_event, validate_event
 from schemas.errors import (
@@ -145,8 +145,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             SinkChoice(args.sink, args.root, args.url, args.kafka_topic),
             group=args.group,
             max_idle=args.max_idle,
-            # Every message must verify once the agreement lists public keys (None: development).
-            verifier=agreement_verifier(agreement, role="bridge"),
+            # Secured by default: None only on a plain development broker without keys.
+            verifier=receiver_verifier(settings, agreement, role="bridge"),
             on_runtime=serve_metrics,
             outbound_root=outbound_root,
         )

@@ -28,7 +28,7 @@ from consumers.tracker import DEFAULT_INTERVAL_S, inbox_topics
 from consumers.tracker_store import DEFAULT_GROUP
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher
-from runtime import Settings, agreement_signers, agreement_verifier
+from runtime import Settings, agreement_signers, receiver_verifier
 from schemas import Codec, ExchangeEvent, load_agreement
 
 ROLE = "tracker"
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             codec=Codec(),
             dedupe_store=dedupe,
             dlq=dlq,
-            verifier=agreement_verifier(agreement, role=ROLE),
+            verifier=receiver_verifier(settings, agreement, role=ROLE),
             role=ROLE,
         )
         watcher = DeadlineWatcher(
