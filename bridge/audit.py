@@ -35,7 +35,7 @@ from fastavro.schema import parse_schema, to_parsing_canonical_form
 
 from bridge.profiles.base import LocalMessage, Profile
 from bridge.sinks import DeliveryOutcome, DeliveryResult, Sink
-from runtime import Settings, kafka_errors, make_producer
+from runtime import Settings, Signer, kafka_errors, make_producer
 from schemas import (
     AUDIT_TOPIC,
     AVRO_DIR,
@@ -261,7 +261,15 @@ AUDIT_BATCH_BYTES = 512 * 1024
 
 
 class AuditWriter:
-    """Writes audit records to ``hx.audit`` (or ``topic``); ``flush`` once per batch."""
+    """Writes audit records to ``hx.audit`` (or ``topic``); ``flush`` once per batch.
+
+    Each record is signed by the bridge that writes it (``signer``, the key of
+    ``bridge-<province>``; ``ce_source`` names that bridge), as agencies sign their
+    messages: ``hxbus audit`` verifies it against the key the agreement lists for the
+    province the record names, so a record written in another bridge's name, or by
+    anyone else able to write the topic, shows as UNVERIFIED. Without a signer (no key:
+    development) records go unsigned, and show as UNVERIFIED too.
+    """
 
     def __init__(
         self,
@@ -271,8 +279,13 @@ class AuditWriter:
         codec: AuditEncoder | None = None,
         producer: AuditProducer | None = None,
         flush_timeout_s: float = 30.0,
+        signer: Signer | None = None,
+        source: str | None = None,
     ) -> None:
         self.topic = topic
+        self._signer = signer
+        #: ``ce_source`` of the records: the writing bridge (``bridge-js``).
+        self._source = source
         self._codec = codec or audit_codec()
         self._flush_timeout_s = flush_timeout_s
         self._own_producer: Any | None = None
@@ -294,15 +307,19 @@ class AuditWriter:
     def write(self, record: dict[str, Any]) -> None:
         """Send one audit record (as built by ``AuditScope.record``); durable at ``flush``."""
         value = self._codec.encode(AUDIT_RECORD_TYPE, record)
+        key = audit_key(record)
         headers = [
             ("ce_id", str(record["audit_id"]).encode()),
             ("ce_type", AUDIT_RECORD_TYPE.encode()),
             ("content-type", b"application/avro"),
         ]
+        if self._source is not None:
+            headers.append(("ce_source", self._source.encode()))
+        if self._signer is not None:
+            # Signed last, over the final topic, key, value and headers (runtime.signing).
+            headers += self._signer.sign(self.topic, key, value, headers)
         with kafka_errors(f"send audit record to {self.topic}"):
-            future = self._producer.send(
-                self.topic, value=value, key=audit_key(record), headers=headers
-            )
+            future = self._producer.send(self.topic, value=value, key=key, headers=headers)
         self._pending.append(future)
 
     def flush(self) -> None:

@@ -9,7 +9,16 @@ is the alert id. (If ``hx.audit`` ever gets more partitions, older records stay 
 were: ``all_partitions=True`` reads them all.)
 
 Records are written at least once (a crash between the audit flush and the commit writes
-a batch again, with the same ``audit_id``): the reader keeps one per ``audit_id``.
+a batch again, with the same ``audit_id``): the reader keeps one per ``audit_id`` (a
+verified one, when a forger wrote another record under a genuine ``audit_id``).
+
+Every record is verified (``audit_problem``): signed (``hx_signature``) with a key the
+agreement lists for a province's bridge, by the bridge of the province the record names
+(``ce_source`` = ``bridge-<province>``), and, when it says a message reached an agency's
+local system, that agency is one of that province's. A bridge's login can write to
+``hx.audit``, but it cannot make a record verify in another bridge's name, nor claim a
+delivery outside its own province. Each record carries ``verified`` (and
+``unverified_reason``); nothing is dropped here, the command decides what to show.
 """
 
 from __future__ import annotations
@@ -24,9 +33,9 @@ from kafka import TopicPartition
 from kafka.partitioner.default import murmur2
 
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
-from runtime import Settings, kafka_errors, make_consumer
-from schemas import AUDIT_TOPIC
-from schemas.errors import BrokerError, DecodeError
+from runtime import Settings, Verifier, bridge_verifier, kafka_errors, make_consumer
+from schemas import AUDIT_TOPIC, Agreement, bridge_principal, load_agreement
+from schemas.errors import BrokerError, DecodeError, SecurityError
 
 _ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
 _STATUS_CHANGE = "AlertStatusChange"
@@ -34,16 +43,64 @@ _STATUS_CHANGE = "AlertStatusChange"
 _RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
 
 
+@dataclass(frozen=True, slots=True)
+class _AuditMessage:
+    """One audit record as read, in the shape a ``runtime.Verifier`` checks."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    header_list: list[tuple[str, bytes]]
+
+    @property
+    def source(self) -> str:
+        found = [v for n, v in self.header_list if n == "ce_source"]
+        return found[0].decode("utf-8", "replace") if len(found) == 1 else ""
+
+
+def audit_problem(
+    verifier: Verifier | None,
+    agreement: Agreement,
+    message: _AuditMessage,
+    record: Mapping[str, Any],
+) -> str | None:
+    """Why ``record`` cannot be trusted as written by the bridge it names; None if it can."""
+    if verifier is None:
+        return "the agreement lists no bridge key: nothing can be verified"
+    try:
+        verifier.verify(message)
+    except SecurityError as exc:
+        return str(exc)
+    province = str(record.get("province") or "")
+    if province not in agreement.provinces:
+        return f"province: {province!r} is not a province of the agreement"
+    if message.source != bridge_principal(province):
+        return f"ce_source: signed by {message.source}, but the record names province {province}"
+    recipient = record.get("recipient_agency")
+    if record.get("outcome") in _RECEIVED and recipient is not None:
+        agency = agreement.by_id.get(str(recipient))
+        if agency is None or agency.province != province:
+            return (
+                f"recipient_agency: {recipient} is not an agency of province {province}; "
+                "a bridge delivers only into its own province"
+            )
+    return None
+
+
 def read_alert_records(
     settings: Settings,
     alert_id: str,
     *,
+    agreement: Agreement | None = None,
     topic: str = AUDIT_TOPIC,
     all_partitions: bool = False,
     timeout_s: float = 60.0,
 ) -> list[dict[str, Any]]:
     """Every audit record of ``alert_id`` on ``topic`` now, one per ``audit_id``, in the
-    order they were written."""
+    order they were written, each with ``verified`` and ``unverified_reason`` (checked
+    against the bridge keys of ``agreement``, default the settings' agreement)."""
+    agreement = agreement or load_agreement(settings.agreement)
+    verifier = bridge_verifier(agreement, role="audit")
     key = alert_id.encode()
     codec = audit_codec()
     consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
@@ -71,8 +128,21 @@ def read_alert_records(
                             event_type, record = codec.decode(message.value)
                         except DecodeError:
                             continue  # not an audit record of this schema: not ours to read
-                        if event_type == AUDIT_RECORD_TYPE:
-                            records.setdefault(str(record["audit_id"]), record)
+                        if event_type != AUDIT_RECORD_TYPE:
+                            continue
+                        read = _AuditMessage(
+                            message.topic,
+                            message.key,
+                            message.value,
+                            [(n, v or b"") for n, v in message.headers or ()],
+                        )
+                        problem = audit_problem(verifier, agreement, read, record)
+                        record["verified"] = problem is None
+                        record["unverified_reason"] = problem
+                        audit_id = str(record["audit_id"])
+                        earlier = records.get(audit_id)
+                        if earlier is None or (record["verified"] and not earlier["verified"]):
+                            records[audit_id] = record
             return list(records.values())
     finally:
         consumer.close()
@@ -151,6 +221,8 @@ def trail_json(trail: AlertTrail) -> dict[str, Any]:
 
 def _delivery(record: Mapping[str, Any]) -> dict[str, Any]:
     keep = (
+        "verified",
+        "unverified_reason",
         "message_id",
         "event_type",
         "province",

@@ -33,8 +33,8 @@ from bridge.outbound import OutboundThread
 from bridge.profiles import get_profile
 from bridge.sinks import DirectorySink, HttpSink, KafkaSink, Sink
 from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, RunStats, store_path
-from runtime import Settings, Verifier, admin_client, kafka_errors
-from schemas import BROADCAST_TOPICS, Agreement, Codec, inbox_topic
+from runtime import Settings, Verifier, admin_client, bridge_signer, kafka_errors
+from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic
 from schemas.errors import ConfigError
 
 log = structlog.get_logger("hxbus.bridge")
@@ -191,7 +191,17 @@ def run_inbound(
     # The Kafka sink owns the commit: the audit records travel in its transaction, and the
     # runtime hands it the offsets instead of committing them itself.
     committer = sink if isinstance(sink, KafkaSink) else None
-    audit = AuditWriter(settings, producer=committer)
+    audit_signer = bridge_signer(settings, agreement, key)  # ConfigError: key listed, not here
+    if audit_signer is None:
+        log.warning(
+            "audit_unsigned",
+            province=key,
+            detail="no signing key of this bridge: its audit records show as UNVERIFIED "
+            f"(hxbus keys generate --province {key}); development only",
+        )
+    audit = AuditWriter(
+        settings, producer=committer, signer=audit_signer, source=bridge_principal(key)
+    )
     dlq = DeadLetterQueue(
         settings,
         group,

@@ -110,7 +110,7 @@ def generate_key(state_dir: Path, agency: str, *, rotate: bool = False) -> Ed255
     if path.exists():
         if not rotate:
             raise ConfigError(
-                f"{path}: agency {agency} has a key already; --rotate replaces it "
+                f"{path}: {agency} has a key already; --rotate replaces it "
                 "(the agreement then lists both until the old one is removed)"
             )
         old = read_private_key(path)

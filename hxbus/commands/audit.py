@@ -7,6 +7,13 @@ expired) with their times, outcomes, sinks and profile versions; then the record
 name no agency (refusals at a province: expired, rejected, dead-lettered) and hits. The
 last column says whether a status change reached the agency: the withdrawal receipt.
 
+Every record is verified against the key the agreement lists for the bridge of the
+province the record names (a bridge signs what it writes): the VERIFIED column says
+``yes`` or ``UNVERIFIED``, a closing line counts the unverified ones, and ``--json`` gives
+``verified`` and ``unverified_reason`` per record. ``--verified-only`` leaves unverified
+records out of the trail. On a secured broker only the auditor reads the audit:
+``eval "$(hxbus credentials --user auditor)"``.
+
 Exit status: 0 when the alert has audit records, 1 when it has none.
 """
 
@@ -20,7 +27,7 @@ from typing import Any
 
 from bridge.audit_trail import AlertTrail, alert_trail, read_alert_records, trail_json
 from runtime import Settings
-from schemas import AUDIT_TOPIC
+from schemas import AUDIT_TOPIC, load_agreement
 from schemas.errors import ConfigError
 
 EXIT_FOUND, EXIT_NONE = 0, 1
@@ -37,6 +44,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the trail as JSON")
     parser.add_argument("--topic", default=AUDIT_TOPIC, help=f"audit topic (default {AUDIT_TOPIC})")
     parser.add_argument(
+        "--verified-only",
+        action="store_true",
+        help="leave out records that do not verify against their bridge's key",
+    )
+    parser.add_argument(
         "--all-partitions",
         action="store_true",
         help="read every partition, not only the alert key's (after a partition increase)",
@@ -52,13 +64,31 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
             f"--alert: {args.alert!r} is not a uuid (rule: alert ids are uuids)"
         ) from None
     records = read_alert_records(
-        settings, alert_id, topic=args.topic, all_partitions=args.all_partitions
+        settings,
+        alert_id,
+        agreement=load_agreement(settings.agreement),
+        topic=args.topic,
+        all_partitions=args.all_partitions,
     )
+    unverified = sum(1 for r in records if not r["verified"])
+    if args.verified_only:
+        records = [r for r in records if r["verified"]]
     trail = alert_trail(alert_id, records)
     if args.json:
-        print(json.dumps(trail_json(trail), ensure_ascii=False, indent=2))
+        data = trail_json(trail)
+        data["unverified"] = unverified
+        data["verified_only"] = args.verified_only
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         _print_text(trail)
+        if unverified:
+            left = "left out" if args.verified_only else "marked UNVERIFIED above"
+            print(
+                f"{unverified} record(s) UNVERIFIED ({left}): not signed by the bridge of "
+                "the province they name; do not take them as fact"
+            )
+        elif records:
+            print(f"all {len(records)} records verified (signed by their province's bridge)")
     if not records:
         print(f"hxbus audit: no audit record of alert {alert_id} on {args.topic}", file=sys.stderr)
         return EXIT_NONE
@@ -68,7 +98,10 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 def _print_text(trail: AlertTrail) -> None:
     data = trail_json(trail)
     print(f"alert {trail.alert_id}  issued by {trail.issuer or 'unknown'}")
-    print(f"{'AGENCY':<14}{'PROV':<6}{'EVENT':<19}{'OUTCOME':<15}{'DELIVERED AT':<29}MESSAGE")
+    print(
+        f"{'AGENCY':<14}{'PROV':<6}{'EVENT':<19}{'OUTCOME':<15}{'DELIVERED AT':<29}"
+        f"{'VERIFIED':<12}MESSAGE"
+    )
     for agency in data["agencies"]:
         for row in (*agency["alert"], *agency["status_changes"]):
             print(_row(agency["agency"], row))
@@ -82,7 +115,8 @@ def _print_text(trail: AlertTrail) -> None:
 
 def _row(agency: str, row: dict[str, Any]) -> str:
     when = row["delivered_at"] or row["recorded_at"] or "-"
+    verified = "yes" if row["verified"] else "UNVERIFIED"
     return (
         f"{agency:<14}{row['province'] or '-':<6}{row['event_type']:<19}{row['outcome']:<15}"
-        f"{when:<29}{row['message_id']}"
+        f"{when:<29}{verified:<12}{row['message_id']}"
     )
