@@ -48,7 +48,7 @@ from bridge.sinks import Sink
 from consumers import DeadLetterSink, Delivery, Origin
 from runtime.metrics import BRIDGE_DELIVERIES, END_TO_END_SECONDS, SINK_SECONDS, TRANSLATE_SECONDS
 from schemas import EVENT_TYPES, Agreement, parse_headers, utc_now_ms
-from schemas.errors import HxError
+from schemas.errors import HxError, public_text
 
 log = structlog.get_logger("hxbus.bridge")
 
@@ -285,7 +285,8 @@ class AuditedDeadLetters:
                 value=value,
                 outcome=outcome_of_error(error),
                 key=key,
-                reason=f"{reason}: {error}"[:500],
+                # Kept three years: the DLQ reason and the rule, never a value.
+                reason=f"{reason}: {public_text(error)}"[:500],
                 position=origin,
                 recorded_at=utc_now_ms(),
             )

@@ -42,8 +42,9 @@ from prometheus_client import Counter
 
 from bridge.durable_files import fsync_dir, write_synced
 from bridge.profiles.base import ParsedLocal, Profile
+from runtime import value_free_traceback
 from schemas import Agreement, ExchangeEvent
-from schemas.errors import HxError, Issue, LocalFormatError, ValidationFailed
+from schemas.errors import HxError, Issue, LocalFormatError, ValidationFailed, public_text
 
 log = structlog.get_logger("hxbus.outbox")
 
@@ -223,9 +224,15 @@ class OutboxPublisher:
         except HxError as exc:
             return [ParsedLocal(1, error=exc)]
         except Exception as exc:
-            log.exception("outbox_profile_failed", file=name, profile=self.profile.name)
+            # The frames only: the exception's text may quote the file's personal data.
+            log.error(
+                "outbox_profile_failed",
+                file=name,
+                profile=self.profile.name,
+                traceback=value_free_traceback(exc),
+            )
             error = LocalFormatError(
-                f"the {self.profile.name} profile failed on this file: {exc!r}"
+                f"the {self.profile.name} profile failed on this file: {type(exc).__name__}"
             )
             return [ParsedLocal(1, error=error)]
 
@@ -244,7 +251,7 @@ class OutboxPublisher:
             file=name,
             published=published,
             reason=error.reason,
-            error=str(error),
+            error=public_text(error),
         )
         return FileReport(name, FileOutcome.RETRY, published, 0, error=str(error))
 

@@ -32,6 +32,7 @@ from runtime import (
     read_cluster_state,
 )
 from schemas import dlq_topic
+from schemas.errors import public_text
 
 log = structlog.get_logger("hxbus.dlq")
 
@@ -80,7 +81,8 @@ def dead_letter_headers(
     the replay); the entry repeats it as ``hx_dlq_replay_count``.
     """
     kept = [(name, value) for name, value in original if not name.startswith(DLQ_PREFIX)]
-    text = str(error) or type(error).__name__
+    # The DLQ is kept 90 days and read by operators: field path and rule, never a value.
+    text = public_text(error)
     if len(text) > MAX_MESSAGE_CHARS:
         text = text[: MAX_MESSAGE_CHARS - 1] + "…"
     ours = [

@@ -65,11 +65,11 @@ from consumers.reading import (
     utc_now,
 )
 from consumers.retry import RetryBook, RetryPolicy
-from runtime import Settings, Verifier, kafka_errors, make_consumer
+from runtime import Settings, Verifier, kafka_errors, make_consumer, value_free_traceback
 from runtime.metrics import BATCH_SECONDS, CONSUMED, RETRIED, STALLED_PARTITIONS
 from runtime.metrics import topic_kind as kind_of
 from runtime.metrics_server import serving as metrics_serving
-from schemas.errors import BrokerError, HxError
+from schemas.errors import BrokerError, HxError, public_text
 
 log = structlog.get_logger("hxbus.consumer")
 
@@ -392,7 +392,7 @@ class ConsumerRuntime:
                     try:
                         self._on_expired(message)
                     except Exception as exc:  # a hook never stops the stream
-                        self._log.warning("on_expired_failed", error=str(exc))
+                        self._log.warning("on_expired_failed", error=public_text(exc))
                 continue
             started = time.perf_counter() if self._debug else 0.0
             try:
@@ -437,7 +437,7 @@ class ConsumerRuntime:
         if self._policy.exhausted(attempts + 1):
             self._dead_letter(tp, record, Poison(error, RETRIES_EXHAUSTED, event_type), work)
             return False
-        self._schedule_retry(tp, record.offset, error.reason, str(error))
+        self._schedule_retry(tp, record.offset, error.reason, public_text(error))
         work.stopped_at = record.offset
         return True
 
@@ -462,9 +462,11 @@ class ConsumerRuntime:
             offset=record.offset,
             reason=poison.reason,
             error_class=type(poison.error).__name__,
-            error=str(poison.error),
-            # A bug met by this input (not an HxError): the traceback is what a fix needs.
-            exc_info=poison.error if poison.reason == UNEXPECTED else None,
+            # Field path and rule, never a value (schemas.errors.public_text).
+            error=public_text(poison.error),
+            # A bug met by this input (not an HxError): where it happened is what a fix
+            # needs; the frames only, since the exception's text may quote the input.
+            traceback=value_free_traceback(poison.error) if poison.reason == UNEXPECTED else None,
         )
 
     def _schedule_retry(self, tp: TopicPartition, offset: int, reason: str, error: str) -> None:
@@ -493,7 +495,7 @@ class ConsumerRuntime:
                 self.handler.flush()
             except Exception as exc:
                 flushed = False
-                self._log.warning("flush_failed", messages=len(handled), error=str(exc))
+                self._log.warning("flush_failed", messages=len(handled), error=public_text(exc))
         not_acked = self._dlq.flush()
 
         rewind: dict[TopicPartition, int] = {}
@@ -559,7 +561,7 @@ class ConsumerRuntime:
                     offsets.append(partition_work.stopped_at)
                 if offsets:
                     start[tp] = min(offsets)
-                    self._schedule_retry(tp, start[tp], FLUSH_FAILED, str(exc))
+                    self._schedule_retry(tp, start[tp], FLUSH_FAILED, public_text(exc))
             self._pause_at(consumer, start)
             return False
 

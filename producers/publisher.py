@@ -38,7 +38,7 @@ from producers.outgoing import MessageBuilder, OutgoingMessage
 from runtime import Settings, Signer, kafka_errors, make_producer
 from runtime.metrics import PUBLISHED
 from schemas import EVENT_TYPES, Agreement, Codec, ExchangeEvent
-from schemas.errors import BrokerUnavailable, HxError, ValidationFailed
+from schemas.errors import BrokerUnavailable, HxError, ValidationFailed, public_text
 
 log = structlog.get_logger("hxbus.publisher")
 
@@ -366,6 +366,6 @@ class Publisher:
             message_id=outcome.event.envelope.message_id,
             event_type=event_type,
             reason=outcome.error.reason,
-            error=str(outcome.error),
+            error=public_text(outcome.error),  # field paths and rules, never a value
             copies_stored=len(outcome.receipts),
         )

@@ -11,7 +11,7 @@ from runtime.kafka import (
     raise_for_error_code,
     topic_config_resource,
 )
-from runtime.logging import configure_logging, mask_personal_data
+from runtime.logging import configure_logging, mask_personal_data, value_free_traceback
 from runtime.provision import (
     Action,
     AddPartitions,
@@ -83,4 +83,5 @@ __all__ = [
     "receiver_verifier",
     "run_provisioning",
     "topic_config_resource",
+    "value_free_traceback",
 ]

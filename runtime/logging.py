@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 import threading
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -56,6 +57,13 @@ def mask_personal_data(
         elif not isinstance(value, int | float | None):
             event_dict[key] = _mask(value)
     return event_dict
+
+
+def value_free_traceback(error: BaseException) -> str:
+    """The frames of ``error``'s traceback (files, lines, source) and its class, without
+    its message: for logging a bug some input met, whose text may quote that input."""
+    frames = traceback.format_tb(error.__traceback__)
+    return "".join(frames) + type(error).__name__
 
 
 def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:

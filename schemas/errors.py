@@ -32,6 +32,7 @@ boundary each and re-raised as one of these ``from exc``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -192,3 +193,36 @@ class BenchFailed(HxError):
     """Raised by ``hxbus bench`` when a run cannot be measured: a send or a bridge failed."""
 
     reason = "bench"
+
+
+# -- error text without personal data ----------------------------------------------------
+
+#: A quoted stretch of an error text: where Python's and the libraries' messages put the
+#: offending input ("invalid literal for int() with base 10: '张三'").
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def without_value(error: BaseException) -> str:
+    """The text of a library's parse error with every quoted input replaced by ``…``.
+
+    For wrapping a ``ValueError`` of ``int()``, ``date.fromisoformat()`` and the like into
+    an hxbus error: the rule stays, the value goes (design.md, Audit and personal data).
+    """
+    return _QUOTED.sub("…", str(error)) or type(error).__name__
+
+
+def public_text(error: BaseException) -> str:
+    """What of ``error`` may go into a log line, a DLQ header or an audit ``reason``.
+
+    hxbus's own errors name the field path and the rule, never the value: their text.
+    A broken rule set (``ValidationFailed``) gives only the paths of the broken rules,
+    since a rule may quote part of the value it checks (``check character is 7``). Any
+    other exception is a bug met by some input, and its text may hold that input: only
+    its class name.
+    """
+    if isinstance(error, ValidationFailed):
+        paths = sorted({issue.path or "(event)" for issue in error.issues})
+        return f"broken rules at {', '.join(paths)}"
+    if isinstance(error, HxError):
+        return str(error) or type(error).__name__
+    return type(error).__name__

@@ -259,7 +259,7 @@ def _encode_field(field: FixedField, value: FieldValue, zone: tzinfo) -> tuple[b
     data = text.encode(ENCODING)
     if len(data) > field.width:
         raise TranslationError(
-            f"{field.name}: {text!r} is {len(data)} bytes, the field holds {field.width}; "
+            f"{field.name}: is {len(data)} bytes, the field holds {field.width}; "
             f"{field.kind.value}s are never cut"
         )
     return data.ljust(field.width, b" "), False
@@ -267,7 +267,7 @@ def _encode_field(field: FixedField, value: FieldValue, zone: tzinfo) -> tuple[b
 
 def _encode_text(field: FixedField, text: str) -> tuple[bytes, bool]:
     if field.ascii_only and not text.isascii():
-        raise TranslationError(f"{field.name}: {text!r} is not ASCII, the field holds ASCII only")
+        raise TranslationError(f"{field.name}: is not ASCII, the field holds ASCII only")
     cleaned = _CONTROL.sub(" ", text)
     data, cut = cut_to_width(cleaned, field.width)
     return data.ljust(field.width, b" "), cut or cleaned != text
@@ -279,16 +279,14 @@ def _encode_exact(field: FixedField, value: FieldValue, zone: tzinfo) -> str:
     if kind in (FieldKind.CODE, FieldKind.ID):
         text = _expect(field, value, str)
         if _CONTROL.search(text) or " " in text or not text:
-            raise TranslationError(
-                f"{field.name}: {text!r} is not a {kind.value} (empty, or holds spaces)"
-            )
+            raise TranslationError(f"{field.name}: is not a {kind.value} (empty, or holds spaces)")
         if kind is FieldKind.CODE and not text.isascii():
-            raise TranslationError(f"{field.name}: {text!r} is not an ASCII code")
+            raise TranslationError(f"{field.name}: is not an ASCII code")
         return text
     if kind is FieldKind.NUMBER:
         number = _expect(field, value, int)
         if number < 0:
-            raise TranslationError(f"{field.name}: {number} is negative, the field holds 0 or more")
+            raise TranslationError(f"{field.name}: is negative, the field holds 0 or more")
         return str(number).zfill(field.width)
     if kind is FieldKind.DATETIME:
         moment = _expect(field, value, datetime)
@@ -304,16 +302,16 @@ def _encode_exact(field: FixedField, value: FieldValue, zone: tzinfo) -> str:
 
 def _encode_coordinate(field: FixedField, value: FieldValue) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TranslationError(f"{field.name}: {value!r} is not a number")
+        raise TranslationError(f"{field.name}: a {type(value).__name__} is not a number")
     limit = 180.0 if field.kind is FieldKind.LON else 90.0
     if not -limit <= value <= limit:
-        raise TranslationError(f"{field.name}: {value} is outside -{limit:g}..{limit:g}")
+        raise TranslationError(f"{field.name}: is outside -{limit:g}..{limit:g}")
     return f"{value:+0{field.width}.6f}"
 
 
 def _expect(field: FixedField, value: FieldValue, kind: type[_T]) -> _T:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TranslationError(f"{field.name}: {value!r} is not a {kind.__name__}")
+        raise TranslationError(f"{field.name}: a {type(value).__name__} is not a {kind.__name__}")
     return value
 
 
@@ -332,12 +330,12 @@ def _decode_field(field: FixedField, raw: bytes, zone: tzinfo) -> FieldValue:
         raise ValueError("holds a control character")
     if kind is FieldKind.TEXT:
         if field.ascii_only and not text.isascii():
-            raise ValueError(f"{text.rstrip()!r} is not ASCII")
+            raise ValueError("is not ASCII")
         return text.rstrip(" ")
     if kind in (FieldKind.CODE, FieldKind.ID):
         return _decode_exact(text)
     if not text.isascii() or not text.isdigit():
-        raise ValueError(f"{text!r} is not {_DIGIT_RULES[kind]}")
+        raise ValueError(f"is not {_DIGIT_RULES[kind]}")
     if kind is FieldKind.NUMBER:
         return int(text)
     year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
@@ -346,8 +344,8 @@ def _decode_field(field: FixedField, raw: bytes, zone: tzinfo) -> FieldValue:
             return date(year, month, day)
         hour, minute, second = int(text[8:10]), int(text[10:12]), int(text[12:14])
         return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not {_DIGIT_RULES[kind]} ({exc})") from None
+    except ValueError:
+        raise ValueError(f"is not {_DIGIT_RULES[kind]} (no such day or time)") from None
 
 
 _DIGIT_RULES = {
@@ -361,7 +359,7 @@ def _decode_exact(text: str) -> str:
     """A code or id: left-aligned, no spaces inside, trailing padding removed."""
     value = text.rstrip(" ")
     if value != value.strip() or " " in value:
-        raise ValueError(f"{text!r} is not left-aligned without spaces")
+        raise ValueError("is not left-aligned without spaces")
     return value
 
 
@@ -370,8 +368,8 @@ def _decode_coordinate(kind: FieldKind, raw: bytes) -> float:
         (_LON, "+DDD.DDDDDD", 180.0) if kind is FieldKind.LON else (_LAT, "+DD.DDDDDD", 90.0)
     )
     if not pattern.fullmatch(raw):
-        raise ValueError(f"{raw.decode(ENCODING, 'replace')!r} is not a coordinate {shape}")
+        raise ValueError(f"is not a coordinate {shape}")
     value = float(raw)
     if not -limit <= value <= limit:
-        raise ValueError(f"{value} is outside -{limit:g}..{limit:g}")
+        raise ValueError(f"is outside -{limit:g}..{limit:g}")
     return value

@@ -158,7 +158,7 @@ def _encode(value: Any, path: str) -> str:
 
 def _require_finite(finite: bool, value: Decimal | float, path: str) -> None:
     if not finite:
-        raise TranslationError(f"{path or 'message'}: {value} is not a number JSON can hold")
+        raise TranslationError(f"{path or 'message'}: is not a number JSON can hold")
 
 
 def _at(path: str, key: str) -> str:

@@ -33,6 +33,9 @@ _NON_UTF8_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _MAX_ERRORS = 3
 _POSITION = re.compile(r", line \d+, column \d+$")
 _ELEMENT_PREFIX = re.compile(r"^Element '[^']*': ")
+#: Where libxml2's schema messages quote the element's content: "The value '张三' ...",
+#: "'abc' is not a valid value of the atomic type ...". Replaced, never shown.
+_QUOTED_VALUE = re.compile(r"(?:[Tt]he value |^)'[^']*'")
 
 
 class XmlDocumentFormat(LocalFormat[etree._Element]):
@@ -159,7 +162,7 @@ def _errors(schema: etree.XMLSchema, root: etree._Element) -> str:
     messages = []
     for entry in list(schema.error_log)[:_MAX_ERRORS]:
         where = f"line {entry.line}: " if entry.line > 0 else ""
-        message = _ELEMENT_PREFIX.sub("", entry.message)
+        message = _QUOTED_VALUE.sub("the value", _ELEMENT_PREFIX.sub("", entry.message))
         messages.append(f"{where}{_element_path(root, entry.path)}: {message}")
     return "; ".join(messages)
 

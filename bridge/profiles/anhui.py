@@ -30,7 +30,7 @@ from bridge.profiles.anhui_layouts import MESSAGE_TYPES, PAYLOADS, from_epoch_ms
 from bridge.profiles.json_layout import Layout, Style, absent
 from bridge.profiles.json_profile import JsonProfile, event_type_of, text_of, uuid_of
 from schemas import Envelope
-from schemas.errors import LocalFormatError
+from schemas.errors import LocalFormatError, without_value
 
 MEDIA_TYPE = "application/json"
 ENVELOPE_KEYS = ("msg_id", "msg_type", "sender", "sent_at_ms", "correlation_id", "payload")
@@ -86,4 +86,4 @@ def _sent_at(raw: Any) -> datetime:
     try:
         return from_epoch_ms(milliseconds)
     except ValueError as exc:
-        raise LocalFormatError(f"sent_at_ms: {exc}") from None
+        raise LocalFormatError(f"sent_at_ms: {without_value(exc)}") from None

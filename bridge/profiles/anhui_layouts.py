@@ -51,7 +51,7 @@ from bridge.profiles.json_layout import (
     absent,
 )
 from bridge.profiles.paths import get_path, is_empty, set_path
-from schemas.errors import LocalFormatError, TranslationError
+from schemas.errors import LocalFormatError, TranslationError, without_value
 from schemas.models import ENUM_SYMBOLS
 from schemas.rules import PROVINCE_CHARACTERS, normalise_id_number
 
@@ -83,7 +83,7 @@ class EpochMillis(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, datetime):
-            raise TranslationError(f"{path}: {value!r} is not a time")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a time")
         return to_epoch_ms(value, path)
 
     def read(self, raw: Any, where: str) -> Any:
@@ -92,7 +92,7 @@ class EpochMillis(Value):
         try:
             return from_epoch_ms(raw)
         except ValueError as exc:
-            raise LocalFormatError(f"{where}: {exc}") from None
+            raise LocalFormatError(f"{where}: {without_value(exc)}") from None
 
 
 class IsoDate(Value):
@@ -100,7 +100,7 @@ class IsoDate(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, date) or isinstance(value, datetime):
-            raise TranslationError(f"{path}: {value!r} is not a date")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a date")
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
     def read(self, raw: Any, where: str) -> Any:
@@ -109,7 +109,7 @@ class IsoDate(Value):
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            raise LocalFormatError(f"{where}: {raw} is not a real date") from None
+            raise LocalFormatError(f"{where}: is not a real date") from None
 
 
 class Boolean(Value):
@@ -117,7 +117,7 @@ class Boolean(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, bool):
-            raise TranslationError(f"{path}: {value!r} is not true or false")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not true or false")
         return value
 
     def read(self, raw: Any, where: str) -> Any:
@@ -134,13 +134,13 @@ class LowerEnum(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, str):
-            raise TranslationError(f"{path}: {value!r} is not a symbol of {self.enum}")
+            raise TranslationError(f"{path}: is not a symbol of {self.enum}")
         return value.lower()
 
     def read(self, raw: Any, where: str) -> Any:
         names = [symbol.lower() for symbol in ENUM_SYMBOLS[self.enum]]
         if raw not in names:
-            raise LocalFormatError(f"{where}: {raw!r} is not one of {', '.join(names)}")
+            raise LocalFormatError(f"{where}: is not one of {', '.join(names)}")
         return str(raw).upper()
 
 
@@ -159,7 +159,7 @@ class IdNumber(Text):
             try:
                 return normalise_id_number(text)
             except ValueError as exc:
-                raise LocalFormatError(f"{where}: {exc}") from None
+                raise LocalFormatError(f"{where}: {without_value(exc)}") from None
         return text.upper()
 
 
@@ -190,9 +190,7 @@ class PlateSplit(Entry):
                 out[self.province_key] = out[self.number_key] = None
             return
         if not isinstance(number, str) or number[0] not in PROVINCE_CHARACTERS:
-            raise TranslationError(
-                f"{prefix}{self.path}: {number!r} does not start with a province character"
-            )
+            raise TranslationError(f"{prefix}{self.path}: does not start with a province character")
         out[self.province_key] = number[0]
         out[self.number_key] = number[1:]
 
@@ -208,7 +206,8 @@ class PlateSplit(Entry):
         if rest[0] in PROVINCE_CHARACTERS:
             if not absent(province) and province != rest[0]:
                 raise LocalFormatError(
-                    f"{number_at}: starts with {rest[0]} but {self.province_key} is {province}"
+                    f"{number_at}: starts with a province character other than "
+                    f"the one {self.province_key} gives"
                 )
             set_path(record, self.path, rest)
         elif absent(province):

@@ -118,4 +118,4 @@ def decode_code(table: Mapping[str, str], code: str, path: str) -> str:
     for symbol, local in table.items():
         if local == code:
             return symbol
-    raise LocalFormatError(f"{path}: unknown code {code!r}")
+    raise LocalFormatError(f"{path}: not a code of this local format")

@@ -147,7 +147,7 @@ class HenanProfile(Profile):
         for i, item in enumerate(items):
             if len(item) != form.item_width:
                 raise TranslationError(
-                    f"{path}[{i}]: {item!r} is not {form.item_width} characters long"
+                    f"{path}[{i}]: has {len(item)} characters, each value holds {form.item_width}"
                 )
         return ("".join(items) or None), cut
 
@@ -161,9 +161,7 @@ def _event(record: FixedRecord, number: int) -> ExchangeEvent:
     values = record.values
     _require(values, ("message_id", "sender", "sent_at"), number)
     if values["truncation_flag"] not in (None, TRUNCATED_FLAG):
-        raise LocalFormatError(
-            f"line {number}: truncation_flag: {values['truncation_flag']!r} is not T or blank"
-        )
+        raise LocalFormatError(f"line {number}: truncation_flag: is neither T nor blank")
     created_at = values["sent_at"]
     assert isinstance(created_at, datetime)  # a DATETIME field, checked non-blank above
     envelope = Envelope(
@@ -214,14 +212,14 @@ def _value(spec: RecordSpec, path: str, raw: FieldValue, number: int) -> Any:
         for flag, code in BOOLEAN_CODES.items():
             if raw == code:
                 return flag
-        raise LocalFormatError(f"{where}: {raw!r} is not 1 or 0")
+        raise LocalFormatError(f"{where}: is neither 1 nor 0")
     return raw
 
 
 def _split_list(text: str, form: ListField, where: str) -> list[str]:
     width = form.item_width
     if len(text) % width:
-        raise LocalFormatError(f"{where}: {text!r} is not a run of {width}-character values")
+        raise LocalFormatError(f"{where}: is not a run of {width}-character values")
     items = [text[i : i + width] for i in range(0, len(text), width)]
     if form.table is None:
         return items

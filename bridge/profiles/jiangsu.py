@@ -38,7 +38,7 @@ from bridge.profiles.jiangsu_layouts import BODIES, format_time, parse_time
 from bridge.profiles.json_layout import Layout, Style
 from bridge.profiles.json_profile import JsonProfile, event_type_of, text_of, uuid_of
 from schemas import Envelope
-from schemas.errors import LocalFormatError
+from schemas.errors import LocalFormatError, without_value
 
 ENVELOPE_KEYS = ("XXBH", "XXLX", "FSDW", "FSSJ", "SJ")
 
@@ -74,7 +74,7 @@ class JiangsuProfile(JsonProfile):
         try:
             created_at = parse_time(text_of(document, "FSSJ"))
         except ValueError as exc:
-            raise LocalFormatError(f"FSSJ: {exc}") from None
+            raise LocalFormatError(f"FSSJ: {without_value(exc)}") from None
         return Envelope(
             event_type=event_type,
             source=text_of(document, "FSDW"),

@@ -29,7 +29,7 @@ from bridge.profiles.json_layout import (
     Value,
     Writing,
 )
-from schemas.errors import LocalFormatError, TranslationError
+from schemas.errors import LocalFormatError, TranslationError, without_value
 
 ZONE = ZoneInfo("Asia/Shanghai")
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})", re.ASCII)
@@ -48,12 +48,12 @@ def parse_time(text: str) -> datetime:
     """The UTC instant of a ``yyyy-MM-dd HH:mm:ss`` Asia/Shanghai time; ValueError if none."""
     match = _TIME.fullmatch(text)
     if match is None:
-        raise ValueError(f"must be a time such as 2026-11-20 09:15:02, not {text!r}")
+        raise ValueError("must be a time such as 2026-11-20 09:15:02")
     year, month, day, hour, minute, second = map(int, match.groups())
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ValueError(f"{text} is not a real time") from None
+        raise ValueError("is not a real time") from None
 
 
 class Time(Value):
@@ -61,7 +61,7 @@ class Time(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, datetime):
-            raise TranslationError(f"{path}: {value!r} is not a time")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a time")
         if value.microsecond:
             writing.truncated.append(path)
         return format_time(value, path)
@@ -72,7 +72,7 @@ class Time(Value):
         try:
             return parse_time(raw)
         except ValueError as exc:
-            raise LocalFormatError(f"{where}: {exc}") from None
+            raise LocalFormatError(f"{where}: {without_value(exc)}") from None
 
 
 class CompactDate(Value):
@@ -80,7 +80,7 @@ class CompactDate(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, date) or isinstance(value, datetime):
-            raise TranslationError(f"{path}: {value!r} is not a date")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a date")
         return f"{value.year:04d}{value.month:02d}{value.day:02d}"
 
     def read(self, raw: Any, where: str) -> Any:
@@ -90,7 +90,7 @@ class CompactDate(Value):
         try:
             return date(*map(int, match.groups()))
         except ValueError:
-            raise LocalFormatError(f"{where}: {raw} is not a real date") from None
+            raise LocalFormatError(f"{where}: is not a real date") from None
 
 
 class Flag(Value):
@@ -98,12 +98,12 @@ class Flag(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, bool):
-            raise TranslationError(f"{path}: {value!r} is not true or false")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not true or false")
         return "1" if value else "0"
 
     def read(self, raw: Any, where: str) -> Any:
         if raw not in ("1", "0"):
-            raise LocalFormatError(f'{where}: must be "1" or "0", not {raw!r}')
+            raise LocalFormatError(f'{where}: must be "1" or "0"')
         return raw == "1"
 
 

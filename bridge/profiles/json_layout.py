@@ -217,7 +217,7 @@ def decimals(number: float, places: int) -> Decimal:
 def _degrees(record: Mapping[str, Any], name: str, prefix: str) -> float:
     value = record.get(name)
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TranslationError(f"{prefix}{name}: {value!r} is not a coordinate")
+        raise TranslationError(f"{prefix}{name}: a {type(value).__name__} is not a coordinate")
     return float(value)
 
 
@@ -227,7 +227,7 @@ def _coordinate(raw: Any, where: str, limit: float) -> float:
     if not isinstance(raw, int | float) or isinstance(raw, bool):
         raise LocalFormatError(f"{where}: must be a number of decimal degrees")
     if not -limit <= raw <= limit:
-        raise LocalFormatError(f"{where}: {raw} is not between {-limit:g} and {limit:g}")
+        raise LocalFormatError(f"{where}: is not between {-limit:g} and {limit:g}")
     return float(raw)
 
 
@@ -239,7 +239,7 @@ class Text(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, str):
-            raise TranslationError(f"{path}: {value!r} is not text")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not text")
         return value
 
     def read(self, raw: Any, where: str) -> Any:
@@ -261,7 +261,7 @@ class Integer(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise TranslationError(f"{path}: {value!r} is not a whole number")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a whole number")
         return value
 
     def read(self, raw: Any, where: str) -> Any:
@@ -306,7 +306,7 @@ class ListOf(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, list | tuple):
-            raise TranslationError(f"{path}: {value!r} is not a list")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a list")
         return [self.item.write(item, f"{path}[{i}]", writing) for i, item in enumerate(value)]
 
     def read(self, raw: Any, where: str) -> Any:
@@ -323,7 +323,7 @@ class Object(Value):
 
     def write(self, value: Any, path: str, writing: Writing) -> Any:
         if not isinstance(value, Mapping):
-            raise TranslationError(f"{path}: {value!r} is not a record")
+            raise TranslationError(f"{path}: a {type(value).__name__} is not a record")
         return self.layout.write(value, f"{path}.", writing)
 
     def read(self, raw: Any, where: str) -> Any:

@@ -106,7 +106,7 @@ def event_type_of(code: Any, key: str, message_types: Mapping[str, str]) -> str:
     event_type = next((t for t, c in message_types.items() if c == code), None)
     if event_type is None:
         known = ", ".join(message_types.values())
-        raise LocalFormatError(f"{key}: {code!r} is not one of {known}")
+        raise LocalFormatError(f"{key}: is not one of {known}")
     return event_type
 
 
@@ -122,5 +122,5 @@ def uuid_of(raw: Any, key: str) -> str:
     """A uuid in the record form's lower case; LocalFormatError showing ``raw`` if not one."""
     text = raw.lower() if isinstance(raw, str) else None
     if text is None or not _UUID.fullmatch(text):
-        raise LocalFormatError(f"{key}: must be a uuid, not {raw!r}")
+        raise LocalFormatError(f"{key}: must be a uuid")
     return text

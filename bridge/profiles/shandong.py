@@ -27,7 +27,7 @@ from bridge.profiles.codes import decode_code, encode_code
 from bridge.profiles.paths import dropped_paths, set_path
 from bridge.profiles.shandong_layouts import BY_EVENT_TYPE, BodySpec, Kind, Node
 from schemas import Agreement, Envelope, ExchangeEvent
-from schemas.errors import LocalFormatError, TranslationError
+from schemas.errors import LocalFormatError, TranslationError, without_value
 
 NAMESPACE = "urn:sdga:hx:1"
 SCHEMA_PATH = Path(__file__).with_name("shandong.xsd")
@@ -195,7 +195,7 @@ def _text(node: Node, value: Any, path: str) -> str:
         return f"{value:.6f}"
     if kind in (Kind.TEXT, Kind.UUID, Kind.ENUM) and isinstance(value, str):
         return value
-    raise TranslationError(f"{path}: {value!r} is not a {kind.value}")
+    raise TranslationError(f"{path}: a {type(value).__name__} is not a {kind.value}")
 
 
 _READERS: dict[Kind, Callable[[str], Any]] = {
@@ -216,7 +216,7 @@ def _converted(element: etree._Element, reader: Callable[[str], Any]) -> Any:
         return reader(str(element.text or ""))
     except ValueError as exc:
         name = etree.QName(element).localname
-        raise LocalFormatError(f"line {element.sourceline}: {name}: {exc}") from None
+        raise LocalFormatError(f"line {element.sourceline}: {name}: {without_value(exc)}") from None
 
 
 def _required(element: etree._Element | None, name: str) -> etree._Element:

@@ -172,7 +172,7 @@ def test_a_plate_without_its_province_character_cannot_be_split() -> None:
     changed = with_record(event, plate={"number": "WJ12345", "type": "OTHER"})
     with pytest.raises(TranslationError) as raised:
         PROFILE.to_local(changed)
-    assert "plate.number: 'WJ12345' does not start with a province character" == str(raised.value)
+    assert "plate.number: does not start with a province character" == str(raised.value)
 
 
 # -- the ICD's legacy quirks ---------------------------------------------------------------
@@ -215,7 +215,11 @@ def test_a_plate_no_with_another_province_character_is_refused() -> None:
     """plate_no 鲁… with plate_province 皖 is a contradiction, named on plate_no."""
     document = golden_document("VehicleAlert")
     document["payload"].update(plate_province="皖", plate_no="鲁F5J8K2")
-    assert "in.json: payload.plate_no: starts with 鲁 but plate_province is 皖" == parse(document)
+    expected = (
+        "in.json: payload.plate_no: starts with a province character other than the one "
+        "plate_province gives"
+    )
+    assert expected == parse(document)
 
 
 @pytest.mark.parametrize("sent_at", [1763970000, 1763970000000])
@@ -238,17 +242,17 @@ def test_sent_at_in_seconds_is_read_as_seconds(sent_at: int) -> None:
             "PersonAlert",
             "category",
             "wantd",
-            "payload.category: 'wantd' is not one of "
+            "payload.category: is not one of "
             "wanted, suspect, missing, at_risk, witness, discreet_check, other",
         ),
         (
             "PersonAlert",
             "category",
             "WANTED",
-            "payload.category: 'WANTED' is not one of "
+            "payload.category: is not one of "
             "wanted, suspect, missing, at_risk, witness, discreet_check, other",
         ),
-        ("PersonAlert", "sex", "male", "payload.sex: unknown code 'male'"),
+        ("PersonAlert", "sex", "male", "payload.sex: not a code of this local format"),
         (
             "PersonAlert",
             "issued_at_ms",
@@ -304,14 +308,14 @@ def test_bad_payloads_name_the_key_and_the_rule(
         (
             "msg_type",
             "alert-hit",
-            "msg_type: 'alert-hit' is not one of person_alert, "
+            "msg_type: is not one of person_alert, "
             "vehicle_alert, alert_status, alert_hit, hit_confirmation, assistance_request, "
             "assistance_response",
         ),
-        ("msg_id", "C1A0B3E2", "msg_id: must be a uuid, not 'C1A0B3E2'"),
+        ("msg_id", "C1A0B3E2", "msg_id: must be a uuid"),
         ("sent_at_ms", None, "sent_at_ms: is required"),
         ("sent_at_ms", 10**20, f"sent_at_ms: {10**20} is out of the range of times"),
-        ("correlation_id", 7, "correlation_id: must be a uuid, not 7"),
+        ("correlation_id", 7, "correlation_id: must be a uuid"),
         ("sender", 340600000000, "sender: must be text"),
         ("signature", "x", "signature: is not a key of the Anhui envelope"),
     ],

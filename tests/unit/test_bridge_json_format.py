@@ -31,8 +31,8 @@ def test_decimals_are_written_as_their_digits() -> None:
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ({"SJ": {"JD": float("nan")}}, "SJ.JD: nan is not a number JSON can hold"),
-        ({"SJ": {"JD": Decimal("Infinity")}}, "SJ.JD: Infinity is not a number JSON can hold"),
+        ({"SJ": {"JD": float("nan")}}, "SJ.JD: is not a number JSON can hold"),
+        ({"SJ": {"JD": Decimal("Infinity")}}, "SJ.JD: is not a number JSON can hold"),
         (
             {"SJ": {"BM": ["a", "\ud800"]}},
             "SJ.BM[1]: holds a lone surrogate, which UTF-8 cannot carry",

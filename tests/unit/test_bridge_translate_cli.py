@@ -105,7 +105,7 @@ def test_outbound_local_format_error_names_key_and_rule(
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     status = translate("jiangsu", "outbound", path)
     out, err = capsys.readouterr()
-    assert (1, "", "line 1: SJ.XB: unknown code '7'\n") == (status, out, err)
+    assert (1, "", "line 1: SJ.XB: not a code of this local format\n") == (status, out, err)
 
 
 def test_outbound_contract_violation_names_the_exchange_field(

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from consumers import DeadLetter, dead_letter_headers
 from consumers.dlq import rfc3339_ms
 from hxbus.commands.dlq import list_line
-from schemas.errors import UnknownSchema
+from schemas.errors import (
+    Issue,
+    SecurityError,
+    TranslationError,
+    UnknownSchema,
+    ValidationFailed,
+)
 
 ORIGINAL = [("ce_id", b"6f1c0b4e-1d2a-4b7e-9a55-0c3f7f1e2d11"), ("ce_type", b"AlertHit")]
 NOW = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
@@ -62,7 +70,7 @@ def test_first_failure_has_no_replay_count() -> None:
 
 def test_long_error_text_is_cut() -> None:
     """An error text is cut to 2,000 characters, the cut marked with an ellipsis."""
-    headers = dict(_headers(error=ValueError("x" * 5000), reason="unexpected_error"))
+    headers = dict(_headers(error=TranslationError("x" * 5000), reason="untranslatable"))
     assert (2000, "…") == (
         len(headers["hx_dlq_message"].decode()),
         headers["hx_dlq_message"].decode()[-1],
@@ -121,6 +129,27 @@ def test_entry_id_is_the_offset_or_partition_and_offset() -> None:
 
 def test_list_line_masks_identity_numbers() -> None:
     """dlq list shows no personal data: an identity number in an error text is masked."""
-    error = ValueError("subject.id_number 11010519491231002X: check character is X, expected 5")
+    error = SecurityError("subject.id_number 11010519491231002X: check character is X")
     line = list_line(_entry(_headers(error=error, reason="invalid")))
     assert (False, True) == ("11010519491231002X" in line, "110105************" in line)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ValueError("invalid literal for int() with base 10: 'ZHANG SAN'"), "ValueError"),
+        (
+            ValidationFailed(
+                [Issue("subject.id_number", "check character is 7, expected X"), Issue("", "x")]
+            ),
+            "broken rules at (event), subject.id_number",
+        ),
+        (TranslationError("name_pinyin: is not ASCII"), "name_pinyin: is not ASCII"),
+    ],
+)
+def test_dlq_message_holds_field_paths_and_rules_never_values(
+    error: BaseException, expected: str
+) -> None:
+    """hx_dlq_message: a bug's class name only; broken rules by field path; our texts."""
+    headers = dict(_headers(error=error, reason="any"))
+    assert expected == headers["hx_dlq_message"].decode()

@@ -169,7 +169,7 @@ def test_a_henan_batch_with_one_bad_line_sends_the_good_and_copies_the_bad(
         (outbox.sent / "batch.dat").read_bytes(),
         (outbox.rejected / "batch.dat").read_bytes(),
     )
-    assert ["line 2: status: unknown code 'XX'"] == error_lines[1:]
+    assert ["line 2: status: not a code of this local format"] == error_lines[1:]
 
 
 def test_a_file_stays_in_the_outbox_until_the_broker_acknowledges_it(
