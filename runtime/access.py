@@ -303,6 +303,17 @@ def _exact_filter(acl: Any) -> Any:
     )
 
 
+def broker_is_secured(settings: Settings) -> bool:
+    """Whether the broker logs clients in (this client does) or has an authorizer."""
+    if settings.effective_security_protocol.startswith("SASL_"):
+        return True
+    admin = admin_client(settings)
+    try:
+        return read_access_state(admin) is not None
+    finally:
+        admin.close()
+
+
 def run_access_provisioning(
     settings: Settings, agreement: Agreement, *, dry_run: bool = False
 ) -> AccessPlan | None:

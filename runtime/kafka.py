@@ -20,7 +20,7 @@ import kafka.errors as kafka_error
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-from runtime.login_probe import login_refusal, tls_refusal
+from runtime.login_probe import login_refusal, sasl_wanted, tls_refusal
 from runtime.settings import Settings
 from schemas.errors import BrokerError, BrokerUnavailable, NotAuthorized
 
@@ -123,6 +123,7 @@ def _connecting(settings: Settings, action: str) -> Iterator[None]:
     """``kafka_errors(action)``, turning a bootstrap timeout after a refused login, or
     against a broker certificate the client does not trust, into ``NotAuthorized``
     naming the user (never the password) or the TLS failure."""
+    _refuse_if_login_wanted(settings, action)
     watcher = _LoginRefusals()
     kafka_logger = logging.getLogger("kafka")
     kafka_logger.addHandler(watcher)
@@ -144,6 +145,30 @@ def _connecting(settings: Settings, action: str) -> Iterator[None]:
         ) from exc
     finally:
         kafka_logger.removeHandler(watcher)
+
+
+#: Bootstraps found to serve clients without a login (asked once per process).
+_PLAIN_LISTENERS: set[str] = set()
+
+
+def _refuse_if_login_wanted(settings: Settings, action: str) -> None:
+    """A client without a login, to a broker that wants one: NotAuthorized within a few
+    seconds, saying how to get a login, instead of kafka-python's 31 s bootstrap timeout."""
+    if (
+        settings.effective_security_protocol != "PLAINTEXT"
+        or settings.bootstrap in _PLAIN_LISTENERS
+    ):
+        return
+    mechanisms = sasl_wanted(settings)
+    if mechanisms is None:
+        _PLAIN_LISTENERS.add(settings.bootstrap)
+        return
+    raise NotAuthorized(
+        f"{action}: the broker at {settings.bootstrap} wants a SASL login "
+        f"({', '.join(mechanisms)}) and none is set: set HX_SASL_USERNAME and "
+        'HX_SASL_PASSWORD, e.g. eval "$(hxbus credentials --agency A)" for an agency '
+        "(--user bridge-js, --user auditor; an operator: --admin)"
+    )
 
 
 def admin_client(settings: Settings, **overrides: Any) -> Any:

@@ -237,3 +237,19 @@ def _province_block(lines: list[str], province: str) -> tuple[int, int]:
             )
             return start, end
     raise ConfigError(f"province {province} has no [provinces.{province}] table in the agreement")
+
+
+def keyless(agreement: Agreement) -> list[str]:
+    """Who in ``agreement`` has no public key: agencies, then the provinces' bridges, each
+    with the command that makes the key."""
+    missing = [
+        f"agency {a.id} ({a.city}): hxbus keys generate --agency {a.id}"
+        for a in agreement.agencies
+        if not a.public_keys
+    ]
+    missing += [
+        f"bridge of province {key}: hxbus keys generate --province {key}"
+        for key, province in agreement.provinces.items()
+        if not province.public_keys
+    ]
+    return missing

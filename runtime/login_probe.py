@@ -13,6 +13,11 @@ Over SASL_SSL the probe first makes the TLS handshake with the client's own trus
 settings (``ssl_cafile``, hostname checked), so the same login is asked inside TLS; and
 ``tls_refusal`` tells a certificate the client does not trust (no CA, another CA, a
 name that does not match) from a broker that is down: kafka-python reports both alike.
+
+``sasl_wanted`` asks a broker, before a client without a login connects, whether its
+listener wants one: such a client would otherwise wait out kafka-python's bootstrap
+timeout (about 31 s) and hear only "Unable to bootstrap". A SASL listener answers a
+SASL handshake with the mechanisms it enables; a PLAINTEXT one with an error.
 """
 
 from __future__ import annotations
@@ -57,6 +62,33 @@ def login_refusal(settings: Settings, timeout_s: float = 5.0) -> str | None:
         # KafkaProtocolError: the port does not speak Kafka as asked (e.g. TLS bytes read
         # by a SASL_PLAINTEXT client): no refusal to report, the caller's error stands.
         return None
+
+
+def sasl_wanted(settings: Settings, timeout_s: float = 3.0) -> list[str] | None:
+    """The SASL mechanisms the broker's listener wants, for a client without a login
+    (PLAINTEXT); None when it serves plaintext, does not answer, or the client logs in."""
+    if settings.effective_security_protocol != "PLAINTEXT":
+        return None
+    host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+            parser = KafkaProtocol(client_id=settings.client_id)
+            parser.send_request(SaslHandshakeRequest(version=1, mechanism=settings.sasl_mechanism))
+            sock.sendall(parser.send_bytes())
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                responses = parser.receive_bytes(chunk)
+                if responses:
+                    break
+    except (OSError, ValueError, KafkaProtocolError):
+        return None
+    answer = responses[0][1]
+    mechanisms = [str(m) for m in answer.mechanisms or ()]
+    # 0: the mechanism is enabled; UNSUPPORTED_SASL_MECHANISM (33) lists the others.
+    # A PLAINTEXT listener answers ILLEGAL_SASL_STATE (34) with no mechanism.
+    return mechanisms if mechanisms else None
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext:

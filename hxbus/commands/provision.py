@@ -5,6 +5,11 @@ agreement's), applies it, and reports what changed. Running it again reports no 
 On a secured broker (run it as ``admin``: ``eval "$(hxbus credentials --admin)"``) it
 also writes the SCRAM users and the ACLs the agreement implies and revokes every other
 (``runtime.access``): an agency removed from the agreement loses its rights.
+
+A secured broker is refused an agreement in which an agency or a province's bridge has
+no public key (every receiver there refuses unsigned messages, and ``hxbus audit`` could
+verify nothing): the error lists each with the ``hxbus keys generate`` command that makes
+its key. Nothing is provisioned then.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import argparse
 from typing import Any
 
 from runtime import Settings, run_provisioning
-from runtime.access import run_access_provisioning
+from runtime.access import broker_is_secured, run_access_provisioning
+from runtime.keys import keyless
 from runtime.secrets import secrets_dir
 from schemas import Agreement, load_agreement
+from schemas.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -34,6 +41,15 @@ def register(subparsers: Any) -> None:
 
 def _provision(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
+    if broker_is_secured(settings):
+        missing = keyless(agreement)
+        if missing:
+            raise ConfigError(
+                f"{settings.agreement}: the broker is secured, so every agency and every "
+                f"province's bridge signs with a key the agreement lists; {len(missing)} "
+                "have none (then hand the edited agreement to every partner):\n  "
+                + "\n  ".join(missing)
+            )
     plan = run_provisioning(settings, agreement, dry_run=args.dry_run)
     for note in plan.notes:
         print(f"note: {note}")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from own_broker_support import free_port_pair
 from pydantic import SecretStr
+from secured_support import keyed_agreement
 
 from hxbus import broker
 from hxbus.cli import main
@@ -197,8 +198,9 @@ def test_cli_provision_dry_run_and_credentials(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``hxbus provision --dry-run`` as admin reports no change; ``hxbus credentials``
-    prints the export lines of the agency's provisioned login."""
+    """``hxbus provision --dry-run`` as admin refuses the keyless agreement, naming the
+    command that makes a key, and reports no change for the same agreement with keys;
+    ``hxbus credentials`` prints the export lines of the agency's provisioned login."""
     password = secured.sasl_password
     assert password is not None
     monkeypatch.setenv("HX_BOOTSTRAP", secured.bootstrap)
@@ -208,6 +210,11 @@ def test_cli_provision_dry_run_and_credentials(
     monkeypatch.setenv("HX_SASL_PASSWORD", password.get_secret_value())
     monkeypatch.setattr("hxbus.cli.configure_logging", lambda *_args, **_kwargs: None)
     capsys.readouterr()
+    assert 2 == main(["provision", "--dry-run"])
+    refused = capsys.readouterr().err
+    assert "agency 320300000000 (Xuzhou): hxbus keys generate --agency 320300000000" in refused
+    assert "bridge of province JS: hxbus keys generate --province JS" in refused
+    monkeypatch.setenv("HX_AGREEMENT", str(keyed_agreement(secured.state_dir)))
     assert 0 == main(["provision", "--dry-run"])
     provision_out = capsys.readouterr().out
     assert "no change: the users and ACLs of the agreement are as it asks" in provision_out
@@ -218,3 +225,17 @@ def test_cli_provision_dry_run_and_credentials(
     )
     assert 0 == main(["credentials", "--admin"])
     assert f"export HX_SASL_PASSWORD={password.get_secret_value()}" in capsys.readouterr().out
+
+
+def test_a_client_without_login_hears_at_once_that_the_broker_wants_one(
+    secured: Settings,
+) -> None:
+    """No credentials against the SASL listener: NotAuthorized naming the way to a login,
+    instead of a bootstrap timeout ("Unable to bootstrap")."""
+    anonymous = Settings(bootstrap=secured.bootstrap, sasl_username=None)
+    with pytest.raises(NotAuthorized) as refused:
+        admin_client(anonymous)
+    assert (True, True) == (
+        "wants a SASL login (SCRAM-SHA-512)" in str(refused.value),
+        'eval "$(hxbus credentials --agency A)"' in str(refused.value),
+    )
