@@ -14,13 +14,18 @@ from the alert topics:
   signed bytes and partners verify them as usual.
 
 Its weak point is that it lags: the register consumer writes a state after the alert was
-published. ``load_register`` therefore reads the group's committed offsets on the alert
-topics *first*, then the register topic to its end, then the alert topics from those
-offsets to their end. The register commits only after its writes were acknowledged, so
-everything before the committed offsets is in the snapshot; everything after is folded
-from the alert topics themselves. The fold is idempotent (``consumers.alert_state``), so
-the overlap does no harm. A register that never ran just means a rebuild from the start
-of the alert topics: slower, same answer.
+published. ``load_register`` therefore reads the register topic to its end, then the alert
+topics from just after the newest ``position`` the snapshot holds on each partition to
+their end. The register handles a partition in offset order and writes a batch's states
+before it goes on, so every alert message before the newest position in the snapshot is
+folded into it; everything after is folded from the alert topics themselves. The fold is
+idempotent (``consumers.alert_state``), so the overlap does no harm. A register that
+never ran just means a rebuild from the start of the alert topics: slower, same answer.
+
+The snapshot, not the register group's committed offsets, says where to start: so an
+agency's own login (which may read the alert topics and the register, but has no business
+with the operator's consumer group) can load the register for the duplicate check of
+``hxbus publish``.
 
 ``RegisterWriter`` is the handler of the register consumer (``run_register``); it writes
 the states a batch changed when the runtime flushes, and the runtime commits after that.
@@ -43,8 +48,7 @@ from consumers.delivery import Delivery
 from consumers.dlq import DeadLetterQueue
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import utc_now
-from runtime import Settings, Verifier, admin_client, kafka_errors, make_consumer, make_producer
-from runtime.kafka import committed_offsets
+from runtime import Settings, Verifier, kafka_errors, make_consumer, make_producer
 from runtime.metrics import LIVE_ALERTS
 from schemas import BROADCAST_TOPICS, Agreement, Codec
 from schemas.errors import BrokerUnavailable, HxError
@@ -88,16 +92,21 @@ def load_register(
     codec = codec or Codec()
     consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
     try:
-        tail_from = _committed_offsets(settings, consumer, group)  # first: see the docstring
+        tail_from = _beginnings(consumer, ALERT_TOPICS)
         for record in _read_to_end(consumer, _beginnings(consumer, [topic])):
             if not record.value:  # a tombstone: the alert's state was removed
                 continue
             try:
-                register.merge(AlertState.from_json(record.value))
-                stats.snapshot += 1
+                state = AlertState.from_json(record.value)
             except (ValueError, TypeError, KeyError) as exc:
                 stats.unreadable += 1
-                log.warning("register_entry_unreadable", offset=record.offset, error=str(exc))
+                log.warning(
+                    "register_entry_unreadable", offset=record.offset, error=type(exc).__name__
+                )
+                continue
+            register.merge(state)
+            stats.snapshot += 1
+            _start_after(tail_from, state.position)
         for record in _read_to_end(consumer, tail_from):
             stats.tail += 1
             try:
@@ -133,20 +142,18 @@ def load_register(
     return register, stats
 
 
-def _committed_offsets(settings: Settings, consumer: Any, group: str) -> dict[Any, int]:
-    """Where the register group stands on each alert-topic partition (else its beginning)."""
-    starts = _beginnings(consumer, ALERT_TOPICS)
-    if not starts:
-        return {}
-    admin = admin_client(settings)
+def _start_after(starts: dict[Any, int], position: str | None) -> None:
+    """Move the tail's start on the position's partition past ``topic/partition@offset``."""
+    if not position:
+        return
+    where, _, offset = position.rpartition("@")
+    topic, _, partition = where.rpartition("/")
     try:
-        committed = committed_offsets(admin, group, list(starts))
-    finally:
-        admin.close()
-    for tp, meta in committed.items():
-        if tp in starts and meta is not None and meta.offset is not None and meta.offset >= 0:
-            starts[tp] = max(starts[tp], meta.offset)
-    return starts
+        tp, after = TopicPartition(topic, int(partition)), int(offset) + 1
+    except ValueError:
+        return  # not a position this code wrote: start the partition where it was
+    if tp in starts:
+        starts[tp] = max(starts[tp], after)
 
 
 def _beginnings(consumer: Any, topics: Sequence[str]) -> dict[Any, int]:

@@ -6,6 +6,10 @@ related to each other as a real exchange's are. ``R × S`` events, offered at ``
 second (token bucket on a monotonic clock) through the Publisher; at the end, the
 events stored and refused per type and the rate achieved, as measured.
 
+Logged in as an agency (``HX_SASL_USERNAME`` an agency id, as ``hxbus credentials
+--agency A`` sets it), only that agency's events are sent, signed with its own key: a
+login writes what its agency may say and nothing else.
+
 ``--dry-run`` prints the same events as NDJSON (the JSON form) without a broker and
 without pacing; with the same ``--seed`` and ``--start`` the output is the same bytes.
 """
@@ -23,7 +27,7 @@ from typing import IO, Any
 
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
-from runtime import Settings, agreement_signers
+from runtime import Settings, agreement_signer, agreement_signers
 from schemas import Agreement, ExchangeEvent, load_agreement, render_event, utc_now_ms
 from schemas.models import format_timestamp
 
@@ -66,7 +70,13 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     refused: Counter[str] = Counter()
     copies = 0
     timeout_ms = int(args.delivery_timeout * 1000)
-    signer = agreement_signers(settings, agreement)  # None: no keys (development)
+    agency = own_agency(settings, agreement)
+    if agency is not None:
+        # An agency's login writes only what the agency may say, signed with its own key.
+        print(f"logged in as agency {agency}: simulating its own events only", file=sys.stderr)
+        signer = agreement_signer(settings, agreement, agency)
+    else:
+        signer = agreement_signers(settings, agreement)  # None: no keys (development)
     with (
         serving_metrics(args, settings) as ready,
         Publisher(settings, agreement, signer=signer, delivery_timeout_ms=timeout_ms) as publisher,
@@ -76,7 +86,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         # Stamped from now, not from the command's start: connecting and warming up take
         # up to a second, which would otherwise show as end-to-end latency downstream.
         start: datetime = args.start or utc_now_ms()
-        events = _traffic(args, agreement, start)
+        events = _traffic(args, agreement, start, only=agency)
         # The clock starts now; a stall of up to 0.1 s is caught up, not lost.
         bucket = TokenBucket(args.rate, burst=max(1.0, args.rate / 10))
         for outcome in publisher.publish_many(paced(events, bucket, meter)):
@@ -93,13 +103,24 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if refused else 0
 
 
+def own_agency(settings: Settings, agreement: Agreement) -> str | None:
+    """The agency whose login this is (``HX_SASL_USERNAME`` an agency id), else None."""
+    user = settings.sasl_username
+    return user if user is not None and user in agreement.by_id else None
+
+
 def _traffic(
-    args: argparse.Namespace, agreement: Agreement, start: datetime
+    args: argparse.Namespace, agreement: Agreement, start: datetime, only: str | None = None
 ) -> Iterator[ExchangeEvent]:
-    """The run's events: ``rate × duration`` of the seeded mix, ``created_at`` from ``start``."""
-    traffic = SyntheticTraffic(
-        agreement, seed=args.seed, start=start, spacing=timedelta(seconds=1 / args.rate)
+    """The run's events: ``rate × duration`` of the seeded mix, ``created_at`` from ``start``;
+    with ``only``, of that agency's events (those whose source it is)."""
+    traffic: Iterator[ExchangeEvent] = iter(
+        SyntheticTraffic(
+            agreement, seed=args.seed, start=start, spacing=timedelta(seconds=1 / args.rate)
+        )
     )
+    if only is not None:
+        traffic = (event for event in traffic if event.envelope.source == only)
     return islice(traffic, round(args.rate * args.duration))
 
 

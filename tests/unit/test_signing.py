@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from hxbus.cli import main
 from producers import MessageBuilder, OutgoingMessage, SyntheticTraffic
@@ -22,7 +23,10 @@ from runtime import (
     agreement_signer,
     agreement_signers,
     agreement_verifier,
+    bridge_signer,
+    bridge_verifier,
     load_signer,
+    receiver_verifier,
 )
 from runtime.keys import generate_key, key_id, public_key_text, read_private_key
 from runtime.signing import signed_bytes
@@ -393,3 +397,58 @@ def test_simulate_signers_sign_each_message_with_its_sources_key(
             verifier.verify(received(message))
         sources.add(event.envelope.source)
     assert len(sources) > 3
+
+
+def unsigned_message(agreement: Agreement) -> Received:
+    _, messages = MessageBuilder(agreement).build(first_of(agreement, "PersonAlert", XUZHOU))
+    return received(messages[0])
+
+
+def test_on_a_secured_broker_a_keyless_agreement_still_refuses_unsigned_messages(
+    agreement: Agreement,
+) -> None:
+    """A receiver logged in by SASL verifies even without keys: unsigned is refused."""
+    secured = Settings(bootstrap="127.0.0.1:1", sasl_username="bridge-js")
+    with capture_logs() as logs:
+        verifier = receiver_verifier(secured, agreement, role=ROLE)
+    assert verifier is not None
+    text = refusal(verifier, unsigned_message(agreement))
+    assert (True, ["signatures_required_but_no_keys"]) == (
+        "hx_signature: absent; every message must be signed" in text,
+        [entry["event"] for entry in logs],
+    )
+
+
+def test_on_a_plain_broker_without_keys_a_receiver_warns_it_verifies_nothing(
+    agreement: Agreement,
+) -> None:
+    """Development: no verifier, and one warning line saying so at start."""
+    plain = Settings(bootstrap="127.0.0.1:1", sasl_username=None)
+    with capture_logs() as logs:
+        verifier = receiver_verifier(plain, agreement, role=ROLE)
+    assert (None, [("running_without_verification", "warning")]) == (
+        verifier,
+        [(entry["event"], entry["log_level"]) for entry in logs],
+    )
+
+
+def test_bridge_signer_and_verifier_check_the_province_keys(
+    agreement: Agreement, tmp_path: Path
+) -> None:
+    """The bridge's key signs as ``bridge-js``; the bridge verifier knows it by province."""
+    key = generate_key(tmp_path, "bridge-js")
+    raw = agreement.model_dump()
+    raw["provinces"]["JS"]["public_keys"] = [public_key_text(key.public_key())]
+    keyed = Agreement.model_validate(raw)
+    settings = Settings(state_dir=tmp_path)
+    signer = bridge_signer(settings, keyed, "JS")
+    verifier = bridge_verifier(keyed)
+    assert signer is not None
+    assert verifier is not None
+    headers = [("ce_source", b"bridge-js")]
+    headers += signer.sign("hx.audit", b"k", b"v", headers)
+    verifier.verify(Received("hx.audit", b"k", b"v", headers))
+    raw["provinces"]["SD"]["public_keys"] = [public_key_text(key.public_key())]
+    sd_listed = Agreement.model_validate(raw)
+    with pytest.raises(ConfigError, match="hxbus keys generate --province SD"):
+        bridge_signer(settings, sd_listed, "SD")

@@ -1,9 +1,12 @@
-"""An audit nobody can forge (issue 14, part 3): a record written under a bridge's login
-in another bridge's name, or claiming a delivery outside the writer's province, shows as
-UNVERIFIED in ``hxbus audit --alert``; records the bridges signed show as verified.
+"""Trust on a secured broker (issue 14, parts 3 and 4), on a cluster of the module's own
+(SASL/SCRAM, ACLs) whose agreement lists a key of every agency and every bridge:
 
-Runs its own secured cluster (SASL/SCRAM, ACLs) whose agreement lists a key of every
-agency and every bridge.
+- an audit nobody can forge: a record written under a bridge's login in another bridge's
+  name, or claiming a delivery outside the writer's province, shows as UNVERIFIED in
+  ``hxbus audit --alert``; records the bridges signed show as verified;
+- an agency's own login is enough for ``hxbus publish``, ``simulate``, ``alerts`` and
+  ``dlq``;
+- a receiver refuses unsigned messages there even when the agreement lists no key.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ from schemas import AUDIT_TOPIC, Envelope, load_agreement
 pytestmark = pytest.mark.broker
 
 XUZHOU, ZAOZHUANG, JINING = "320300000000", "370400000000", "370800000000"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with secured_cluster(tmp_path_factory.mktemp("audit-forgery")) as admin:
+    with secured_cluster(tmp_path_factory.mktemp("secured-by-default")) as admin:
         yield admin
 
 
@@ -128,3 +132,33 @@ def test_forged_audit_records_show_unverified_and_genuine_ones_verified(
     assert 0 == main(["audit", "--alert", alert_id, "--json", "--verified-only"])
     only = json.loads(capsys.readouterr().out)
     assert [ZAOZHUANG] == [row["agency"] for row in only["agencies"]]
+
+
+def run_as(settings: Settings, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """``hxbus <argv>`` in this process with ``settings``' login, agreement and state."""
+    for name in ("HX_SASL_USERNAME", "HX_SASL_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in login_env(settings).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("hxbus.cli.configure_logging", lambda *_args, **_kwargs: None)
+    return main(argv)
+
+
+def test_an_agency_login_publishes_simulates_and_reads_alerts_and_its_dlq(
+    secured: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Xuzhou's own login: publish (with the register's duplicate check), simulate (its
+    own events only), alerts and dlq list all succeed; no operator group is needed."""
+    xuzhou = login(secured, XUZHOU)
+    events = FIXTURES / "person_alert_xuzhou.json"
+    statuses = [
+        run_as(xuzhou, ["publish", "--as", XUZHOU, str(events)], monkeypatch),
+        run_as(xuzhou, ["simulate", "--rate", "20", "--duration", "1", "--seed", "3"], monkeypatch),
+        run_as(xuzhou, ["alerts"], monkeypatch),
+        run_as(xuzhou, ["dlq", "list", "--group", f"{XUZHOU}.desk"], monkeypatch),
+    ]
+    captured = capsys.readouterr()
+    assert [0, 0, 0, 0] == statuses, captured.err
+    assert "logged in as agency 320300000000: simulating its own events only" in captured.err
