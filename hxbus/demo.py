@@ -2,15 +2,21 @@
 
 What a newcomer (or a duty officer in training) sees in one command:
 
-1. a Kafka broker (the one at HX_BOOTSTRAP if it answers; otherwise one started under
-   ``<root>/.state/broker`` and stopped at the end);
-2. the agreement's topics provisioned, and every agency given an Ed25519 key: the demo
-   runs on a copy of the agreement (``<root>/agreement.toml``) that lists the ten public
-   keys, so every message is signed and every bridge verifies it, as in production;
-3. the four province bridges as real subprocesses (``hxbus bridge run``), each delivering
-   to ``<root>/<province>/inbox/`` through the directory sink, and the request tracker;
+1. a secured Kafka broker (SASL/SCRAM logins, ACLs, as in production; no TLS): the one
+   at HX_BOOTSTRAP if the settings log in to it as its super-user, otherwise one started
+   under ``<root>/.state/broker`` (on HX_BOOTSTRAP's port if free, else the next free
+   pair) and stopped at the end. ``plain=True`` (``hxbus demo --plain``) is the
+   development variant: a plain broker, no logins, no ACLs;
+2. every agency and every province's bridge given an Ed25519 key: the demo runs on a
+   copy of the agreement (``<root>/agreement.toml``) that lists the public keys, so every
+   message is signed and verified and every audit record is signed by its bridge; then
+   the agreement's topics, SCRAM users and ACLs provisioned;
+3. the four province bridges as real subprocesses (``hxbus bridge run``), each with its
+   own login (``bridge-<province>``), delivering to ``<root>/<province>/inbox/`` through
+   the directory sink, and the request tracker (an operator service: ``admin``);
 4. ``simulate``-style traffic among the ten agencies, published from this process at the
-   offered rate while the live view (``hxbus top``'s frame) refreshes every second;
+   offered rate, each agency's events with that agency's own login and key, while the
+   live view (``hxbus top``'s frame) refreshes every second;
 5. once the bridges have caught up, a summary: published, delivered per province (and the
    files actually found under each root — the two must agree), dead letters by reason,
    requests answered in time, overdue, second notices, end-to-end p50/p99, and where the
@@ -34,6 +40,7 @@ emptied at the start of each run (it is demo output, nothing else).
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -49,11 +56,12 @@ from itertools import islice
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from bridge.runner import bridge_topics
+from bridge.runner import bridge_topics, default_group
 from consumers.lag import read_lag
 from consumers.offsets import start_group_at_end
 from consumers.replay import read_dead_letters
@@ -74,11 +82,13 @@ from hxbus.metrics_view import Scrape, View, scrape
 from hxbus.top_frame import DEFAULT_PORTS, render
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
 from runtime import Settings, admin_client, make_consumer, run_provisioning
+from runtime.access import run_access_provisioning
 from runtime.kafka import broker_answers
-from runtime.keys import add_public_key, generate_key, public_key_text
+from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
 from runtime.metrics_server import start_metrics_server
-from runtime.signing import agreement_signers
-from schemas import Agreement, utc_now_ms
+from runtime.secrets import password_file, read_secret
+from runtime.signing import agreement_signer
+from schemas import Agreement, ExchangeEvent, bridge_principal, utc_now_ms
 from schemas.errors import BrokerUnavailable, ConfigError
 
 PUBLISHER_PORT, TRACKER_PORT = DEFAULT_PORTS[0], DEFAULT_PORTS[1]
@@ -110,6 +120,11 @@ class Role:
 class Summary:
     """What the demo reports at the end, and what its test checks."""
 
+    #: Ran on a broker with SASL logins and ACLs (not ``--plain``).
+    secured: bool = False
+    #: Agencies and bridges that signed (every message, every audit record).
+    signing_agencies: int = 0
+    signing_bridges: int = 0
     published: Counter[str] = field(default_factory=Counter)
     refused: int = 0
     delivered: dict[str, int] = field(default_factory=dict)
@@ -138,8 +153,11 @@ class RegionalDemo:
         console: Console,
         live: bool,
         console_port: int | None = None,
+        plain: bool = False,
     ) -> None:
         self.settings = settings
+        #: Development variant: a plain broker, no logins, no ACLs.
+        self.plain = plain
         self.agreement = agreement
         self.root = root.resolve()
         self.duration_s = duration_s
@@ -160,14 +178,17 @@ class RegionalDemo:
                 self._start_console(stack, self.console_port)
             self._sign_as_every_agency()
             stack.enter_context(self._broker())
-            self._say(f"provisioning topics on {self.settings.bootstrap}")
-            run_provisioning(self.settings, self.agreement)
+            self._provision()
             stack.callback(self._stop_roles)
             self._start_roles()
             server = start_metrics_server(PUBLISHER_PORT, host=self.settings.metrics_host)
             stack.callback(server.stop)
             self._attach_console()
-            summary = Summary()
+            summary = Summary(
+                secured=not self.plain,
+                signing_agencies=len(self.agreement.agencies),
+                signing_bridges=len(self.agreement.provinces),
+            )
             self._drive(summary)
             summary.drained = self._drain()
             self._collect(summary)
@@ -206,10 +227,18 @@ class RegionalDemo:
         for agency in self.agreement.agencies:
             public = generate_key(state, agency.id).public_key()
             self.agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
+        for province in self.agreement.provinces:
+            public = generate_key(state, bridge_principal(province)).public_key()
+            self.agreement = add_province_public_key(
+                agreement_copy, province, public_key_text(public)
+            )
         self.settings = self.settings.model_copy(
             update={"agreement": agreement_copy, "state_dir": state}
         )
-        self._say(f"signing as each of the {len(self.agreement.agencies)} agencies (Ed25519)")
+        self._say(
+            f"signing as each of the {len(self.agreement.agencies)} agencies and the "
+            f"{len(self.agreement.provinces)} bridges (Ed25519)"
+        )
 
     def _start_console(self, stack: ExitStack, port: int) -> None:
         """The console first, so its address is the first line: it waits for the region."""
@@ -242,15 +271,25 @@ class RegionalDemo:
 
     @contextmanager
     def _broker(self) -> Iterator[None]:
-        """The broker at HX_BOOTSTRAP if it answers; else one of our own, stopped after."""
-        if broker_answers(self.settings):
-            self._say(f"using the Kafka broker at {self.settings.bootstrap}")
+        """The broker at HX_BOOTSTRAP if it answers as wanted (plain, or secured with the
+        settings' super-user login); else one of our own, stopped after."""
+        logged_in = self.settings.effective_security_protocol.startswith("SASL_")
+        if logged_in != self.plain and broker_answers(self.settings):
+            kind = "plain development" if self.plain else "secured"
+            self._say(f"using the {kind} Kafka broker at {self.settings.bootstrap}")
             yield
             return
         state = self.root / ".state" / "broker"
-        self._say("starting a Kafka broker (KRaft, one node) — about 10 s")
-        cluster = broker.start_cluster(
-            state, nodes=1, port=broker.bootstrap_port(self.settings.bootstrap), timeout=180
+        port = _free_port_pair(broker.bootstrap_port(self.settings.bootstrap))
+        kind = "plain, development only" if self.plain else "secured: SASL/SCRAM logins, ACLs"
+        self._say(f"starting a Kafka broker (KRaft, one node, {kind}) — about 10 s")
+        cluster = broker.start_cluster(state, nodes=1, port=port, secure=not self.plain)
+        self.settings = broker.admin_settings(cluster).model_copy(
+            update={
+                "agreement": self.settings.agreement,
+                "state_dir": self.settings.state_dir,
+                "metrics_host": self.settings.metrics_host,
+            }
         )
         self._say(f"Kafka runs at {cluster.bootstrap} (state in {state})")
         try:
@@ -259,15 +298,52 @@ class RegionalDemo:
             self._say("stopping the demo's Kafka broker")
             broker.stop_cluster(state)
 
-    def _start_roles(self) -> None:
+    def _provision(self) -> None:
+        """Topics; on a secured broker also a SCRAM login and the ACLs of every agency,
+        bridge and auditor (passwords under ``<root>/.state/secrets``)."""
+        self._say(f"provisioning topics on {self.settings.bootstrap}")
+        run_provisioning(self.settings, self.agreement)
+        if self.plain:
+            return
+        access = run_access_provisioning(self.settings, self.agreement)
+        if access is None:
+            raise ConfigError(
+                f"the broker at {self.settings.bootstrap} has no authorizer: not a secured "
+                "broker (hxbus demo --plain runs on a plain development broker)"
+            )
+        self._say(
+            f"logins and ACLs for {len(self.agreement.agencies)} agencies, "
+            f"{len(self.agreement.provinces)} bridges and the auditor"
+        )
+
+    def login(self, user: str) -> Settings:
+        """The demo's settings with ``user``'s provisioned login (plain: unchanged)."""
+        if self.plain:
+            return self.settings
+        secret = read_secret(password_file(self.settings.state_dir, user))
+        return self.settings.model_copy(
+            update={"sasl_username": user, "sasl_password": SecretStr(secret)}
+        )
+
+    def _role_env(self, settings: Settings) -> dict[str, str]:
+        """The environment of a role subprocess that logs in as ``settings`` does."""
         env = {
             **os.environ,
-            "HX_BOOTSTRAP": self.settings.bootstrap,
-            "HX_AGREEMENT": str(self.settings.agreement),
-            "HX_STATE_DIR": str(self.settings.state_dir),
+            "HX_BOOTSTRAP": settings.bootstrap,
+            "HX_AGREEMENT": str(settings.agreement),
+            "HX_STATE_DIR": str(settings.state_dir),
         }
+        for name in ("HX_SASL_USERNAME", "HX_SASL_PASSWORD", "HX_SECURITY_PROTOCOL"):
+            env.pop(name, None)
+        if settings.sasl_username and settings.sasl_password:
+            env["HX_SASL_USERNAME"] = settings.sasl_username
+            env["HX_SASL_PASSWORD"] = settings.sasl_password.get_secret_value()
+        return env
+
+    def _start_roles(self) -> None:
         for province in self.agreement.provinces:
-            group = f"hx.demo.{self.run_id}.bridge.{province}"
+            # Under the bridge's own group prefix, which its ACLs grant (runtime.access).
+            group = f"{default_group(province)}.demo.{self.run_id}"
             self._start(
                 f"bridge {province}",
                 group,
@@ -277,7 +353,7 @@ class RegionalDemo:
                     "bridge", "run", "--province", province,
                     "--root", str(self.root / province), "--group", group,
                 ],
-                env,
+                self._role_env(self.login(bridge_principal(province))),
             )  # fmt: skip
         group = f"hx.demo.{self.run_id}.tracker"
         self._start(
@@ -286,7 +362,7 @@ class RegionalDemo:
             inbox_topics(self.agreement, None),
             TRACKER_PORT,
             ["tracker", "run", "--group", group],
-            env,
+            self._role_env(self.settings),  # an operator service: the super-user
         )
         self._wait_ready()
         self._say_where_to_watch()
@@ -365,15 +441,10 @@ class RegionalDemo:
 
         def publish() -> None:
             try:
-                signer = agreement_signers(self.settings, self.agreement)
-                with Publisher(self.settings, self.agreement, signer=signer) as publisher:
+                with AgencyDesks(self, summary) as desks:
                     bucket = TokenBucket(self.rate, burst=max(1.0, self.rate / 10))
-                    events = paced(islice(traffic, count), bucket, RateMeter())
-                    for outcome in publisher.publish_many(events):
-                        if outcome.ok:
-                            summary.published[outcome.event.event_type] += 1
-                        else:
-                            summary.refused += 1
+                    for event in paced(islice(traffic, count), bucket, RateMeter()):
+                        desks.send(event)
             except BaseException as exc:  # reported in the main thread
                 failure.append(exc)
             finally:
@@ -476,6 +547,70 @@ class RegionalDemo:
         self.console.print(f"[bold]demo[/bold]: {text}", highlight=False)
 
 
+class AgencyDesks:
+    """One publisher per agency, each with the agency's own login and key, fed in the
+    order of the synthetic traffic: what ten duty desks would send, each as itself."""
+
+    def __init__(self, demo: RegionalDemo, summary: Summary) -> None:
+        self._summary = summary
+        self._lock = threading.Lock()
+        self._queues: dict[str, queue.Queue[ExchangeEvent | None]] = {}
+        self._threads: list[threading.Thread] = []
+        self._failures: list[BaseException] = []
+        self._publishers: dict[str, Publisher] = {}
+        for agency in demo.agreement.agencies:
+            settings = demo.login(agency.id)
+            signer = agreement_signer(settings, demo.agreement, agency.id)
+            self._publishers[agency.id] = Publisher(settings, demo.agreement, signer=signer)
+            self._queues[agency.id] = queue.Queue()
+
+    def __enter__(self) -> AgencyDesks:
+        for agency, publisher in self._publishers.items():
+            thread = threading.Thread(
+                target=self._desk, args=(agency, publisher), name=f"desk-{agency}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def send(self, event: ExchangeEvent) -> None:
+        if self._failures:
+            raise self._failures[0]
+        self._queues[event.envelope.source].put(event)
+
+    def _desk(self, agency: str, publisher: Publisher) -> None:
+        def events() -> Iterator[ExchangeEvent]:
+            while (event := self._queues[agency].get()) is not None:
+                yield event
+
+        try:
+            with publisher:
+                for outcome in publisher.publish_many(events()):
+                    with self._lock:
+                        if outcome.ok:
+                            self._summary.published[outcome.event.event_type] += 1
+                        else:
+                            self._summary.refused += 1
+        except BaseException as exc:  # reported by the sending thread
+            self._failures.append(exc)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for waiting in self._queues.values():
+            waiting.put(None)
+        for thread in self._threads:
+            thread.join()
+        if self._failures:
+            raise self._failures[0]
+
+
+def _free_port_pair(port: int) -> int:
+    """``port`` if it and ``port + 1`` are free, else the next such even step above it."""
+    for candidate in range(port, port + 400, 2):
+        if not broker.port_in_use(candidate) and not broker.port_in_use(candidate + 1):
+            return candidate
+    raise ConfigError(f"no free pair of ports from {port} on for the demo's broker")
+
+
 def summary_table(summary: Summary, root: Path) -> Table:
     """The closing table: per province, delivered (metrics) next to files found."""
     table = Table(title="hxbus regional demo — summary", show_lines=False)
@@ -497,7 +632,20 @@ def summary_lines(summary: Summary) -> list[str]:
     published = sum(summary.published.values())
     by_type = ", ".join(f"{t} {n}" for t, n in sorted(summary.published.items()))
     dead = ", ".join(f"{r} {n}" for r, n in sorted(summary.dead_letters.items())) or "none"
+    if summary.secured:
+        trust = (
+            f"ran signed on a secured broker: Ed25519 signatures of {summary.signing_agencies} "
+            f"agencies verified by every receiver, audit records signed by "
+            f"{summary.signing_bridges} bridges; SASL/SCRAM logins per agency, bridge and "
+            "auditor; ACLs"
+        )
+    else:
+        trust = (
+            f"ran signed ({summary.signing_agencies} agencies, {summary.signing_bridges} "
+            "bridges) on a PLAIN development broker: no logins, no ACLs (--plain)"
+        )
     return [
+        trust,
         f"published {published} events ({by_type}); refused before sending: {summary.refused}",
         f"dead letters by reason: {dead}",
         f"requests and hit confirmations answered in time: {summary.answered_in_time}; "

@@ -1,12 +1,17 @@
-"""``hxbus demo [--duration S] [--rate R] [--seed N] [--root DIR]``: the whole region at work.
+"""``hxbus demo [--duration S] [--rate R] [--seed N] [--root DIR] [--plain]``: the region.
 
 Starts the exchange console first and prints its address (``--console-port``, default
-8080, on 127.0.0.1; ``--no-console`` to skip it), then the broker if none answers;
-provisions the agreement's topics, starts the four province bridges (directory sinks
+8080, on 127.0.0.1; ``--no-console`` to skip it).
+
+Runs on a secured broker (SASL/SCRAM logins per agency, bridge and auditor; ACLs) with
+every message and every audit record signed: its own one-node broker, unless HX_BOOTSTRAP
+is a secured broker the settings log in to as its super-user. ``--plain`` is the
+development variant on a plain broker (no logins, no ACLs; still signed). Provisions the
+agreement's topics, logins and ACLs, starts the four province bridges (directory sinks
 under ``DIR/<province>/inbox/``) and the request tracker, publishes synthetic traffic
-among the ten agencies while the live view runs, waits for the bridges to deliver
-everything, and prints a summary. Stops what it started, also on Ctrl-C. See
-``hxbus/demo.py`` for what each step does and why.
+among the ten agencies (each with its own login and key) while the live view runs, waits
+for the bridges to deliver everything, and prints a summary that says how it ran. Stops
+what it started, also on Ctrl-C. See ``hxbus/demo.py`` for what each step does and why.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ def register(subparsers: Any) -> None:
         help=f"the exchange console's port on 127.0.0.1 ({DEFAULT_PORT})",
     )  # fmt: skip
     parser.add_argument("--no-console", action="store_true", help="do not start the console")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="a plain development broker: no logins, no ACLs (signatures stay on)",
+    )
     parser.set_defaults(handler=_demo)
 
 
@@ -59,6 +69,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         console=console,
         live=console.is_terminal and not args.no_live,
         console_port=None if args.no_console else args.console_port,
+        plain=args.plain,
     )
     try:
         summary = demo.run()
