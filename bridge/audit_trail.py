@@ -108,7 +108,12 @@ def read_alert_records(
         with kafka_errors(f"read {topic}"):
             numbers = sorted(consumer.partitions_for_topic(topic) or ())
             if not numbers:
-                raise BrokerError(f"topic {topic}: does not exist (no bridge has audited yet)")
+                # kafka-python answers a topic this login may not describe as a missing one.
+                raise BrokerError(
+                    f"topic {topic}: does not exist (no bridge has audited yet) or this login "
+                    f"may not read it: only the auditor reads the audit "
+                    '(eval "$(hxbus credentials --user auditor)")'
+                )
             if not all_partitions:
                 numbers = [key_partition(key, numbers)]
             partitions = [TopicPartition(topic, n) for n in numbers]

@@ -25,6 +25,7 @@ from kafka import TopicPartition
 from rich.console import Console
 
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
+from bridge.audit_trail import read_alert_records
 from hxbus.demo import RegionalDemo, Summary, summary_lines
 from producers import Publisher, SyntheticTraffic
 from runtime import Settings, admin_client, agreement_signer, make_consumer
@@ -33,6 +34,7 @@ from schemas import AUDIT_TOPIC, Agreement, ExchangeEvent, load_agreement
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 XUZHOU = "320300000000"
+ALERT_TYPES = ("PersonAlert", "VehicleAlert")
 #: Record keys whose string values are personal data to look for.
 PERSONAL_KEYS = frozenset({"name", "name_pinyin", "aliases", "id_number", "officer", "phone"})
 UNTRANSLATABLE_PINYIN = "LÜ ZHIQIANG"
@@ -61,6 +63,7 @@ class InspectedDemo(RegionalDemo):
     its broker and roles still run."""
 
     written: Written
+    first_alert_trail: list[dict[str, Any]]
     extra: ExchangeEvent
     extra_refused: bool
 
@@ -86,6 +89,15 @@ class InspectedDemo(RegionalDemo):
         written.sources.update(_topics_as_text(self.settings))
         super()._collect(summary)
         self.written = written
+        # What the bridges audited of the run's first shared alert, read as the auditor.
+        first = next(
+            e
+            for e in RecordingTraffic.seen
+            if e.event_type in ALERT_TYPES and e.record["handling"] == "SHARE_ALL_PARTNERS"
+        )
+        self.first_alert_trail = read_alert_records(
+            self.login("auditor"), str(first.record["alert_id"]), agreement=self.agreement
+        )
 
 
 def _as_xuzhou(alert: ExchangeEvent) -> ExchangeEvent:
@@ -196,6 +208,12 @@ def test_demo_delivers_to_every_province_signed_on_a_secured_broker(demo_run: De
     assert all(count > 0 for count in summary.delivered.values()), summary.delivered
     assert not any(role.process.poll() is None for role in demo.roles), "roles left running"
     assert summary_lines(summary)[0].startswith("ran signed on a secured broker")
+    # The bridges signed what they audited: the auditor finds every record verified.
+    trail = demo.first_alert_trail
+    assert (True, []) == (
+        len(trail) > 0,
+        [r["unverified_reason"] for r in trail if not r["verified"]],
+    )
 
 
 def test_no_personal_data_outside_the_local_inboxes(demo_run: DemoRun) -> None:

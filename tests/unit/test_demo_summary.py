@@ -38,3 +38,16 @@ def test_summary_lines_name_overdue_items_and_second_notices() -> None:
         "requests and hit confirmations answered in time: 5; overdue: 1; second notices sent: 3"
         in lines
     )
+
+
+def test_summary_says_whether_it_ran_signed_on_a_secured_broker() -> None:
+    """The first closing line says how the run was secured; --plain says it was not."""
+    secured = Summary(secured=True, signing_agencies=10, signing_bridges=4)
+    plain = Summary(secured=False, signing_agencies=10, signing_bridges=4)
+    assert (
+        "ran signed on a secured broker: Ed25519 signatures of 10 agencies verified by every "
+        "receiver, audit records signed by 4 bridges; SASL/SCRAM logins per agency, bridge "
+        "and auditor; ACLs",
+        "ran signed (10 agencies, 4 bridges) on a PLAIN development broker: no logins, no "
+        "ACLs (--plain)",
+    ) == (summary_lines(secured)[0], summary_lines(plain)[0])
