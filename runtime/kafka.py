@@ -160,8 +160,9 @@ def _refuse_if_login_wanted(settings: Settings, action: str) -> None:
     ):
         return
     mechanisms = sasl_wanted(settings)
-    if mechanisms is None:
-        _PLAIN_LISTENERS.add(settings.bootstrap)
+    if not mechanisms:
+        if mechanisms is not None:  # it answered: plaintext; no need to ask again
+            _PLAIN_LISTENERS.add(settings.bootstrap)
         return
     raise NotAuthorized(
         f"{action}: the broker at {settings.bootstrap} wants a SASL login "

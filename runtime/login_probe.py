@@ -66,7 +66,8 @@ def login_refusal(settings: Settings, timeout_s: float = 5.0) -> str | None:
 
 def sasl_wanted(settings: Settings, timeout_s: float = 3.0) -> list[str] | None:
     """The SASL mechanisms the broker's listener wants, for a client without a login
-    (PLAINTEXT); None when it serves plaintext, does not answer, or the client logs in."""
+    (PLAINTEXT): ``[]`` when it answered that it serves plaintext; None when it did not
+    answer (or the client logs in anyway): then the client's own error stands."""
     if settings.effective_security_protocol != "PLAINTEXT":
         return None
     host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
@@ -85,10 +86,9 @@ def sasl_wanted(settings: Settings, timeout_s: float = 3.0) -> list[str] | None:
     except (OSError, ValueError, KafkaProtocolError):
         return None
     answer = responses[0][1]
-    mechanisms = [str(m) for m in answer.mechanisms or ()]
     # 0: the mechanism is enabled; UNSUPPORTED_SASL_MECHANISM (33) lists the others.
     # A PLAINTEXT listener answers ILLEGAL_SASL_STATE (34) with no mechanism.
-    return mechanisms if mechanisms else None
+    return [str(m) for m in answer.mechanisms or ()]
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext:
