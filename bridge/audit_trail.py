@@ -44,7 +44,7 @@ _RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
 
 
 @dataclass(frozen=True, slots=True)
-class _AuditMessage:
+class AuditMessage:
     """One audit record as read, in the shape a ``runtime.Verifier`` checks."""
 
     topic: str
@@ -61,7 +61,7 @@ class _AuditMessage:
 def audit_problem(
     verifier: Verifier | None,
     agreement: Agreement,
-    message: _AuditMessage,
+    message: AuditMessage,
     record: Mapping[str, Any],
 ) -> str | None:
     """Why ``record`` cannot be trusted as written by the bridge it names; None if it can."""
@@ -135,7 +135,7 @@ def read_alert_records(
                             continue  # not an audit record of this schema: not ours to read
                         if event_type != AUDIT_RECORD_TYPE:
                             continue
-                        read = _AuditMessage(
+                        read = AuditMessage(
                             message.topic,
                             message.key,
                             message.value,
