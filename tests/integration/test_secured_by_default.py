@@ -28,9 +28,10 @@ from bridge.audit import (
     audit_codec,
     audit_key,
 )
+from consumers import DeadLetterQueue, Origin
 from hxbus.cli import main
 from runtime import Settings, bridge_signer, load_signer
-from schemas import AUDIT_TOPIC, Envelope, load_agreement
+from schemas import AUDIT_TOPIC, Envelope, inbox_topic, load_agreement
 
 pytestmark = pytest.mark.broker
 
@@ -150,15 +151,28 @@ def test_an_agency_login_publishes_simulates_and_reads_alerts_and_its_dlq(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Xuzhou's own login: publish (with the register's duplicate check), simulate (its
-    own events only), alerts and dlq list all succeed; no operator group is needed."""
+    own events only), alerts, dlq list and dlq replay (back into its own inbox) all
+    succeed; no operator group is needed."""
     xuzhou = login(secured, XUZHOU)
     events = FIXTURES / "person_alert_xuzhou.json"
+    group = f"{XUZHOU}.desk"
+    dead_letters = DeadLetterQueue(xuzhou, group, replication=1, min_insync_replicas=1)
+    try:
+        origin = Origin(inbox_topic(XUZHOU), 0, 0)
+        dead_letters.send(
+            origin, key=b"k", value=b"poison", headers=[], error=ValueError(), reason="x"
+        )
+        assert set() == dead_letters.flush()
+    finally:
+        dead_letters.close()
     statuses = [
         run_as(xuzhou, ["publish", "--as", XUZHOU, str(events)], monkeypatch),
         run_as(xuzhou, ["simulate", "--rate", "20", "--duration", "1", "--seed", "3"], monkeypatch),
         run_as(xuzhou, ["alerts"], monkeypatch),
-        run_as(xuzhou, ["dlq", "list", "--group", f"{XUZHOU}.desk"], monkeypatch),
+        run_as(xuzhou, ["dlq", "list", "--group", group], monkeypatch),
+        run_as(xuzhou, ["dlq", "replay", "--group", group], monkeypatch),
     ]
     captured = capsys.readouterr()
-    assert [0, 0, 0, 0] == statuses, captured.err
+    assert [0, 0, 0, 0, 0] == statuses, captured.err
+    assert "1 replayed, 0 skipped" in captured.out
     assert "logged in as agency 320300000000: simulating its own events only" in captured.err

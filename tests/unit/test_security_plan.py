@@ -100,15 +100,16 @@ def test_agency_reads_broadcast_and_own_inbox_only(agreement: Agreement) -> None
     } == reads
 
 
-def test_agency_writes_broadcast_and_partners_inboxes(agreement: Agreement) -> None:
-    """Topic WRITE: the two alert topics and every other agency's inbox (not the audit)."""
+def test_agency_writes_broadcast_and_the_inboxes(agreement: Agreement) -> None:
+    """Topic WRITE: the two alert topics and every inbox, its own for a DLQ replay (not the
+    audit)."""
     writes = {
         g.name
         for g in _of(agreement, XUZHOU)
         if g.operation == "WRITE" and g.resource == "TOPIC" and g.pattern == "LITERAL"
     }
-    partners = {inbox_topic(a.id) for a in agreement.agencies if a.id != XUZHOU}
-    assert {"hx.alerts.person", "hx.alerts.vehicle", *partners} == writes
+    inboxes = {inbox_topic(a.id) for a in agreement.agencies}
+    assert {"hx.alerts.person", "hx.alerts.vehicle", *inboxes} == writes
 
 
 def test_bridge_reads_its_provinces_inboxes_and_writes_audit(agreement: Agreement) -> None:
