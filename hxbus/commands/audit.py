@@ -11,8 +11,9 @@ Every record is verified against the key the agreement lists for the bridge of t
 province the record names (a bridge signs what it writes): the VERIFIED column says
 ``yes`` or ``UNVERIFIED``, a closing line counts the unverified ones, and ``--json`` gives
 ``verified`` and ``unverified_reason`` per record. ``--verified-only`` leaves unverified
-records out of the trail. On a secured broker only the auditor reads the audit:
-``eval "$(hxbus credentials --user auditor)"``.
+records out of the trail, so the issuer and the withdrawal receipt rest on verified
+records alone: what an auditor draws conclusions from. On a secured broker only the
+auditor reads the audit: ``eval "$(hxbus credentials --user auditor)"``.
 
 Exit status: 0 when the alert has audit records, 1 when it has none.
 """
