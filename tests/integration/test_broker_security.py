@@ -229,13 +229,24 @@ def test_cli_provision_dry_run_and_credentials(
 
 def test_a_client_without_login_hears_at_once_that_the_broker_wants_one(
     secured: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No credentials against the SASL listener: NotAuthorized naming the way to a login,
-    instead of a bootstrap timeout ("Unable to bootstrap")."""
+    instead of a bootstrap timeout ("Unable to bootstrap"); ``hxbus provision`` too."""
     anonymous = Settings(bootstrap=secured.bootstrap, sasl_username=None)
     with pytest.raises(NotAuthorized) as refused:
         admin_client(anonymous)
-    assert (True, True) == (
+    for name in ("HX_SASL_USERNAME", "HX_SASL_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HX_BOOTSTRAP", secured.bootstrap)
+    monkeypatch.setattr("hxbus.cli.configure_logging", lambda *_args, **_kwargs: None)
+    capsys.readouterr()
+    status = main(["provision"])
+    said = capsys.readouterr().err
+    assert (True, True, 1, True) == (
         "wants a SASL login (SCRAM-SHA-512)" in str(refused.value),
         'eval "$(hxbus credentials --agency A)"' in str(refused.value),
+        status,
+        "wants a SASL login" in said,
     )
