@@ -86,7 +86,7 @@ from runtime.access import run_access_provisioning
 from runtime.kafka import broker_answers
 from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
 from runtime.metrics_server import start_metrics_server
-from runtime.secrets import password_file, read_secret
+from runtime.secrets import password_file, read_secret, secrets_dir
 from runtime.signing import agreement_signer
 from schemas import Agreement, ExchangeEvent, bridge_principal, utc_now_ms
 from schemas.errors import BrokerUnavailable, ConfigError
@@ -158,6 +158,8 @@ class RegionalDemo:
         self.settings = settings
         #: Development variant: a plain broker, no logins, no ACLs.
         self.plain = plain
+        #: Where the operator keeps the SCRAM passwords of a secured broker we are given.
+        self._operator_state = settings.state_dir
         self.agreement = agreement
         self.root = root.resolve()
         self.duration_s = duration_s
@@ -277,6 +279,7 @@ class RegionalDemo:
         if logged_in != self.plain and broker_answers(self.settings):
             kind = "plain development" if self.plain else "secured"
             self._say(f"using the {kind} Kafka broker at {self.settings.bootstrap}")
+            self._keep_operator_passwords()
             yield
             return
         state = self.root / ".state" / "broker"
@@ -297,6 +300,20 @@ class RegionalDemo:
         finally:
             self._say("stopping the demo's Kafka broker")
             broker.stop_cluster(state)
+
+    def _keep_operator_passwords(self) -> None:
+        """On a secured broker we did not start, provision with the passwords its operator
+        already issued (``HX_STATE_DIR/secrets``): otherwise every login the demo finds
+        without a password file here would be given a new password, locking out whoever
+        uses it."""
+        source = secrets_dir(self._operator_state)
+        if self.plain or not source.is_dir():
+            return
+        target = secrets_dir(self.settings.state_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        os.chmod(target, 0o700)
+        for secret in source.glob("scram-*.password"):
+            shutil.copy2(secret, target / secret.name)  # keeps the 0600 mode
 
     def _provision(self) -> None:
         """Topics; on a secured broker also a SCRAM login and the ACLs of every agency,
