@@ -69,6 +69,8 @@ def demo(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         [
             sys.executable, "-m", "hxbus", "demo", "--duration", "300", "--rate", "30",
             "--no-live", "--console-port", str(port), "--root", str(root),
+            # On the shared plain broker, which the commands below reach as they are.
+            "--plain",
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
