@@ -20,6 +20,7 @@ import structlog
 
 from bridge.outbox import FileOutcome, OutboxPublisher
 from bridge.profiles.base import Profile
+from bridge.unexpected import unexpected_error
 from producers import Publisher
 from runtime import Settings, agreement_signer
 from runtime.signing import AgencySigners, Signer
@@ -103,9 +104,12 @@ class OutboundThread:
         log.info("outbox_starting", outbox=str(self.outbox.outbox))
         try:
             while not self._stop.is_set():
-                for report in self.outbox.scan():
-                    if report.outcome is not FileOutcome.RETRY:
-                        self.finished += 1
+                try:
+                    for report in self.outbox.scan():
+                        if report.outcome is not FileOutcome.RETRY:
+                            self.finished += 1
+                except Exception as exc:  # a bug in one pass: counted, the next pass runs
+                    unexpected_error(self.outbox.profile.name, "scan", exc, "outbox scan")
                 self._stop.wait(self._interval_s)
         except BaseException as exc:  # logged and kept: the runner reports it on stop
             self.failure = exc

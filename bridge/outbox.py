@@ -42,9 +42,9 @@ from prometheus_client import Counter
 
 from bridge.durable_files import fsync_dir, write_synced
 from bridge.profiles.base import ParsedLocal, Profile
-from runtime import value_free_traceback
-from schemas import Agreement, ExchangeEvent
-from schemas.errors import HxError, Issue, LocalFormatError, ValidationFailed, public_text
+from bridge.unexpected import unexpected_error
+from schemas import Agreement, ExchangeEvent, validate_event
+from schemas.errors import HxError, Issue, ValidationFailed, public_text
 
 log = structlog.get_logger("hxbus.outbox")
 
@@ -129,6 +129,7 @@ class OutboxPublisher:
             folder.mkdir(parents=True, exist_ok=True)
         self.profile = profile
         self._publisher = publisher
+        self._agreement = agreement
         self._province = agreement.province_key(profile.name)
         self._own_agencies = frozenset(a.id for a in agreement.agencies_of(self._province))
         #: (size, mtime_ns) of every candidate at the previous scan.
@@ -170,12 +171,21 @@ class OutboxPublisher:
     # -- one file ------------------------------------------------------------------------
 
     def _process_safely(self, path: Path) -> FileReport:
-        """``process``, but a file system failure leaves the file for the next pass."""
+        """``process``, but a file system failure leaves the file for the next pass, and
+        any other failure rejects the file with the error's class (never the outbox)."""
         try:
             return self.process(path)
         except OSError as exc:
             log.exception("outbox_file_failed", file=path.name, error=str(exc))
             return FileReport(path.name, FileOutcome.RETRY, 0, 0, error=str(exc))
+        except Exception as exc:  # a bug on this file: the next files must still go out
+            error = unexpected_error(self.profile.name, "publish", exc, path.name)
+            problem = _Problem(1, (_plain_message(error, path.name),))
+            try:
+                return self._settle(path, b"", 0, [problem])
+            except OSError as move_error:
+                log.exception("outbox_file_failed", file=path.name, error=str(move_error))
+                return FileReport(path.name, FileOutcome.RETRY, 0, 0, error=str(move_error))
 
     def process(self, path: Path) -> FileReport:
         """Publish one outbox file and move it where its outcome says."""
@@ -190,9 +200,9 @@ class OutboxPublisher:
             if unit.error is not None:
                 problems.append(_Problem(unit.line, (_plain_message(unit.error, path.name),)))
             elif unit.event is not None:
-                foreign = self._foreign_source(unit.event)
-                if foreign:
-                    problems.append(_Problem(unit.line, (foreign,)))
+                refused = self._refusal(unit.event, path.name, unit.line)
+                if refused:
+                    problems.append(_Problem(unit.line, refused))
                 else:
                     events.append((unit.line, unit.event))
         published = 0
@@ -213,37 +223,42 @@ class OutboxPublisher:
         return self._settle(path, content, published, problems)
 
     def _parse(self, content: bytes, name: str) -> list[ParsedLocal]:
-        """Every unit of the file; a profile that fails on the whole file gives one error.
+        """Every unit of the file; a profile that fails part-way keeps the units before.
 
         A profile that breaks on some input (a bug, not an ``HxError``) must not stop the
-        outbox: the file is rejected with the error, as the consumer runtime sends such a
-        message to the DLQ, and the traceback goes to the log for the fix.
+        outbox: what it read before the failure goes on, the rest of the file is refused
+        with the error's class (counted, and logged without values), as the consumer
+        runtime sends such a message to the DLQ.
         """
+        units: list[ParsedLocal] = []
         try:
-            return list(self.profile.from_local(content, name))
+            for unit in self.profile.from_local(content, name):
+                units.append(unit)
         except HxError as exc:
-            return [ParsedLocal(1, error=exc)]
+            units.append(ParsedLocal(units[-1].line + 1 if units else 1, error=exc))
         except Exception as exc:
-            # The frames only: the exception's text may quote the file's personal data.
-            log.error(
-                "outbox_profile_failed",
-                file=name,
-                profile=self.profile.name,
-                traceback=value_free_traceback(exc),
-            )
-            error = LocalFormatError(
-                f"the {self.profile.name} profile failed on this file: {type(exc).__name__}"
-            )
-            return [ParsedLocal(1, error=error)]
+            line = units[-1].line + 1 if units else 1
+            error = unexpected_error(self.profile.name, "parse", exc, f"{name}: line {line}")
+            units.append(ParsedLocal(line, error=error))
+        return units
 
-    def _foreign_source(self, event: ExchangeEvent) -> str | None:
+    def _refusal(self, event: ExchangeEvent, name: str, line: int) -> tuple[str, ...]:
+        """Why ``event`` cannot go out (nothing when it can): a foreign source, or the
+        exchange's rules, checked here so that a failure on one event refuses that event."""
         source = event.envelope.source
-        if source in self._own_agencies:
-            return None
-        return (
-            f"source: {source} is not an agency of province {self._province}; "
-            "this outbox publishes for its own province only"
-        )
+        if source not in self._own_agencies:
+            return (
+                "source: is not an agency of this province; "
+                "this outbox publishes for its own province only",
+            )
+        try:
+            validate_event(event.envelope, event.record, self._agreement)
+        except ValidationFailed as failed:
+            return _messages_of(failed)
+        except Exception as exc:  # a bug in a rule: this event is refused, not the outbox
+            error = unexpected_error(self.profile.name, "parse", exc, f"{name}: line {line}")
+            return (_plain_message(error, name),)
+        return ()
 
     def _retry_later(self, name: str, published: int, error: HxError) -> FileReport:
         log.warning(

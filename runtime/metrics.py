@@ -130,3 +130,14 @@ def topic_kind(topic: str) -> str:
     if topic == "hx.audit":
         return "audit"
     return "other"
+
+
+#: Closed set of ``stage`` label values of :data:`UNEXPECTED_INPUT_ERRORS`.
+INPUT_STAGES: tuple[str, ...] = ("parse", "publish", "scan")
+UNEXPECTED_INPUT_ERRORS = Counter(
+    "hx_bridge_unexpected_errors_total",
+    "Outbox inputs (a file or one line of a batch) refused because hxbus failed on them with "
+    "an error of its own making (a bug, not a rule): the input is rejected with the error "
+    "class, its neighbours go on. Alert on any increase.",
+    ["profile", "stage"],
+)

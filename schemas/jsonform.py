@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from schemas.agreement import Agreement
+from schemas.edge import edge_issues, json_int, text_rule
 from schemas.envelope import Envelope, ExchangeEvent, new_message_id, utc_now_ms
 from schemas.errors import Issue, UnreadableInput, ValidationFailed
 from schemas.models.types import format_timestamp, normalise_uuid, parse_timestamp
@@ -54,10 +55,16 @@ def parse_event(obj: Any, agreement: Agreement, *, now: datetime | None = None) 
     if not isinstance(obj, Mapping):
         raise ValidationFailed([Issue("", "an event must be a JSON object")])
     issues = [
-        Issue(key, "is not an attribute of an exchange event")
+        Issue(_shown_key(key), "is not an attribute of an exchange event")
         for key in obj
         if key not in _ATTRIBUTES
     ]
+    issues.extend(
+        issue
+        for key in _ATTRIBUTES - {"data"}
+        if key in obj
+        for issue in edge_issues(obj[key], key)
+    )
     if "specversion" not in obj:
         issues.append(Issue("specversion", "is required"))
     elif obj["specversion"] != SPECVERSION:
@@ -167,7 +174,7 @@ def _text_lines(name: str, stream: IO[Any]) -> Iterator[str]:
 
 
 def _values_of_lines(name: str, lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=json_int)
     buffer, first_line, line_number = "", 1, 0
     for line_number, text in enumerate(lines, 1):
         if not buffer:
@@ -204,6 +211,9 @@ def _decode_buffer(
         except RecursionError:
             start = first_line + buffer.count("\n", 0, position)
             raise UnreadableInput(f"{name}:{start}: JSON nested too deeply") from None
+        except ValueError as exc:  # a conversion json could not make; not seen since json_int
+            start = first_line + buffer.count("\n", 0, position)
+            raise UnreadableInput(f"{name}:{start}: not JSON hxbus reads: {exc}") from None
         yield first_line + buffer.count("\n", 0, position), value
         position = _skip_space(buffer, end)
     return "", first_line
@@ -227,6 +237,14 @@ def _render_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
+
+
+def _shown_key(key: Any) -> str:
+    """An unknown attribute's name as an issue path: printable, short, never raw."""
+    text = key if isinstance(key, str) else str(key)
+    if text_rule(text) is not None or not text.isprintable() or len(text) > 64:
+        return "(an attribute whose name is not printable text)"
+    return text
 
 
 def _required_text(obj: Mapping[str, Any], key: str, issues: list[Issue]) -> str | None:

@@ -230,7 +230,7 @@ class _GateCompiler:
         if logical == "uuid" and kind == "string":
             return _uuid
         if self._uuids_only:
-            return None
+            return _DECODE_CHECKS.get((kind, logical))
         return _LEAF_CHECKS.get((kind, logical)) or _LEAF_CHECKS.get((kind, None))
 
     def _union(self, branches: list[Any]) -> Check | None:
@@ -255,13 +255,23 @@ _LEAF_CHECKS: dict[tuple[str, str | None], Check] = {
 }
 
 
+#: What a decoded record is checked for besides uuids: Avro's zig-zag varints carry any
+#: size, and fastavro reads an ``int`` of 64 bits (or more) without complaint; a Java
+#: partner could not hold it, and it would not encode again.
+_DECODE_CHECKS: dict[tuple[str, str | None], Check] = {
+    ("int", None): _int32,
+    ("long", None): _int64,
+}
+
+
 def compile_gate(schema: Any) -> Check:
     """The encode-side gate of a parsed schema: returns the record to write, or Refused."""
     return _GateCompiler(schema, uuids_only=False).build(schema) or (lambda record: record)
 
 
 def compile_uuid_check(schema: Any) -> Check | None:
-    """The decode-side check that every uuid field holds a canonical uuid (None: no uuids)."""
+    """The decode-side check: every uuid field holds a canonical uuid and every ``int`` /
+    ``long`` fits its Avro size (None: nothing to check)."""
     return _GateCompiler(schema, uuids_only=True).build(schema)
 
 
@@ -302,8 +312,7 @@ class _Explainer:
             self._record(node, value, path)
         elif kind == "enum":
             if value not in node["symbols"]:
-                shown = repr(value) if isinstance(value, str) else _type_name(value)
-                self._add(path, f"{shown} is not one of {', '.join(node['symbols'])}")
+                self._add(path, f"must be one of {', '.join(node['symbols'])}")
         elif kind in ("array", "map"):
             self._container(node, value, path)
         else:
@@ -372,7 +381,7 @@ def _leaf_rule(kind: str, logical: str | None, value: Any) -> str | None:
         if _fits(_uuid, value):
             return None
         if isinstance(value, str):
-            return f"{value[:40]!r} is not a uuid in canonical lower-case form (8-4-4-4-12 hex)"
+            return "is not a uuid in canonical lower-case form (8-4-4-4-12 hex)"
         return _expected("a uuid string", value)
     if kind in ("int", "long"):
         low, high = (INT_MIN, INT_MAX) if kind == "int" else (LONG_MIN, LONG_MAX)
@@ -380,7 +389,7 @@ def _leaf_rule(kind: str, logical: str | None, value: Any) -> str | None:
             return _expected("a whole number", value)
         if not low <= value <= high:
             bits = 32 if kind == "int" else 64
-            return f"{value} is outside the {bits}-bit {kind} range {low} to {high}"
+            return f"is outside the {bits}-bit {kind} range {low} to {high}"
         return None
     if kind == "string" and isinstance(value, str) and not _is_utf8(value):
         return "is not valid text: it holds an unpaired surrogate, which UTF-8 cannot carry"

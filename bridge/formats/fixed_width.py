@@ -236,7 +236,7 @@ class FixedWidthFormat(LocalFormat[FixedRecord]):
         if layout is None:
             known = ", ".join(self.layouts)
             raise LocalFormatError(
-                f"line {line.number}: {self.type_field.name}: {record_type!r} is not one of {known}"
+                f"line {line.number}: {self.type_field.name}: must be one of {known}"
             )
         if len(data) != layout.width:
             raise LocalFormatError(
@@ -346,6 +346,8 @@ def _decode_field(field: FixedField, raw: bytes, zone: tzinfo) -> FieldValue:
         return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise ValueError(f"is not {_DIGIT_RULES[kind]} (no such day or time)") from None
+    except OverflowError:  # year 0001 shifted from Asia/Shanghai to UTC
+        raise ValueError("must lie between the years 1900 and 2100") from None
 
 
 _DIGIT_RULES = {

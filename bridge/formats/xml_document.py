@@ -96,6 +96,7 @@ class XmlDocumentFormat(LocalFormat[etree._Element]):
             message = _POSITION.sub("", str(exc.msg))
             raise LocalFormatError(f"line {exc.lineno}: not well-formed XML: {message}") from None
         refuse_dtd_and_entities(root)
+        refuse_mixed_values(root)
         schema = self._schema()
         if not schema.validate(root):
             raise LocalFormatError(self._invalid(schema, root))
@@ -154,6 +155,28 @@ def refuse_dtd_and_entities(root: etree._Element) -> None:
     for entity in root.iter(etree.Entity):
         raise LocalFormatError(
             f"line {entity.sourceline}: the entity reference {entity.text} is not allowed"
+        )
+
+
+def refuse_mixed_values(root: etree._Element) -> None:
+    """LocalFormatError if a comment or processing instruction sits inside a value.
+
+    The XSD validates a simple-typed element by its whole text (``09:15:00<!---->+08:00``
+    is a valid time), while ``element.text`` is only the text before the first comment or
+    PI: reading on would take a value the schema never saw (a time without its offset, a
+    reason cut short). Such markup between elements is harmless and left alone; inside an
+    element without element children it is refused. CDATA needs no rule: the parser
+    merges it into the text.
+    """
+    for node in root.iter(etree.Comment, etree.ProcessingInstruction):
+        parent = node.getparent()
+        if parent is None or any(isinstance(child.tag, str) for child in parent):
+            continue
+        kind = "comment" if isinstance(node, etree._Comment) else "processing instruction"
+        name = etree.QName(parent).localname
+        raise LocalFormatError(
+            f"line {node.sourceline}: {name}: a {kind} inside a value is not allowed "
+            "(the value would be read cut)"
         )
 
 

@@ -37,6 +37,7 @@ from bridge.profiles.henan_layouts import (
     RecordSpec,
 )
 from bridge.profiles.paths import dropped_paths, get_path, set_path
+from bridge.unexpected import unexpected_error
 from schemas import Agreement, Envelope, ExchangeEvent, load_agreement
 from schemas.errors import ConfigError, LocalFormatError, TranslationError
 
@@ -102,6 +103,10 @@ class HenanProfile(Profile):
                 yield ParsedLocal(line.number, event=_event(record, line.number))
             except LocalFormatError as exc:
                 yield ParsedLocal(line.number, error=LocalFormatError(f"{origin}: {exc}"))
+            except Exception as exc:  # a bug on one line must not lose the batch's others
+                where = f"{origin}: line {line.number}"
+                error = unexpected_error(self.name, "parse", exc, where)
+                yield ParsedLocal(line.number, error=error)
         if empty:
             error = LocalFormatError(f"{origin}: line 1: the file has no records")
             yield ParsedLocal(1, error=error)

@@ -14,6 +14,7 @@ fraction, kept to the millisecond. Coordinates are written with six decimals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ from bridge.profiles.codes import decode_code, encode_code
 from bridge.profiles.paths import dropped_paths, set_path
 from bridge.profiles.shandong_layouts import BY_EVENT_TYPE, BodySpec, Kind, Node
 from schemas import Agreement, Envelope, ExchangeEvent
-from schemas.errors import LocalFormatError, TranslationError, without_value
+from schemas.errors import LocalFormatError, TranslationError
 
 NAMESPACE = "urn:sdga:hx:1"
 SCHEMA_PATH = Path(__file__).with_name("shandong.xsd")
@@ -171,10 +172,29 @@ def format_time(moment: datetime, path: str) -> str:
     return f"{local.year:04d}-{local:%m-%dT%H:%M:%S}+08:00"
 
 
+_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?\+08:00", re.ASCII)
+
+
 def parse_time(text: str) -> datetime:
-    """A UTC datetime to the millisecond from an xs:dateTime with its offset."""
-    moment = datetime.fromisoformat(text.strip()).astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+    """A UTC datetime to the millisecond from an xs:dateTime with the ICD's +08:00 offset.
+
+    The offset is required (as the XSD's pattern says), never taken from the host: a time
+    without one would otherwise be read in the bridge's own zone.
+    """
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        raise ValueError("must be a time yyyy-MM-ddTHH:mm:ss+08:00")
+    clock, fraction = match.groups()
+    try:
+        local = datetime.fromisoformat(clock).replace(tzinfo=OFFSET)
+    except ValueError:
+        raise ValueError("is not a real time (month, day or hour out of range)") from None
+    try:
+        moment = local.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must lie between the years 1900 and 2100") from None
+    millis = int(((fraction or ".")[1:4]).ljust(3, "0"))
+    return moment.replace(microsecond=millis * 1000)
 
 
 def _text(node: Node, value: Any, path: str) -> str:
@@ -208,15 +228,25 @@ _READERS: dict[Kind, Callable[[str], Any]] = {
     Kind.DATE: lambda text: date.fromisoformat(text.strip()),
     Kind.COORD: lambda text: float(text.strip()),
 }
+_RULES: dict[Callable[[str], Any], str] = {
+    _READERS[Kind.INT]: "must be a whole number",
+    _READERS[Kind.DATE]: "must be a date yyyy-MM-dd",
+    _READERS[Kind.COORD]: "must be a number of decimal degrees",
+}
 
 
 def _converted(element: etree._Element, reader: Callable[[str], Any]) -> Any:
-    """The value of an element's text, or LocalFormatError naming the line and element."""
+    """The value of an element's text, or LocalFormatError naming the line, element and rule.
+
+    The rule is the reader's own words when it is ours (``parse_time``), a generic one for
+    Python's conversions, whose messages quote the value.
+    """
     try:
         return reader(str(element.text or ""))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         name = etree.QName(element).localname
-        raise LocalFormatError(f"line {element.sourceline}: {name}: {without_value(exc)}") from None
+        rule = str(exc) if reader is parse_time else _RULES.get(reader, "has the wrong form")
+        raise LocalFormatError(f"line {element.sourceline}: {name}: {rule}") from None
 
 
 def _required(element: etree._Element | None, name: str) -> etree._Element:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationInfo
 
 from schemas.agreement import Agreement
+from schemas.edge import TIME_MAX, TIME_MIN, TIME_RANGE_RULE
 from schemas.envelope import utc_now_ms
 from schemas.rules import AUTHORITY_LETTERS, normalise_admin_code
 
@@ -99,9 +100,7 @@ def context_now(info: ValidationInfo) -> datetime:
 def normalise_uuid(value: str) -> str:
     """A uuid in its lowercase canonical form (8-4-4-4-12 hex digits)."""
     if not _UUID.fullmatch(value):
-        raise ValueError(
-            f"must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31, not {value!r}"
-        )
+        raise ValueError("must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31")
     lowered = value.lower()
     if lowered == _NIL_UUID:
         raise ValueError("may not be the nil uuid")
@@ -124,7 +123,7 @@ def parse_timestamp(value: Any) -> datetime:
         try:
             moment = datetime.fromisoformat(f"{day}T{clock}{(fraction or '')[:7]}{offset}")
         except ValueError:
-            raise ValueError(f"{match.group(0)} is not a real time") from None
+            raise ValueError("is not a real time (month, day or hour out of range)") from None
     else:
         raise ValueError(f"must be {_TIME_EXAMPLE}")
     if moment.utcoffset() is None:
@@ -132,7 +131,9 @@ def parse_timestamp(value: Any) -> datetime:
     try:
         moment = moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError("is out of range in UTC") from None
+        raise ValueError(TIME_RANGE_RULE) from None
+    if not TIME_MIN <= moment <= TIME_MAX:
+        raise ValueError(TIME_RANGE_RULE)
     return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
 
 
@@ -141,13 +142,17 @@ def parse_date(value: Any) -> date:
     if isinstance(value, datetime):
         raise ValueError("must be a date YYYY-MM-DD, not a time")
     if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _DATE.fullmatch(value):
+        day = value
+    elif isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value} is not a real date") from None
-    raise ValueError("must be a date YYYY-MM-DD")
+            raise ValueError("is not a real date (month or day out of range)") from None
+    else:
+        raise ValueError("must be a date YYYY-MM-DD")
+    if not TIME_MIN.year <= day.year <= TIME_MAX.year:
+        raise ValueError(TIME_RANGE_RULE)
+    return day
 
 
 def required_text(value: str) -> str:
@@ -167,7 +172,7 @@ def blank_to_none(value: Any) -> Any:
 def alpha3(value: str) -> str:
     """An ISO 3166 alpha-3 country code, upper-cased (``CHN``)."""
     if not _ALPHA3.fullmatch(value):
-        raise ValueError(f"must be an ISO 3166 alpha-3 country code such as CHN, not {value!r}")
+        raise ValueError("must be an ISO 3166 alpha-3 country code such as CHN")
     return value.upper()
 
 
@@ -188,7 +193,7 @@ def absolute_uri(value: str) -> str:
 def known_agency(value: str, info: ValidationInfo) -> str:
     """An agency id that the agreement lists."""
     if value not in context_tables(info).agencies:
-        raise ValueError(f"{value} is not an agency of the agreement")
+        raise ValueError("is not an agency of the agreement")
     return value
 
 
@@ -200,11 +205,11 @@ def admin_code_of_region(value: str, info: ValidationInfo) -> str:
 def no_duplicates(values: Sequence[_H]) -> Sequence[_H]:
     """A list that names each entry once."""
     if len(set(values)) != len(values):
-        seen: set[_H] = set()
-        for value in values:
+        seen: dict[_H, int] = {}
+        for index, value in enumerate(values):
             if value in seen:
-                raise ValueError(f"lists {value} twice")
-            seen.add(value)
+                raise ValueError(f"lists the same entry twice ([{seen[value]}] and [{index}])")
+            seen[value] = index
     return values
 
 

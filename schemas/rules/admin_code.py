@@ -35,7 +35,7 @@ CHINA_LONGITUDE = (73.5, 135.1)
 def normalise_admin_code(code: str, known_prefectures: Collection[str]) -> str:
     """The admin code if rules 1–3 hold against ``known_prefectures`` (4-digit prefixes)."""
     if not _SIX_DIGITS.fullmatch(code):
-        raise ValueError(f"must be 6 digits (GB/T 2260), not {code!r}")
+        raise ValueError("must be 6 digits (GB/T 2260)")
     if code[:4] in known_prefectures:
         return code
     provinces = sorted({prefecture[:2] for prefecture in known_prefectures})
@@ -48,11 +48,11 @@ def normalise_admin_code(code: str, known_prefectures: Collection[str]) -> str:
 def check_latitude(value: float) -> float:
     """The latitude if it is a finite WGS-84 degree value inside China's extent."""
     if not math.isfinite(value) or not -90.0 <= value <= 90.0:
-        raise ValueError(f"latitude must be between -90 and 90 degrees, not {value}")
+        raise ValueError("latitude must be between -90 and 90 degrees")
     south, north = CHINA_LATITUDE
     if not south <= value <= north:
         raise ValueError(
-            f"latitude {value} is outside China ({south}…{north} °N): "
+            f"latitude is outside China ({south}…{north} °N): "
             "WGS-84 decimal degrees expected; are latitude and longitude swapped?"
         )
     return value
@@ -61,11 +61,11 @@ def check_latitude(value: float) -> float:
 def check_longitude(value: float) -> float:
     """The longitude if it is a finite WGS-84 degree value inside China's extent."""
     if not math.isfinite(value) or not -180.0 <= value <= 180.0:
-        raise ValueError(f"longitude must be between -180 and 180 degrees, not {value}")
+        raise ValueError("longitude must be between -180 and 180 degrees")
     west, east = CHINA_LONGITUDE
     if not west <= value <= east:
         raise ValueError(
-            f"longitude {value} is outside China ({west}…{east} °E): "
+            f"longitude is outside China ({west}…{east} °E): "
             "WGS-84 decimal degrees expected; are latitude and longitude swapped?"
         )
     return value

@@ -38,7 +38,11 @@ def uuids() -> st.SearchStrategy[str]:
 
 def texts(max_size: int = 24) -> st.SearchStrategy[str]:
     """Non-blank text of any script (no lone surrogates: they are not UTF-8)."""
-    alphabet = st.characters(blacklist_categories=("Cs",))
+    # What the edge accepts (schemas/edge.py): no surrogates, no controls but tab, LF and
+    # CR, no U+FFFE/U+FFFF.
+    alphabet = st.characters(
+        blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
+    ) | st.sampled_from("\t\n\r")
     return st.text(alphabet, min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
 
 

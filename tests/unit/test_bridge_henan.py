@@ -316,7 +316,7 @@ def test_legacy_endings_are_accepted(ending: bytes) -> None:
 @pytest.mark.parametrize(
     ("offset", "replacement", "error"),
     [
-        (0, b"ABCD", "line 1: record_type: 'ABCD' is not one of RYBK, CLBK, BKZT"),
+        (0, b"ABCD", "line 1: record_type: must be one of RYBK, CLBK, BKZT"),
         (139, b"9", "line 1: result: not a code of this local format"),
         (140, b"20261131", "line 1: confirmed_at: is not a time yyyyMMddHHmmss"),
         (66, b"X", "line 1: truncation_flag: is neither T nor blank"),

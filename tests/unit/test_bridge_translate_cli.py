@@ -76,7 +76,7 @@ def test_inbound_invalid_event_is_reported_by_line(
     local = (GOLDEN / "anhui" / "AlertHit.local.json").read_bytes() + b"\n"
     expected_err = [
         f"line 1: {good['id']}.json: truncated: nothing; dropped: nothing",
-        "line 2: data.priority: must be IMMEDIATE, URGENT or ROUTINE, not 'SOON'",
+        "line 2: data.priority: must be IMMEDIATE, URGENT or ROUTINE",
     ]
     assert (1, local, expected_err) == (status, out, err.decode().splitlines())
 

@@ -134,13 +134,13 @@ INVALID = [
         "PersonAlert",
         _set("revision", 2**31),
         "revision",
-        "2147483648 is outside the 32-bit int range -2147483648 to 2147483647",
+        "is outside the 32-bit int range -2147483648 to 2147483647",
     ),
     (
         "PersonAlert",
         _set("subject.height_cm", -(2**40)),
         "subject.height_cm",
-        "-1099511627776 is outside the 32-bit int range -2147483648 to 2147483647",
+        "is outside the 32-bit int range -2147483648 to 2147483647",
     ),
     ("PersonAlert", _delete("reason"), "reason", "is required but missing"),
     ("PersonAlert", _delete("subject.name"), "subject.name", "is required but missing"),
@@ -149,19 +149,19 @@ INVALID = [
         "PersonAlert",
         _set("category", "ESCAPED"),
         "category",
-        "'ESCAPED' is not one of WANTED, SUSPECT, MISSING, AT_RISK, WITNESS, DISCREET_CHECK, OTHER",
+        "must be one of WANTED, SUSPECT, MISSING, AT_RISK, WITNESS, DISCREET_CHECK, OTHER",
     ),
     (
         "PersonAlert",
         _set("subject.sex", "M"),
         "subject.sex",
-        "'M' is not one of UNKNOWN, MALE, FEMALE, UNSPECIFIED",
+        "must be one of UNKNOWN, MALE, FEMALE, UNSPECIFIED",
     ),
     (
         "PersonAlert",
         _set("caution_flags", ["ARMED", "KNIFE"]),
         "caution_flags[1]",
-        "'KNIFE' is not one of ARMED, VIOLENT, SELF_HARM, ESCAPE_RISK, MEDICAL, OTHER",
+        "must be one of ARMED, VIOLENT, SELF_HARM, ESCAPE_RISK, MEDICAL, OTHER",
     ),
     (
         "PersonAlert",
@@ -179,14 +179,13 @@ INVALID = [
         "PersonAlert",
         _set("alert_id", "alert-17"),
         "alert_id",
-        "'alert-17' is not a uuid in canonical lower-case form (8-4-4-4-12 hex)",
+        "is not a uuid in canonical lower-case form (8-4-4-4-12 hex)",
     ),
     (
         "PersonAlert",
         _set("related_alerts", ["5A0E6C1D-2B3F-4A7E-8C9D-0E1F2A3B4C5D"]),
         "related_alerts[0]",
-        "'5A0E6C1D-2B3F-4A7E-8C9D-0E1F2A3B4C5D' is not a uuid in canonical lower-case form "
-        "(8-4-4-4-12 hex)",
+        "is not a uuid in canonical lower-case form (8-4-4-4-12 hex)",
     ),
     ("PersonAlert", _set("share_with", "370400000000"), "share_with", "must be a list, got str"),
     ("PersonAlert", _set("case_ref", 117), "case_ref", "must be text (str), got int"),
@@ -333,7 +332,7 @@ def test_malformed_uuid_in_the_body_is_truncated_body(codec: Codec) -> None:
     )
     with pytest.raises(TruncatedBody) as caught:
         codec.decode(MAGIC + current.fingerprint + body.getvalue())
-    assert "alert_id: 'not-a-uuid' is not a uuid" in str(caught.value)
+    assert "alert_id: is not a uuid" in str(caught.value)
 
 
 @settings(max_examples=300, deadline=None)

@@ -259,7 +259,7 @@ def test_format_decodes_one_message() -> None:
     ("content", "rule"),
     [
         (b"BB04\r\n", "line 1: BB record is 4 bytes, expected 5"),
-        (b"CC042\r\n", "line 1: type: 'CC' is not one of AA, BB"),
+        (b"CC042\r\n", "line 1: type: must be one of AA, BB"),
         (b"BB0x2\r\n", "line 1: n: is not a zero-padded number"),
         (b"BB042\r\nBB042\r\n", "line 1: the message holds 2 records, expected 1"),
     ],

@@ -216,28 +216,25 @@ TRACE_RULE = (
             {"type": "PersonAlarm"},
             [
                 "type: must be one of PersonAlert, VehicleAlert, AlertStatusChange, AlertHit, "
-                "HitConfirmation, AssistanceRequest, AssistanceResponse, not 'PersonAlarm'"
+                "HitConfirmation, AssistanceRequest, AssistanceResponse"
             ],
         ),
         ("person_alert_xuzhou.json", {"type": None}, ["type: is required"]),
         (
             "person_alert_xuzhou.json",
             {"source": "320100000000"},
-            ["source: 320100000000 is not an agency of the agreement"],
+            ["source: is not an agency of the agreement"],
         ),
         (
             "person_alert_xuzhou.json",
             {"source": "370800000000"},
-            [
-                "source: must be the event's issuing_agency 320300000000: an agency publishes "
-                "only its own events"
-            ],
+            ["source: must be the event's issuing_agency: an agency publishes only its own events"],
         ),
         ("person_alert_xuzhou.json", {"source": 320300000000}, ["source: must be text"]),
         (
             "person_alert_xuzhou.json",
             {"id": "6f1c1d7e"},
-            ["id: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31, not '6f1c1d7e'"],
+            ["id: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31"],
         ),
         (
             "person_alert_xuzhou.json",
@@ -274,10 +271,7 @@ TRACE_RULE = (
         (
             "person_alert_xuzhou.json",
             {"correlationid": "case-42"},
-            [
-                "correlationid: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31, not "
-                "'case-42'"
-            ],
+            ["correlationid: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31"],
         ),
         (
             "person_alert_xuzhou.json",
@@ -287,7 +281,7 @@ TRACE_RULE = (
         (
             "alert_hit_huaibei.json",
             {"hxtarget": "370800000001"},
-            ["hxtarget: 370800000001 is not an agency of the agreement"],
+            ["hxtarget: is not an agency of the agreement"],
         ),
         (
             "assistance_request_xuzhou.json",
@@ -356,7 +350,7 @@ def test_missing_type_and_source_still_report_the_rest() -> None:
     expected = [
         "type: is required",
         "source: is required",
-        "hxtarget: 1 is not an agency of the agreement",
+        "hxtarget: is not an agency of the agreement",
     ]
     assert expected == issues_of(obj)
 

@@ -215,7 +215,7 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "subject.birth_date",
             "1988-02-30",
-            "subject.birth_date: 1988-02-30 is not a real date",
+            "subject.birth_date: is not a real date (month or day out of range)",
         ),
         (PERSON, "subject.birth_date", "19880412", "subject.birth_date: must be a date YYYY-MM-DD"),
         (PERSON, "subject.height_cm", 29, "subject.height_cm: must be at least 30"),
@@ -225,7 +225,7 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "subject.nationality",
             "CN",
-            "subject.nationality: must be an ISO 3166 alpha-3 country code such as CHN, not 'CN'",
+            "subject.nationality: must be an ISO 3166 alpha-3 country code such as CHN",
         ),
         (PERSON, "subject.name", " ", "subject.name: may not be empty"),
         (
@@ -244,8 +244,7 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "alert_id",
             "0b9e5d1e8a534c1eb0f47d1d5a0c2e31",
-            "alert_id: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31, not "
-            "'0b9e5d1e8a534c1eb0f47d1d5a0c2e31'",
+            "alert_id: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31",
         ),
         (
             PERSON,
@@ -284,7 +283,7 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "issued_at",
             "2026-02-30T09:15:00+08:00",
-            "issued_at: 2026-02-30T09:15:00+08:00 is not a real time",
+            "issued_at: is not a real time (month, day or hour out of range)",
         ),
         (
             PERSON,
@@ -303,7 +302,7 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "issuing_agency",
             "320100000000",
-            "issuing_agency: 320100000000 is not an agency of the agreement",
+            "issuing_agency: is not an agency of the agreement",
         ),
         (
             PERSON,
@@ -324,49 +323,57 @@ def test_vehicle_values_are_normalised() -> None:
             [],
             "share_with: must name at least one agency when handling is NEED_TO_KNOW",
         ),
-        (PERSON_FULL, "share_with[2]", "320300000000", "share_with: lists 320300000000 twice"),
+        (
+            PERSON_FULL,
+            "share_with[2]",
+            "320300000000",
+            "share_with: lists the same entry twice ([0] and [2])",
+        ),
         (
             PERSON_FULL,
             "share_with[1]",
             "341300000001",
-            "share_with[1]: 341300000001 is not an agency of the agreement",
+            "share_with[1]: is not an agency of the agreement",
         ),
         # enums and their default symbols
         (
             PERSON,
             "category",
             "OTHER",
-            "category: must be WANTED, SUSPECT, MISSING, AT_RISK, WITNESS or DISCREET_CHECK, not "
-            "'OTHER'",
+            "category: must be WANTED, SUSPECT, MISSING, AT_RISK, WITNESS or DISCREET_CHECK",
         ),
         (
             PERSON,
             "handling",
             "OTHER",
-            "handling: must be SHARE_ALL_PARTNERS, NEED_TO_KNOW or ORIGINATOR_CONTROL, not 'OTHER'",
+            "handling: must be SHARE_ALL_PARTNERS, NEED_TO_KNOW or ORIGINATOR_CONTROL",
         ),
         (
             PERSON,
             "caution_flags",
             ["ARMED", "OTHER"],
-            "caution_flags[1]: must be ARMED, VIOLENT, SELF_HARM, ESCAPE_RISK or MEDICAL, not "
-            "'OTHER'",
+            "caution_flags[1]: must be ARMED, VIOLENT, SELF_HARM, ESCAPE_RISK or MEDICAL",
         ),
-        (PERSON, "caution_flags", ["ARMED", "ARMED"], "caution_flags: lists ARMED twice"),
+        (
+            PERSON,
+            "caution_flags",
+            ["ARMED", "ARMED"],
+            "caution_flags: lists the same entry twice ([0] and [1])",
+        ),
         (
             PERSON,
             "requested_action",
             "locate_and_detain",
             "requested_action: must be LOCATE_AND_DETAIN, LOCATE_AND_REPORT, DISCREET_OBSERVE or "
-            "PROTECT, not 'locate_and_detain'",
+            "PROTECT",
         ),
         (
             HIT,
             "priority",
             "UNKNOWN",
-            "priority: must be IMMEDIATE, URGENT or ROUTINE, not 'UNKNOWN'",
+            "priority: must be IMMEDIATE, URGENT or ROUTINE",
         ),
-        (HIT, "alert_kind", "UNKNOWN", "alert_kind: must be PERSON or VEHICLE, not 'UNKNOWN'"),
+        (HIT, "alert_kind", "UNKNOWN", "alert_kind: must be PERSON or VEHICLE"),
         (HIT, "confirmation_requested", "true", "confirmation_requested: must be true or false"),
         # shapes
         (PERSON, "contact", "李明", "contact: must be an object"),
@@ -390,13 +397,13 @@ def test_vehicle_values_are_normalised() -> None:
             HIT,
             "location.lat",
             116.793174,
-            "location.lat: latitude must be between -90 and 90 degrees, not 116.793174",
+            "location.lat: latitude must be between -90 and 90 degrees",
         ),
         (
             HIT,
             "location.lon",
             33.961772,
-            "location.lon: longitude 33.961772 is outside China (73.5…135.1 °E): WGS-84 decimal "
+            "location.lon: longitude is outside China (73.5…135.1 °E): WGS-84 decimal "
             "degrees expected; are latitude and longitude swapped?",
         ),
         (HIT, "location.lat", "33.9", "location.lat: must be a number"),
@@ -420,7 +427,7 @@ def test_vehicle_values_are_normalised() -> None:
             "plate.type",
             "02",
             "plate.type: must be LARGE, SMALL, MOTORCYCLE, TRAILER, LEARNER, POLICE, "
-            "LARGE_NEW_ENERGY, SMALL_NEW_ENERGY or OTHER, not '02'",
+            "LARGE_NEW_ENERGY, SMALL_NEW_ENERGY or OTHER",
         ),
         (VEHICLE, "vin", "LSVAM4188C2184847", "vin: check digit (position 9) is 8, expected 7"),
         (
@@ -428,13 +435,13 @@ def test_vehicle_values_are_normalised() -> None:
             "body_colour",
             "A",
             "body_colour: must be WHITE, GREY, YELLOW, PINK, RED, PURPLE, GREEN, BLUE, BROWN, "
-            "BLACK or OTHER, not 'A'",
+            "BLACK or OTHER",
         ),
         (
             VEHICLE,
             "linked_person_alerts",
             ["0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31"] * 2,
-            "linked_person_alerts: lists 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31 twice",
+            "linked_person_alerts: lists the same entry twice ([0] and [1])",
         ),
         (
             VEHICLE_HENAN,
@@ -477,10 +484,9 @@ def test_every_broken_rule_is_listed_at_once() -> None:
     data["valid_until"] = "2026-11-19T09:15:00+08:00"
     data["share_with"] = ["320300000000"]
     expected = [
-        "category: must be WANTED, SUSPECT, MISSING, AT_RISK, WITNESS or DISCREET_CHECK, not "
-        "'OTHER'",
+        "category: must be WANTED, SUSPECT, MISSING, AT_RISK, WITNESS or DISCREET_CHECK",
         "subject.id_number: check character is 8, expected 9",
-        "issuing_agency: 999900000000 is not an agency of the agreement",
+        "issuing_agency: is not an agency of the agreement",
         "valid_until: must be after issued_at (2026-11-20T01:15:00.000Z)",
         "share_with: must be empty when handling is SHARE_ALL_PARTNERS (every partner receives it)",
     ]
@@ -526,7 +532,7 @@ def test_every_broken_rule_is_listed_at_once() -> None:
         (
             "UNKNOWN",
             timedelta(minutes=5),
-            ["priority: must be IMMEDIATE, URGENT or ROUTINE, not 'UNKNOWN'"],
+            ["priority: must be IMMEDIATE, URGENT or ROUTINE"],
         ),
     ],
 )
@@ -568,25 +574,23 @@ def test_deadlines_come_from_the_agreement() -> None:
         (
             "target_agencies",
             ["370800000000", "370800000000"],
-            "target_agencies: lists 370800000000 twice",
+            "target_agencies: lists the same entry twice ([0] and [1])",
         ),
         (
             "target_agencies",
             ["370800000000", "360800000000"],
-            "target_agencies[1]: 360800000000 is not an agency of the agreement",
+            "target_agencies[1]: is not an agency of the agreement",
         ),
         (
             "type",
             "OTHER",
             "type: must be LOCATE_PERSON, VERIFY_IDENTITY, VEHICLE_TRACE, RECORDS_CHECK, "
-            "EVIDENCE_COLLECTION, WITNESS_INTERVIEW, ARREST_ASSISTANCE or JOINT_OPERATION, not "
-            "'OTHER'",
+            "EVIDENCE_COLLECTION, WITNESS_INTERVIEW, ARREST_ASSISTANCE or JOINT_OPERATION",
         ),
         (
             "linked_alerts",
             ["not-a-uuid"],
-            "linked_alerts[0]: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31, not "
-            "'not-a-uuid'",
+            "linked_alerts[0]: must be a uuid such as 0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31",
         ),
         ("description", "", "description: may not be empty"),
     ],
@@ -618,7 +622,7 @@ def test_unknown_event_type_is_an_issue_of_type() -> None:
         Issue(
             "type",
             "must be one of PersonAlert, VehicleAlert, AlertStatusChange, AlertHit, "
-            "HitConfirmation, AssistanceRequest, AssistanceResponse, not 'PersonAlarm'",
+            "HitConfirmation, AssistanceRequest, AssistanceResponse",
         )
     ]
     with pytest.raises(ValidationFailed) as failed:

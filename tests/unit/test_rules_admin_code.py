@@ -28,9 +28,9 @@ def test_codes_of_the_agreement_cities_are_accepted(code: str) -> None:
 @pytest.mark.parametrize(
     ("code", "rule"),
     [
-        ("37081", "must be 6 digits (GB/T 2260), not '37081'"),
-        ("3708111", "must be 6 digits (GB/T 2260), not '3708111'"),
-        ("3708a1", "must be 6 digits (GB/T 2260), not '3708a1'"),
+        ("37081", "must be 6 digits (GB/T 2260)"),
+        ("3708111", "must be 6 digits (GB/T 2260)"),
+        ("3708a1", "must be 6 digits (GB/T 2260)"),
         ("330100", "330100 is not in a province of the agreement (32, 34, 37, 41)"),
         ("110105", "110105 is not in a province of the agreement (32, 34, 37, 41)"),
         ("320100", "320100 is not in a city of the agreement (3203, 3207, 3213)"),
@@ -53,12 +53,12 @@ def test_points_in_china_are_accepted(lat: float, lon: float) -> None:
 @pytest.mark.parametrize(
     ("lat", "rule"),
     [
-        (90.5, "latitude must be between -90 and 90 degrees, not 90.5"),
-        (-91.0, "latitude must be between -90 and 90 degrees, not -91.0"),
-        (math.nan, "latitude must be between -90 and 90 degrees, not nan"),
+        (90.5, "latitude must be between -90 and 90 degrees"),
+        (-91.0, "latitude must be between -90 and 90 degrees"),
+        (math.nan, "latitude must be between -90 and 90 degrees"),
         (
             0.0,
-            "latitude 0.0 is outside China (3.8…53.6 °N): WGS-84 decimal degrees expected; "
+            "latitude is outside China (3.8…53.6 °N): WGS-84 decimal degrees expected; "
             "are latitude and longitude swapped?",
         ),
     ],
@@ -73,11 +73,11 @@ def test_bad_latitudes_name_the_rule(lat: float, rule: str) -> None:
 @pytest.mark.parametrize(
     ("lon", "rule"),
     [
-        (180.5, "longitude must be between -180 and 180 degrees, not 180.5"),
-        (math.inf, "longitude must be between -180 and 180 degrees, not inf"),
+        (180.5, "longitude must be between -180 and 180 degrees"),
+        (math.inf, "longitude must be between -180 and 180 degrees"),
         (
             35.4,
-            "longitude 35.4 is outside China (73.5…135.1 °E): WGS-84 decimal degrees expected; "
+            "longitude is outside China (73.5…135.1 °E): WGS-84 decimal degrees expected; "
             "are latitude and longitude swapped?",
         ),
     ],
