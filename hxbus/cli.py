@@ -46,6 +46,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: its class, not a traceback (whose values may be personal)
+        print(
+            f"hxbus: unexpected {type(exc).__name__}; please report it "
+            "(HX_LOG_LEVEL=DEBUG prints the traceback)",
+            file=sys.stderr,
+        )
+        if (args.log_level or settings.log_level).upper() == "DEBUG":
+            raise
+        return 1
     return status
 
 

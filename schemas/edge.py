@@ -34,6 +34,11 @@ from schemas.errors import Issue
 TIME_MIN = datetime(1900, 1, 1, tzinfo=UTC)
 TIME_MAX = datetime(2100, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 TIME_RANGE_RULE = "must lie between the years 1900 and 2100"
+#: The earliest creation time of a message (the envelope's ``time``): the exchange did not
+#: exist before, and the Anhui ICD reads a ``sent_at_ms`` below 10^11 (before 1973) as
+#: seconds, so an earlier time could not travel there and back.
+CREATED_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+CREATED_RANGE_RULE = "a message's creation time must lie between the years 2000 and 2100"
 
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 #: Digits beyond which a JSON whole number is not even converted (long has 19).

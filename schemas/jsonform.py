@@ -134,6 +134,9 @@ def read_events(
             yield line, parse_event(value, agreement, now=now)
         except ValidationFailed as failed:
             yield line, failed
+        except Exception as exc:  # a bug in a rule: this event is refused, the file goes on
+            rule = f"hxbus could not check this event ({type(exc).__name__}); please report it"
+            yield line, ValidationFailed([Issue("", rule)])
 
 
 def read_json_values(source: str | Path | IO[bytes] | IO[str]) -> Iterator[tuple[int, Any]]:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.agreement import Agreement
-from schemas.edge import TIME_RANGE_RULE, edge_issues, in_time_range, text_rule
+from schemas.edge import CREATED_MIN, CREATED_RANGE_RULE, TIME_MAX, edge_issues, text_rule
 from schemas.envelope import EVENT_TYPES, Envelope, ExchangeEvent, utc_now_ms
 from schemas.errors import Issue, ValidationFailed
 from schemas.models import (
@@ -148,8 +148,8 @@ def envelope_issues(envelope: Envelope, agreement: Agreement) -> list[Issue]:
     created = envelope.created_at
     if not isinstance(created, datetime) or created.tzinfo is None:
         issues.append(Issue("time", "must be a time with a zone offset"))
-    elif not in_time_range(created):
-        issues.append(Issue("time", TIME_RANGE_RULE))
+    elif not CREATED_MIN <= created <= TIME_MAX:
+        issues.append(Issue("time", CREATED_RANGE_RULE))
     return issues
 
 

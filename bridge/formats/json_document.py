@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.formats.base import LocalFormat
+from schemas.edge import json_int
 from schemas.errors import LocalFormatError, TranslationError
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
@@ -64,7 +65,10 @@ class JsonDocumentFormat(LocalFormat[dict[str, Any]]):
             raise LocalFormatError("the message is empty: one JSON object was expected")
         try:
             value = json.loads(
-                text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant
+                text,
+                object_pairs_hook=_unique_keys,
+                parse_constant=_refuse_constant,
+                parse_int=json_int,  # a 4,301-digit number: a marker the edge refuses
             )
         except json.JSONDecodeError as exc:
             raise LocalFormatError(

@@ -197,6 +197,9 @@ def _inbound(profile: Profile, name: str, agreement: Agreement) -> int:
             except TranslationError as exc:
                 status = _report(line, [str(exc)])
                 continue
+            except Exception as exc:  # a bug on one event: reported, the file goes on
+                status = _report(line, [_unexpected(exc)])
+                continue
             content = message.content
             sys.stdout.buffer.write(content if content.endswith(b"\n") else content + b"\n")
             sys.stdout.flush()
@@ -218,17 +221,32 @@ def _outbound(profile: Profile, name: str, agreement: Agreement) -> int:
         _note(f"hxbus bridge translate: {name}: cannot read: {exc.strerror}")
         return EXIT_UNREADABLE
     status = EXIT_TRANSLATED
-    for parsed in profile.from_local(content, label):
-        if parsed.error is not None:
-            status = _report(parsed.line, [_plain(parsed.error, label)])
-        elif parsed.event is not None:
-            try:
-                event = validate_event(parsed.event.envelope, parsed.event.record, agreement)
-            except ValidationFailed as failed:
-                status = _report(parsed.line, [str(issue) for issue in failed.issues])
-                continue
-            print(json.dumps(render_event(event), ensure_ascii=False, indent=2))
+    line = 1
+    try:
+        for parsed in profile.from_local(content, label):
+            line = parsed.line
+            if parsed.error is not None:
+                status = _report(parsed.line, [_plain(parsed.error, label)])
+            elif parsed.event is not None:
+                try:
+                    event = validate_event(parsed.event.envelope, parsed.event.record, agreement)
+                except ValidationFailed as failed:
+                    status = _report(parsed.line, [str(issue) for issue in failed.issues])
+                    continue
+                except Exception as exc:  # a bug in a rule: this record is refused
+                    status = _report(parsed.line, [_unexpected(exc)])
+                    continue
+                print(json.dumps(render_event(event), ensure_ascii=False, indent=2))
+    except HxError as exc:
+        status = _report(line, [_plain(exc, label)])
+    except Exception as exc:  # a bug in the profile: the rest of the file is not read
+        status = _report(line, [_unexpected(exc)])
     return status
+
+
+def _unexpected(error: Exception) -> str:
+    """An unexpected failure as the rule a reader gets: its class, never its text (values)."""
+    return f"hxbus could not translate this input ({type(error).__name__}); please report it"
 
 
 def _read(name: str) -> bytes:

@@ -8,7 +8,7 @@ issuer about who sees it).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -53,8 +53,12 @@ class _AlertRules(ExchangeModel):
     @classmethod
     def _after_issue(cls, value: datetime, info: ValidationInfo) -> datetime:
         issued_at = info.data.get("issued_at")
-        if issued_at is not None and value <= issued_at:
-            raise ValueError(f"must be after issued_at ({format_timestamp(issued_at)})")
+        # A second at least: three provinces write times to the second, and an alert valid
+        # for less would arrive there already expired (valid_until == issued_at).
+        if issued_at is not None and value < issued_at + timedelta(seconds=1):
+            raise ValueError(
+                f"must be after issued_at ({format_timestamp(issued_at)}), by one second at least"
+            )
         return value
 
     @field_validator("share_with", check_fields=False)

@@ -188,6 +188,15 @@ class Subject(ExchangeModel):
     description: OptionalText = None
     photos: list[PhotoRef] = Field(default_factory=list)
 
+    @field_validator("name_pinyin")
+    @classmethod
+    def _ascii_pinyin(cls, value: str | None) -> str | None:
+        if value is not None and not value.isascii():
+            raise ValueError(
+                "must be ASCII (pinyin without tone marks): the Henan format carries ASCII only"
+            )
+        return value
+
     @field_validator("id_number")
     @classmethod
     def _valid_id_number(cls, value: str | None, info: ValidationInfo) -> str | None:

@@ -219,7 +219,9 @@ Day = Annotated[date, PlainValidator(parse_date)]
 Text = Annotated[str, AfterValidator(required_text)]
 OptionalText = Annotated[str | None, BeforeValidator(blank_to_none)]
 AgencyRef = Annotated[str, AfterValidator(known_agency)]
-Revision = Annotated[int, Field(ge=1, le=INT32_MAX)]
+#: The Henan ICD writes a revision in four digits: 9999 is the most every province carries.
+REVISION_MAX = 9999
+Revision = Annotated[int, Field(ge=1, le=REVISION_MAX)]
 UuidList = Annotated[list[Uuid], AfterValidator(no_duplicates)]
 AgencyList = Annotated[list[AgencyRef], AfterValidator(no_duplicates)]
 

@@ -7,6 +7,7 @@ models, JSON-form and codec property tests.
 
 from __future__ import annotations
 
+import functools
 import string
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -126,7 +127,10 @@ def subjects(draw: st.DrawFn) -> dict[str, Any]:
         id_number = make_identity_number(region, born, sequence)
     return {
         "name": draw(texts()),
-        "name_pinyin": draw(optional_texts()),
+        "name_pinyin": draw(
+            st.none()
+            | st.text(string.ascii_letters + " ", min_size=1, max_size=24).filter(str.strip)
+        ),
         "aliases": draw(st.lists(texts(), max_size=2)),
         "sex": sex,
         "birth_date": draw(st.sampled_from([born, None])),
@@ -158,14 +162,14 @@ def _alert_common(draw: st.DrawFn) -> dict[str, Any]:
         share_with = draw(st.lists(agencies(), min_size=1, max_size=4, unique=True))
     return {
         "alert_id": draw(uuids()),
-        "revision": draw(st.integers(1, 2**31 - 1)),
+        "revision": draw(st.integers(1, 9999)),  # four digits in the Henan ICD
         "case_ref": draw(optional_texts()),
         "caution_flags": draw(st.lists(accepted("CautionFlag"), max_size=3, unique=True)),
         "requested_action": draw(accepted("RequestedAction")),
         "issuing_agency": draw(agencies()),
         "issued_at": issued_at,
         "valid_until": issued_at
-        + draw(st.timedeltas(timedelta(milliseconds=1), timedelta(days=3650)).map(_ms)),
+        + draw(st.timedeltas(timedelta(seconds=1), timedelta(days=3650)).map(_ms)),
         "handling": handling,
         "share_with": share_with,
         "legal_basis": draw(texts()),
@@ -316,16 +320,23 @@ AUTHOR_FIELDS = {
 
 def records(event_type: str, issued_at: datetime) -> st.SearchStrategy[dict[str, Any]]:
     """Valid records of one event type, for an event created at ``issued_at``."""
-    builders: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    if event_type == "AssistanceRequest":
+        return assistance_requests(issued_at)
+    return _static_records()[event_type]
+
+
+@functools.cache
+def _static_records() -> dict[str, st.SearchStrategy[dict[str, Any]]]:
+    """The strategies that do not depend on the issue time, built once (building and
+    validating a strategy costs more than drawing from it)."""
+    return {
         "PersonAlert": person_alerts(),
         "VehicleAlert": vehicle_alerts(),
         "AlertStatusChange": alert_status_changes(),
         "AlertHit": alert_hits(),
         "HitConfirmation": hit_confirmations(),
-        "AssistanceRequest": assistance_requests(issued_at),
         "AssistanceResponse": assistance_responses(),
     }
-    return builders[event_type]
 
 
 @st.composite
