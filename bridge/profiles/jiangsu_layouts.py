@@ -51,9 +51,13 @@ def parse_time(text: str) -> datetime:
         raise ValueError("must be a time such as 2026-11-20 09:15:02")
     year, month, day, hour, minute, second = map(int, match.groups())
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValueError("is not a real time") from None
+        local = datetime(year, month, day, hour, minute, second, tzinfo=ZONE)
+    except ValueError:
+        raise ValueError("is not a real time (month, day or hour out of range)") from None
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:  # year 0001 shifted from Asia/Shanghai to UTC
+        raise ValueError("must lie between the years 1900 and 2100") from None
 
 
 class Time(Value):

@@ -72,12 +72,12 @@ def normalise_id_number(value: str, *, today: date | None = None) -> str:
     if not _EIGHTEEN.fullmatch(number):
         if not _SEVENTEEN_DIGITS.fullmatch(number[:17]):
             raise ValueError("the first 17 characters must be digits")
-        raise ValueError(f"the check character must be a digit or X, not {number[17]!r}")
+        raise ValueError("the check character (18th) must be a digit or X")
     _check_region(number[:6])
     _check_birth_date(number[6:14], today)
     expected = check_character(number[:17])
     if number[17] != expected:
-        raise ValueError(f"check character is {number[17]}, expected {expected}")
+        raise ValueError("the check character (18th) does not match the first 17 (GB 11643)")
     return number
 
 
@@ -100,8 +100,8 @@ def _check_birth_date(yyyymmdd: str, today: date | None) -> None:
     try:
         born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
-        raise ValueError(f"birth date {yyyymmdd} is not a real date") from None
+        raise ValueError("the birth date it holds is not a real date") from None
     if born < _EARLIEST_BIRTH:
-        raise ValueError(f"birth date {born.isoformat()} is before 1900")
+        raise ValueError("the birth date it holds is before 1900")
     if born > (today or date.today()):
-        raise ValueError(f"birth date {born.isoformat()} is in the future")
+        raise ValueError("the birth date it holds is in the future")

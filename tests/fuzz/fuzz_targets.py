@@ -24,26 +24,21 @@ from __future__ import annotations
 import json
 import math
 import random
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fuzz_engine import INTERESTING_TEXT, Wrong, mutate_bytes
+from hx_event_strategies import events
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from fuzz_engine import INTERESTING_TEXT, Wrong, mutate_bytes
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-
-from hx_event_strategies import events  # noqa: E402
-
-from bridge.profiles import PROFILES, Profile  # noqa: E402
-from bridge.profiles.base import LocalMessage  # noqa: E402
-from bridge.profiles.henan_layouts import SPECS  # noqa: E402
-from schemas import (  # noqa: E402
+from bridge.profiles import PROFILES, Profile
+from bridge.profiles.base import LocalMessage
+from bridge.profiles.henan_layouts import SPECS
+from schemas import (
     EVENT_TYPES,
     Codec,
     ExchangeEvent,
@@ -53,7 +48,7 @@ from schemas import (  # noqa: E402
     render_event,
     validate_event,
 )
-from schemas.errors import HxError, TranslationError, ValidationFailed  # noqa: E402
+from schemas.errors import HxError, TranslationError, ValidationFailed
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "unit" / "golden" / "bridge"
@@ -428,12 +423,12 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes:
 def _json_paths(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
     if isinstance(value, dict):
         for key, item in value.items():
-            yield path + (key,)
-            yield from _json_paths(item, path + (key,))
+            yield (*path, key)
+            yield from _json_paths(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield path + (index,)
-            yield from _json_paths(item, path + (index,))
+            yield (*path, index)
+            yield from _json_paths(item, (*path, index))
 
 
 def mutate_xml(rng: random.Random, data: bytes) -> bytes:

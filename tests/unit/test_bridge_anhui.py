@@ -197,7 +197,7 @@ def test_a_first_generation_number_with_an_impossible_date_is_refused() -> None:
     """A 15-digit number whose date is not real is a LocalFormatError naming payload.id_no."""
     document = golden_document("PersonAlert")
     document["payload"]["id_no"] = "341302851314001"
-    assert "in.json: payload.id_no: birth date 19851314 is not a real date" == parse(document)
+    assert "in.json: payload.id_no: the birth date it holds is not a real date" == parse(document)
 
 
 @pytest.mark.parametrize(

@@ -197,13 +197,13 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "subject.id_number",
             "320303198804120418",
-            "subject.id_number: check character is 8, expected 9",
+            "subject.id_number: the check character (18th) does not match the first 17 (GB 11643)",
         ),
         (
             PERSON,
             "subject.birth_date",
             "1988-04-13",
-            "subject.id_number: holds birth date 1988-04-12, but birth_date is 1988-04-13",
+            "subject.id_number: holds another birth date than birth_date",
         ),
         (
             PERSON,
@@ -289,13 +289,15 @@ def test_vehicle_values_are_normalised() -> None:
             PERSON,
             "valid_until",
             "2026-11-20T09:15:00+08:00",
-            "valid_until: must be after issued_at (2026-11-20T01:15:00.000Z), by one second at least",
+            "valid_until: must be after issued_at (2026-11-20T01:15:00.000Z), "
+            "by one second at least",
         ),
         (
             PERSON,
             "valid_until",
             "2026-11-19T09:15:00+08:00",
-            "valid_until: must be after issued_at (2026-11-20T01:15:00.000Z), by one second at least",
+            "valid_until: must be after issued_at (2026-11-20T01:15:00.000Z), "
+            "by one second at least",
         ),
         # agencies and sharing
         (
@@ -485,7 +487,7 @@ def test_every_broken_rule_is_listed_at_once() -> None:
     data["share_with"] = ["320300000000"]
     expected = [
         "category: must be WANTED, SUSPECT, MISSING, AT_RISK, WITNESS or DISCREET_CHECK",
-        "subject.id_number: check character is 8, expected 9",
+        "subject.id_number: the check character (18th) does not match the first 17 (GB 11643)",
         "issuing_agency: is not an agency of the agreement",
         "valid_until: must be after issued_at (2026-11-20T01:15:00.000Z), by one second at least",
         "share_with: must be empty when handling is SHARE_ALL_PARTNERS (every partner receives it)",
