@@ -39,7 +39,8 @@ def outcomes(target: str, data: bytes) -> list[Outcome]:
             event_type, record = CODEC.decode(data)
         except HxError as exc:
             return [Outcome(1, refusal=str(exc))]
-        return [Outcome(1, refusal=None)]
+        CODEC.encode(event_type, record)  # what decodes must encode again
+        return [Outcome(1)]
     raise ValueError(target)
 
 

@@ -118,7 +118,10 @@ def test_outbound_contract_violation_names_the_exchange_field(
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     status = translate("anhui", "outbound", path)
     out, err = capsys.readouterr()
-    expected_err = "line 1: data.subject.id_number: the check character (18th) does not match the first 17 (GB 11643)\n"
+    expected_err = (
+        "line 1: data.subject.id_number: "
+        "the check character (18th) does not match the first 17 (GB 11643)\n"
+    )
     assert (1, "", expected_err) == (status, out, err)
 
 
