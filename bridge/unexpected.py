@@ -39,6 +39,6 @@ def unexpected_error(
         at=place,
     )
     return LocalFormatError(
-        f"{where}: hxbus could not read this input ({type(error).__name__}); "
+        f"{where}: hxbus failed on this input ({type(error).__name__}); "
         "it is refused and counted, please report it"
     )
