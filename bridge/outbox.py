@@ -338,7 +338,8 @@ def _error_text(name: str, problems: Sequence[_Problem], published: int) -> byte
     lines = [summary]
     for problem in sorted(problems, key=lambda p: p.line):
         lines.extend(f"line {problem.line}: {message}" for message in problem.messages)
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    # backslashreplace: an error text must never be what fails (a lone surrogate quoted)
+    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
 
 
 def _lines(content: bytes, numbers: set[int]) -> bytes:

@@ -108,7 +108,8 @@ class Layout:
         known = {key for entry in self.entries for key in entry.keys}
         for key in obj:
             if key not in known:
-                raise LocalFormatError(f"{where}.{key}: is not a key of this message type")
+                shown = key if key.isprintable() and len(key) <= 64 else "(a key not printable)"
+                raise LocalFormatError(f"{where}.{shown}: is not a key of this message type")
         record: dict[str, Any] = {}
         for entry in self.entries:
             entry.read(obj, record, where)
