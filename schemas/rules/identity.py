@@ -24,7 +24,7 @@ valid number (numbers are for life), so the region is only checked down to the p
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -103,5 +103,5 @@ def _check_birth_date(yyyymmdd: str, today: date | None) -> None:
         raise ValueError("the birth date it holds is not a real date") from None
     if born < _EARLIEST_BIRTH:
         raise ValueError("the birth date it holds is before 1900")
-    if born > (today or date.today()):
+    if born > (today or datetime.now(UTC).date()):  # the UTC day, never the host zone's
         raise ValueError("the birth date it holds is in the future")
