@@ -110,7 +110,9 @@ class ShandongProfile(Profile):
         xml = self._xml
         header = _required(xml.child(root, "Header"), "Header")
         fields = {name: self._header_text(header, name) for name in _HEADER}
-        body = _required(xml.child(root, "Body"), "Body")[0]
+        # The first element of Body: a comment or PI may stand before it (found by fuzzing).
+        children = _required(xml.child(root, "Body"), "Body")
+        body = _required(next((e for e in children if isinstance(e.tag, str)), None), "Body/*")
         event_type = xml.local_name(body)
         if fields["MessageType"] != event_type:
             raise LocalFormatError(
