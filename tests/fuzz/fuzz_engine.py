@@ -162,6 +162,8 @@ def run(
     if inputs is None and seconds is None:
         raise ValueError("give a budget: inputs, seconds or both")
     rng = random.Random(f"{target.name}:{seed}")
+    if hasattr(target, "run_seed"):  # targets that draw from hypothesis, seeded by the run
+        target.run_seed = seed
     seeds = list(target.seeds())
     stats = Stats(target.name)
     deadline = None if seconds is None else time.monotonic() + seconds

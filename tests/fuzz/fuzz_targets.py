@@ -232,10 +232,12 @@ class EventPool:
     BATCH = 100
 
     def __init__(self) -> None:
-        self._batches: dict[int, list[bytes]] = {}
+        self._batches: dict[tuple[int, int], list[bytes]] = {}
 
-    def batch(self, number: int) -> list[bytes]:
-        if number not in self._batches:
+    def batch(self, number: int, run_seed: int = 0) -> list[bytes]:
+        """Batch ``number`` of the run seeded ``run_seed`` (shared by the four targets)."""
+        key = (run_seed, number)
+        if key not in self._batches:
             drawn: list[bytes] = []
             strategy = st.sampled_from(EVENT_TYPES).flatmap(events)
 
@@ -246,14 +248,14 @@ class EventPool:
                 phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )
-            @seed(number)
+            @seed(run_seed * 1_000_003 + number)
             @given(strategy)
             def collect(event: ExchangeEvent) -> None:
                 drawn.append(json_form(event))
 
             collect()
-            self._batches[number] = drawn
-        return self._batches[number]
+            self._batches[key] = drawn
+        return self._batches[key]
 
 
 POOL = EventPool()
@@ -270,12 +272,15 @@ class InboundTarget:
         self.province = province
         self.name = f"inbound-{province}"
         self._next = 1
+        #: Set by the engine: the events of another run seed are other events.
+        self.run_seed = 0
 
     def seeds(self) -> Sequence[bytes]:
-        return POOL.batch(0)
+        self._next = 1
+        return POOL.batch(0, self.run_seed)
 
     def mutate(self, rng: random.Random, seeds: Sequence[bytes]) -> bytes:
-        batch = POOL.batch(self._next // EventPool.BATCH)
+        batch = POOL.batch(self._next // EventPool.BATCH, self.run_seed)
         self._next += 1
         return batch[self._next % len(batch)]
 
