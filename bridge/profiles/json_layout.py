@@ -26,6 +26,7 @@ from bridge.geo import LonLat
 from bridge.profiles.codes import decode_code, encode_code
 from bridge.profiles.paths import get_path, is_empty, set_path
 from schemas.errors import LocalFormatError, TranslationError
+from schemas.rules import CHINA_LATITUDE, CHINA_LONGITUDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +203,31 @@ class Coordinates(Entry):
         lon = _coordinate(obj.get(self.lon_key), f"{where}.{self.lon_key}", 180.0)
         lat = _coordinate(obj.get(self.lat_key), f"{where}.{self.lat_key}", 90.0)
         point = self.from_local(LonLat(lon, lat))
-        record["lat"] = round(point.lat, 6)
-        record["lon"] = round(point.lon, 6)
+        record["lat"] = _snapped(round(point.lat, 6), CHINA_LATITUDE)
+        record["lon"] = _snapped(round(point.lon, 6), CHINA_LONGITUDE)
 
     def carried(self, prefix: str) -> Iterator[str]:
         yield f"{prefix}lat"
         yield f"{prefix}lon"
+
+
+#: Degrees a point may move through a datum conversion and six decimals, there and back.
+SNAP_DEGREES = 1e-5
+
+
+def _snapped(value: float, extent: tuple[float, float]) -> float:
+    """``value``, or the edge of China's extent when it lies within ``SNAP_DEGREES`` outside.
+
+    The exchange accepts points inside the extent (``schemas.rules``); one on its edge
+    comes back from GCJ-02 or BD-09 with six decimals a hair outside (found by fuzzing),
+    and would be refused on its way back in.
+    """
+    low, high = extent
+    if low - SNAP_DEGREES <= value < low:
+        return low
+    if high < value <= high + SNAP_DEGREES:
+        return high
+    return value
 
 
 def decimals(number: float, places: int) -> Decimal:

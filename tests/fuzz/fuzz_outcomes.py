@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fuzz_targets import AGREEMENT, CODEC, PROFILE_OBJECTS, keep_promises
+from fuzz_targets import AGREEMENT, CODEC, PROFILE_OBJECTS, InboundTarget, keep_promises
 
-from schemas import ExchangeEvent, read_events, render_event, validate_event
+from schemas import ExchangeEvent, parse_event, read_events, render_event, validate_event
 from schemas.errors import HxError
 
 
@@ -34,6 +34,9 @@ def outcomes(target: str, data: bytes) -> list[Outcome]:
         return list(_outbound(province, data))
     if target == "json-form":
         return list(_json_form(data))
+    if target.startswith("inbound-"):  # a valid event: rendered and read back, or Wrong
+        InboundTarget(target.removeprefix("inbound-")).check(data)
+        return [Outcome(1, event=parse_event(json.loads(data), AGREEMENT))]
     if target == "avro-decode":
         try:
             event_type, record = CODEC.decode(data)
