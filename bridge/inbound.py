@@ -43,7 +43,7 @@ from bridge.audit import (
 )
 from bridge.held_alerts import HeldAlerts
 from bridge.profiles.base import Profile
-from bridge.recipients import ALERT_TYPES, STATUS_CHANGE, Decision, decide
+from bridge.recipients import ALERT_TYPES, STATUS_CHANGE, Decision, decide, sender_copy
 from bridge.sinks import Sink
 from consumers import DeadLetterSink, Delivery, Origin
 from runtime.metrics import BRIDGE_DELIVERIES, END_TO_END_SECONDS, SINK_SECONDS, TRANSLATE_SECONDS
@@ -181,6 +181,9 @@ class InboundBridge:
     # -- helpers ---------------------------------------------------------------------------
 
     def _decide(self, message: Delivery) -> Decision:
+        own_record = sender_copy(message.source, message.envelope.target)
+        if own_record is not None:
+            return own_record
         holds = False
         if message.event_type == STATUS_CHANGE:
             holds = self.held.holds(str(message.record.get("alert_id")))

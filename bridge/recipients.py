@@ -23,6 +23,11 @@ alert does not go back to the Henan system, whose only agency issued it (the loc
 system has it already: it came from there), nor does a NEED_TO_KNOW alert whose
 ``share_with`` names no other agency of the issuer's province.
 
+A **sender's copy** (a directed message whose target is its own source: the Publisher
+files every hit and request in the sender's inbox too, so that its receivers can judge
+the confirmations and responses that come back) is the sender's record, never a message
+for its local system: filtered with the reason ``sender_copy`` (``sender_copy``).
+
 Expiry is judged by the consumer runtime before the bridge sees a message (the outcome
 ``expired``); the bridge audits it as a refusal.
 """
@@ -54,6 +59,7 @@ class Reason(enum.StrEnum):
     NOT_SHARED = "not_shared"  # handling/share_with leave every agency of the province out
     NOT_HELD = "not_held"  # a status change of an alert the province never received
     UNKNOWN_TYPE = "unknown_type"
+    SENDER_COPY = "sender_copy"  # the sender's own record of a hit or request it sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +108,10 @@ def decide(
             return Decision(True, Reason.HELD)
         return Decision(False, Reason.NOT_HELD)
     return Decision(False, Reason.UNKNOWN_TYPE)
+
+
+def sender_copy(source: str, target: str | None) -> Decision | None:
+    """The decision for a sender's copy (target == source): filtered; None for any other."""
+    if target is not None and target == source:
+        return Decision(False, Reason.SENDER_COPY)
+    return None

@@ -32,7 +32,19 @@ from bridge.inbound import AuditedDeadLetters, InboundBridge
 from bridge.outbound import OutboundThread
 from bridge.profiles import get_profile
 from bridge.sinks import DirectorySink, HttpSink, KafkaSink, Sink
-from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, RunStats, store_path
+from consumers import (
+    AuthorityGate,
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DedupeStore,
+    RegisterLookup,
+    RetryPolicy,
+    RunStats,
+    SqliteFacts,
+    authority_path,
+    load_register,
+    store_path,
+)
 from runtime import Settings, Verifier, admin_client, bridge_signer, kafka_errors
 from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic
 from schemas.errors import ConfigError
@@ -169,6 +181,7 @@ def run_inbound(
     max_idle: float | None = None,
     on_runtime: Callable[[ConsumerRuntime], None] | None = None,
     outbound_root: Path | None = None,
+    retry: RetryPolicy | None = None,
 ) -> RunStats:
     """Run the inbound bridge of ``province`` until SIGTERM/SIGINT (or ``max_idle``).
 
@@ -176,7 +189,12 @@ def run_inbound(
     the metrics endpoint there, whose readiness is the runtime's assignment).
     ``outbound_root``: also publish what local systems drop in ``<outbound_root>/outbox``
     (``OutboundThread``), stopped with the inbound side; ``max_idle`` then also waits
-    for the outbox to be empty.
+    for the outbox to be empty. ``retry``: the runtime's retry policy (tests shorten it).
+
+    Authority (design.md): the runtime judges every message before the bridge sees it,
+    with the facts of every alert, hit and request this group accepted on any topic,
+    delivered or filtered (``SqliteFacts``, beside the held alerts, committed in the
+    same flush), and the alert register for an alert the group has not seen.
     """
     key = agreement.province_key(province)
     group = group or default_group(key)
@@ -188,6 +206,8 @@ def run_inbound(
     sink = sink_choice.build(settings, group, key, agreement)
     held = HeldAlerts(held_alerts_path(settings.state_dir, group))
     dedupe = DedupeStore(store_path(settings.state_dir, group))
+    facts = SqliteFacts(authority_path(settings.state_dir, group))
+    authority = AuthorityGate(facts, RegisterLookup(lambda: load_register(settings)[0]))
     # The Kafka sink owns the commit: the audit records travel in its transaction, and the
     # runtime hands it the offsets instead of committing them itself.
     committer = sink if isinstance(sink, KafkaSink) else None
@@ -221,6 +241,8 @@ def run_inbound(
         role="bridge",
         on_expired=bridge.on_expired,
         offset_committer=committer,
+        authority=authority,
+        retry=retry,
     )
     log.info(
         "bridge_starting",
@@ -259,7 +281,7 @@ def run_inbound(
             if outbound is not None:
                 _stop_outbound(outbound)
         finally:
-            _close_all(sink, audit, dlq, held, dedupe)
+            _close_all(sink, audit, dlq, held, dedupe, facts)
     log.info(
         "bridge_stopped",
         province=key,
@@ -274,7 +296,12 @@ def run_inbound(
 
 
 def _close_all(
-    sink: Sink, audit: AuditWriter, dlq: DeadLetterQueue, held: HeldAlerts, dedupe: DedupeStore
+    sink: Sink,
+    audit: AuditWriter,
+    dlq: DeadLetterQueue,
+    held: HeldAlerts,
+    dedupe: DedupeStore,
+    facts: SqliteFacts,
 ) -> None:
     """Close everything, each even when another failed; the first failure is logged."""
     for name, close in (
@@ -283,6 +310,7 @@ def _close_all(
         ("dlq", dlq.close),
         ("held_alerts", held.close),
         ("dedupe", dedupe.close),
+        ("authority_facts", facts.close),
     ):
         try:
             close()

@@ -4,6 +4,14 @@ guarantees of design.md true."""
 
 from consumers.alert_register import LoadStats, RegisterWriter, load_register, run_register
 from consumers.alert_state import AlertRegister, AlertState
+from consumers.authority_gate import AuthorityGate, RegisterFacts, RegisterLookup
+from consumers.authority_store import (
+    FactStore,
+    MemoryFacts,
+    NullFacts,
+    SqliteFacts,
+    authority_path,
+)
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import DeadLetterQueue, DeadLetterSink, Origin, dead_letter_headers
@@ -21,6 +29,7 @@ __all__ = [
     "SECOND_NOTICE_MARK",
     "AlertRegister",
     "AlertState",
+    "AuthorityGate",
     "ConsumerRuntime",
     "DeadLetter",
     "DeadLetterQueue",
@@ -28,16 +37,21 @@ __all__ = [
     "DeadlineWatcher",
     "DedupeStore",
     "Delivery",
+    "FactStore",
     "Handler",
     "ItemState",
     "LagMonitor",
     "LoadStats",
+    "MemoryFacts",
     "MessageReader",
     "NoticeSender",
     "NoticeState",
+    "NullFacts",
     "Origin",
     "Outcome",
     "Poison",
+    "RegisterFacts",
+    "RegisterLookup",
     "RegisterWriter",
     "ReplayLog",
     "ReplayResult",
@@ -45,8 +59,10 @@ __all__ = [
     "RetryBook",
     "RetryPolicy",
     "RunStats",
+    "SqliteFacts",
     "TrackedItem",
     "TrackerStore",
+    "authority_path",
     "dead_letter_headers",
     "expired",
     "load_register",

@@ -43,6 +43,8 @@ import structlog
 from kafka import TopicPartition
 
 from consumers.alert_state import AlertRegister, AlertState
+from consumers.authority_gate import AuthorityGate, RegisterFacts
+from consumers.authority_store import NullFacts
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery
 from consumers.dlq import DeadLetterQueue
@@ -303,6 +305,9 @@ def run_register(
         verifier=verifier,
         role="register",
         on_expired=writer.on_expired,
+        # Who may say what: judged against the register itself, which folds each
+        # accepted alert and status change (so the facts need no store of their own).
+        authority=AuthorityGate(NullFacts(), RegisterFacts(register)),
     )
     try:
         writer.flush()  # what the tail changed is written before anything new

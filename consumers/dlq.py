@@ -39,6 +39,8 @@ log = structlog.get_logger("hxbus.dlq")
 # The headers a DLQ entry adds to the original ones.
 REASON = "hx_dlq_reason"
 ERROR_CLASS = "hx_dlq_error_class"
+#: The authority rule a ``not_authorized`` entry broke (``schemas.authority.RULES``).
+RULE = "hx_dlq_rule"
 MESSAGE = "hx_dlq_message"
 TOPIC = "hx_dlq_topic"
 PARTITION = "hx_dlq_partition"
@@ -95,6 +97,9 @@ def dead_letter_headers(
         (GROUP, group),
         (TIME, rfc3339_ms(now)),
     ]
+    rule = getattr(error, "rule", None)
+    if isinstance(rule, str):
+        ours.append((RULE, rule))
     replays = dict(kept).get(REPLAY_SEQUENCE)
     if replays:
         ours.append((REPLAY_COUNT, replays.decode("utf-8", "replace")))

@@ -9,10 +9,13 @@ One polled batch goes through these steps, in this order, and that order is the 
 
 1. read every record (``MessageReader``): poison becomes a DLQ entry, not an exception;
 2. ask the dedupe store which message ids were handled before (one query per batch);
-3. per partition, in offset order: skip duplicates and expired alerts, hand the rest to
+3. per partition, in offset order: skip duplicates; judge the rest by the authority rules
+   (``AuthorityGate``: a refusal is dead-lettered ``not_authorized``, an alert, hit or
+   request not known yet is retried); skip expired alerts; hand the rest to
    ``handler.handle``; a retriable failure stops that partition at the failed offset
    (the rest of the batch goes on), any other failure dead-letters that one message;
-4. ``handler.flush()`` (the sink is durable) and wait for the DLQ writes to be acked;
+4. ``handler.flush()`` (the sink is durable), then the authority facts the batch taught
+   are committed (rolled back when the flush failed), and wait for the DLQ writes;
 5. mark the handled message ids in the dedupe store (one transaction);
 6. commit, per partition, the offset after the last message that is done for good
    (asynchronously: see ``consumers.offsets``; synchronously when the loop stops).
@@ -50,6 +53,7 @@ from typing import Any, Protocol
 import structlog
 from kafka import AsyncConsumerRebalanceListener, TopicPartition
 
+from consumers.authority_gate import AuthorityGate
 from consumers.dedupe import DedupeStore
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
@@ -66,10 +70,17 @@ from consumers.reading import (
 )
 from consumers.retry import RetryBook, RetryPolicy
 from runtime import Settings, Verifier, kafka_errors, make_consumer, value_free_traceback
-from runtime.metrics import BATCH_SECONDS, CONSUMED, RETRIED, STALLED_PARTITIONS
+from runtime.metrics import (
+    AUTHORITY_REJECTIONS,
+    BATCH_SECONDS,
+    CONSUMED,
+    RETRIED,
+    STALLED_PARTITIONS,
+)
 from runtime.metrics import topic_kind as kind_of
 from runtime.metrics_server import serving as metrics_serving
-from schemas.errors import BrokerError, HxError, public_text
+from schemas import EVENT_TYPES
+from schemas.errors import AuthorityRefused, AuthorityUnknown, BrokerError, HxError, public_text
 
 log = structlog.get_logger("hxbus.consumer")
 
@@ -181,6 +192,7 @@ class ConsumerRuntime:
         lag_every_s: float | None = None,
         on_expired: Callable[[Delivery], None] | None = None,
         offset_committer: OffsetCommitter | None = None,
+        authority: AuthorityGate | None = None,
     ) -> None:
         self.settings = settings
         self.group = group
@@ -205,6 +217,9 @@ class ConsumerRuntime:
         self._on_expired = on_expired
         #: Commits the offsets instead of the consumer (see the module docstring).
         self._committer = offset_committer
+        #: Who may say what (design.md, Authority): every role passes one; None only for
+        #: runtimes on test topics and benchmarks, which carry no exchange conversation.
+        self._authority = authority
         #: The partitions this worker holds now (kept by the rebalance listener): a role's
         #: readiness probe says ready only while this is not empty.
         self.assignment: frozenset[TopicPartition] = frozenset()
@@ -376,6 +391,16 @@ class ConsumerRuntime:
                         outcome="duplicate",
                     )
                 continue
+            if self._authority is not None:
+                try:
+                    self._authority.check(message)
+                except AuthorityUnknown as exc:
+                    if self._retry_or_give_up(tp, record, exc, message.event_type, work):
+                        break
+                    continue
+                except AuthorityRefused as exc:
+                    self._dead_letter(tp, record, Poison.of(exc, message.event_type), work)
+                    continue
             if expired(message, now):
                 self._log.info(
                     "alert_expired",
@@ -434,7 +459,13 @@ class ConsumerRuntime:
         ``dead_letter_after``, dead-letter the message and go on (False)."""
         state = self._retries.get(tp)
         attempts = state.attempts if state is not None and state.offset == record.offset else 0
-        if self._policy.exhausted(attempts + 1):
+        if isinstance(error, AuthorityUnknown):
+            # Never accepted blindly, never waited on for ever (a forged hit naming no
+            # alert must not stall its inbox): past ``unknown_after``, a refusal.
+            if attempts + 1 >= self._policy.unknown_after:
+                self._dead_letter(tp, record, Poison.of(error, event_type), work)
+                return False
+        elif self._policy.exhausted(attempts + 1):
             self._dead_letter(tp, record, Poison(error, RETRIES_EXHAUSTED, event_type), work)
             return False
         self._schedule_retry(tp, record.offset, error.reason, public_text(error))
@@ -455,6 +486,9 @@ class ConsumerRuntime:
         work.done.append(
             _Done(record.offset, Outcome.DEAD_LETTERED, poison.event_type or "unknown")
         )
+        if isinstance(poison.error, AuthorityRefused):
+            event_type = poison.event_type if poison.event_type in EVENT_TYPES else "unknown"
+            AUTHORITY_REJECTIONS.labels(self.role, event_type, poison.error.rule).inc()
         self._log.warning(
             "message_dead_lettered",
             topic=tp.topic,
@@ -496,6 +530,8 @@ class ConsumerRuntime:
             except Exception as exc:
                 flushed = False
                 self._log.warning("flush_failed", messages=len(handled), error=public_text(exc))
+        if self._authority is not None:
+            self._keep_facts(flushed)
         not_acked = self._dlq.flush()
 
         rewind: dict[TopicPartition, int] = {}
@@ -532,6 +568,20 @@ class ConsumerRuntime:
             self._retries.succeeded(tp, position - 1)
         self._pause_at(consumer, rewind)
         STALLED_PARTITIONS.labels(self.role).set(self._retries.stalled(time.monotonic()))
+
+    def _keep_facts(self, flushed: bool) -> None:
+        """Commit the facts the batch's accepted messages taught, or drop them with the
+        batch (it comes again and teaches them again). A fact commit that fails is
+        logged: the facts are true, the batch is durable, and a later message of the
+        same conversation teaches them again or is retried."""
+        assert self._authority is not None
+        try:
+            if flushed:
+                self._authority.commit()
+            else:
+                self._authority.rollback()
+        except Exception as exc:
+            self._log.warning("authority_facts_not_kept", error=str(exc))
 
     def _commit_in_transaction(
         self,

@@ -44,12 +44,19 @@ class RetryPolicy:
     #: Attempts after which a message that keeps failing retriably goes to the DLQ with the
     #: reason ``retries_exhausted``; ``None`` (the default): keep retrying, never give up.
     dead_letter_after: int | None = None
+    #: Attempts after which a message naming an alert, hit or request this receiver does
+    #: not know (``AuthorityUnknown``) goes to the DLQ as ``not_authorized``. It may only
+    #: be early (its alert still on the way on another topic) or forged (naming nothing):
+    #: with the defaults, about 45 s of backoff on average, at most about 90 s.
+    unknown_after: int = 8
 
     def __post_init__(self) -> None:
         if self.base_delay <= 0 or self.max_delay < self.base_delay:
             raise ValueError("retry policy: need 0 < base_delay <= max_delay")
         if self.dead_letter_after is not None and self.dead_letter_after < 1:
             raise ValueError("retry policy: dead_letter_after must be at least 1 attempt")
+        if self.unknown_after < 1:
+            raise ValueError("retry policy: unknown_after must be at least 1 attempt")
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait before retry number ``attempt`` (1 = the first retry)."""

@@ -119,6 +119,8 @@ class RequestTracker:
         self._last_written = message.timestamp
         if message.event_type not in TRACKED_TYPES:
             return
+        if message.envelope.target == message.source:
+            return  # the sender's copy of its own hit or request: owed by nobody
         try:
             self._record(message)
         except sqlite3.Error as exc:  # disk full, locked past the timeout: try again later

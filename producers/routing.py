@@ -8,6 +8,15 @@ one copy per target, each with a message id derived from the request's (uuid5), 
 re-publishing the same request yields the same ids and receivers' de-duplication holds.
 Problems are reported as ``ValidationFailed`` before anything is sent, named as the JSON
 form names them (``hxtarget`` is the envelope's target).
+
+Sender's copies (design.md, Authority): every AlertHit and AssistanceRequest also goes,
+as one more copy, into the sender's own inbox (target == source == sender, message id
+``fan_out_message_id(message id, sender)``), so that the reporter's and requester's
+receivers know the hit or request when its confirmation or response comes back and can
+judge who may send those (a request re-sent to one of its targets adds none: the first
+send filed it). Receivers never deliver nor track such a copy. A hit addressed
+to its reporter, or a request naming its requester as a target, is refused
+(``self_addressed``): the sender's copy is the Publisher's to add.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import uuid
 from dataclasses import dataclass
 
 from schemas import BROADCAST_TOPICS, Agreement, Envelope, ExchangeEvent, inbox_topic
+from schemas.authority import self_addressed_refusal
 from schemas.errors import Issue, ValidationFailed
 
 #: Alerts: the alert kind whose broadcast topic carries them.
@@ -23,6 +33,8 @@ ALERT_KIND_OF: dict[str, str] = {"PersonAlert": "PERSON", "VehicleAlert": "VEHIC
 
 #: Events addressed to one agency's inbox by ``envelope.target``.
 DIRECTED_TYPES: frozenset[str] = frozenset({"AlertHit", "HitConfirmation", "AssistanceResponse"})
+#: Events the sender also files in its own inbox (the sender's copy).
+SENDER_COPY_TYPES: frozenset[str] = frozenset({"AlertHit", "AssistanceRequest"})
 #: The issue of a directed event that does not say whose inbox it goes to.
 MISSING_TARGET = Issue("hxtarget", "a directed event needs the agency it is addressed to")
 
@@ -46,6 +58,35 @@ def fan_out_message_id(base_message_id: str, target: str) -> str:
 
 def routes(event: ExchangeEvent, agreement: Agreement) -> list[Route]:
     """Every copy ``event`` is sent as; ``ValidationFailed`` naming the field when unroutable."""
+    copies = _addressed_routes(event, agreement)
+    envelope = event.envelope
+    resend = envelope.event_type == "AssistanceRequest" and envelope.target is not None
+    if envelope.event_type in SENDER_COPY_TYPES and not resend:
+        copies.append(sender_copy_route(event))
+    return copies
+
+
+def sender_copy_route(event: ExchangeEvent) -> Route:
+    """The sender's copy of a hit or request: into its own inbox, addressed to itself.
+    ``ValidationFailed`` (rule ``self_addressed``) when the event names the sender as an
+    addressee."""
+    envelope = event.envelope
+    refusal = self_addressed_refusal(envelope.event_type, event.record, envelope.target)
+    if refusal is not None:
+        raise ValidationFailed([Issue(refusal.field, str(refusal))])
+    sender = envelope.source
+    return Route(
+        inbox_topic(sender),
+        envelope.evolve(
+            message_id=fan_out_message_id(envelope.message_id, sender),
+            target=sender,
+            correlation_id=envelope.correlation_id or envelope.message_id,
+        ),
+    )
+
+
+def _addressed_routes(event: ExchangeEvent, agreement: Agreement) -> list[Route]:
+    """The copies for the event's addressees (broadcast, one inbox, or each target)."""
     envelope = event.envelope
     event_type = envelope.event_type
     if event_type in ALERT_KIND_OF:

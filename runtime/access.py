@@ -10,7 +10,8 @@ Principals (SCRAM user names) and what they get (``desired_grants``):
 
 - each agency ``<agency id>``: READ the broadcast topics (prefix ``hx.alerts.``) and its
   own inbox; WRITE the two broadcast topics, its partners' inboxes and its own (a DLQ
-  replay puts a message back where its consumer read it); its own consumer
+  replay puts a message back where its consumer read it; the sender's copy of each hit
+  and request it sends: design.md, Authority); its own consumer
   groups (prefix ``<agency id>.``), their DLQs (prefix ``hx.dlq.<agency id>.``) and
   transactional ids (prefix ``<agency id>.``). Never another agency's inbox.
 - each province's bridge ``bridge-<province key>``: READ the broadcast topics and the
@@ -116,7 +117,8 @@ def desired_grants(agreement: Agreement) -> set[Grant]:
         me = agency.id
         wanted += _grants(me, "TOPIC", "PREFIXED", ALERTS_PREFIX, "READ", "DESCRIBE")
         # WRITE on its own inbox too: ``hxbus dlq replay`` of its own consumer puts an
-        # entry back where it was read (the original signature, by its sender, still holds).
+        # entry back where it was read (the original signature, by its sender, still holds),
+        # and the Publisher files the sender's copy of each hit and request there.
         wanted += _grants(me, "TOPIC", "LITERAL", inbox_topic(me), "READ", "WRITE", "DESCRIBE")
         for topic in broadcast:
             wanted += _grants(me, "TOPIC", "LITERAL", topic, "WRITE", "DESCRIBE")

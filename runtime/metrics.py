@@ -110,6 +110,13 @@ SIGNATURE_FAILURES = Counter(
     "claimed source.",
     ["role", "reason"],
 )
+AUTHORITY_REJECTIONS = Counter(
+    "hx_authority_rejections_total",
+    "Well-signed messages a receiver refused because their source may not say them "
+    "(design.md, Authority), dead-lettered with reason not_authorized. rule is one of "
+    "schemas.authority.RULES.",
+    ["role", "event_type", "rule"],
+)
 
 LIVE_ALERTS = Gauge(
     "hx_alert_register_live_alerts",

@@ -17,6 +17,8 @@ boundary each and re-raised as one of these ``from exc``.
     │   ├── UnreadableInput         a file of JSON events that is not UTF-8 JSON at all
     │   └── IncompatibleSchema      a schema change breaks FULL_TRANSITIVE compatibility
     ├── SecurityError               signature missing, forged, tampered; signer not source
+    │   └── AuthorityRefused        signed by its source, but the source may not say it
+    │       └── AuthorityUnknown    the alert, hit or request it names is unknown (retriable)
     ├── TranslationError            an exchange value the local format cannot express
     ├── LocalFormatError            local bytes that do not parse (outbound)
     ├── BrokerError                 Kafka said no or did not answer      (retriable)
@@ -120,6 +122,31 @@ class SecurityError(HxError):
     """Raised when a signature is missing, forged or tampered, or signer is not the source."""
 
     reason = "signature"
+
+
+class AuthorityRefused(SecurityError):
+    """Raised when a well-signed message breaks a rule of design.md's Authority table.
+
+    ``rule`` is one of ``schemas.authority.RULES``; the message names the rule in words
+    and only agency, alert, hit and request ids, never a value of a personal field.
+    ``field`` is the record field (or envelope attribute) the rule is about.
+    """
+
+    reason = "not_authorized"
+
+    def __init__(self, rule: str, text: str, field: str = "") -> None:
+        self.rule = rule
+        self.field = field
+        super().__init__(f"{rule}: {text}")
+
+
+class AuthorityUnknown(AuthorityRefused):
+    """Raised when a receiver cannot judge a message yet: the alert, hit or request it
+    names is not known to it (nor to the alert register). Retriable: the message it
+    depends on may still be on its way on another topic; past the retry policy's
+    ``unknown_after`` it is dead-lettered as ``not_authorized``."""
+
+    retriable = True
 
 
 class TranslationError(HxError):

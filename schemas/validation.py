@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.agreement import Agreement
+from schemas.authority import author_refusal
 from schemas.edge import CREATED_MIN, CREATED_RANGE_RULE, TIME_MAX, edge_issues, text_rule
 from schemas.envelope import EVENT_TYPES, Envelope, ExchangeEvent, utc_now_ms
 from schemas.errors import Issue, ValidationFailed
@@ -43,16 +44,6 @@ EVENT_MODELS: dict[str, type[ExchangeModel]] = {
     "AssistanceResponse": AssistanceResponse,
 }
 
-#: The field naming the agency that authors each event type: it must be the source.
-AUTHOR_FIELDS: dict[str, str] = {
-    "PersonAlert": "issuing_agency",
-    "VehicleAlert": "issuing_agency",
-    "AlertStatusChange": "agency",
-    "AlertHit": "reporting_agency",
-    "HitConfirmation": "agency",
-    "AssistanceRequest": "requesting_agency",
-    "AssistanceResponse": "responding_agency",
-}
 BROADCAST_TYPES = frozenset({"PersonAlert", "VehicleAlert", "AlertStatusChange"})
 
 _PLAIN_RULES = {
@@ -168,15 +159,11 @@ def _uuid_rule(value: object) -> str | None:
 
 def _envelope_fits_record(envelope: Envelope, record: Mapping[str, Any]) -> list[Issue]:
     event_type = envelope.event_type
-    author_field = AUTHOR_FIELDS[event_type]
     issues = []
-    if record[author_field] != envelope.source:
-        issues.append(
-            Issue(
-                "source",
-                f"must be the event's {author_field}: an agency publishes only its own events",
-            )
-        )
+    # Worded as the receivers word it (schemas.authority): a desk reads the same rule.
+    refusal = author_refusal(event_type, record, envelope.source)
+    if refusal is not None:
+        issues.append(Issue("source", str(refusal)))
     if envelope.target is not None:
         if event_type in BROADCAST_TYPES:
             issues.append(

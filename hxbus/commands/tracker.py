@@ -17,12 +17,17 @@ import json
 from typing import Any
 
 from consumers import (
+    AuthorityGate,
     ConsumerRuntime,
     DeadLetterQueue,
     DeadlineWatcher,
     DedupeStore,
+    RegisterLookup,
     RequestTracker,
+    SqliteFacts,
     TrackerStore,
+    authority_path,
+    load_register,
 )
 from consumers.tracker import DEFAULT_INTERVAL_S, inbox_topics
 from consumers.tracker_store import DEFAULT_GROUP
@@ -97,6 +102,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         publisher = Publisher(settings, agreement, signer=agreement_signers(settings, agreement))
         tracker = RequestTracker(store, agreement)
+        # Who may say what: the facts of the hits and requests this group accepted, and
+        # the alert register for the alerts (the tracker reads no alert topic).
+        facts = SqliteFacts(authority_path(settings.state_dir, args.group))
+        authority = AuthorityGate(facts, RegisterLookup(lambda: load_register(settings)[0]))
         runtime = ConsumerRuntime(
             settings,
             args.group,
@@ -107,6 +116,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             dlq=dlq,
             verifier=receiver_verifier(settings, agreement, role=ROLE),
             role=ROLE,
+            authority=authority,
         )
         watcher = DeadlineWatcher(
             watcher_store,
@@ -124,6 +134,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             publisher.close()
             dlq.close()
             dedupe.close()
+            facts.close()
             watcher_store.close()
             store.close()
     counts = {

@@ -228,7 +228,10 @@ TRACE_RULE = (
         (
             "person_alert_xuzhou.json",
             {"source": "370800000000"},
-            ["source: must be the event's issuing_agency: an agency publishes only its own events"],
+            [
+                "source: issuer_mismatch: the source 370800000000 is not the issuing_agency "
+                "320300000000: an agency speaks only for itself"
+            ],
         ),
         ("person_alert_xuzhou.json", {"source": 320300000000}, ["source: must be text"]),
         (

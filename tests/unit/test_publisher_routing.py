@@ -53,10 +53,59 @@ def test_status_changes_follow_their_alert_kind(
 def test_directed_events_go_to_the_target_inbox(
     sample: dict[str, list[ExchangeEvent]], agreement: Agreement, event_type: str
 ) -> None:
-    """Hits, confirmations and responses go to the inbox of envelope.target, once."""
+    """Hits, confirmations and responses go to the inbox of envelope.target, once (a hit
+    also to its reporter's own inbox: the sender's copy)."""
     event = sample[event_type][0]
     assert event.envelope.target is not None
-    assert [inbox_topic(event.envelope.target)] == [r.topic for r in routes(event, agreement)]
+    expected = [inbox_topic(event.envelope.target)]
+    if event_type == "AlertHit":
+        expected.append(inbox_topic(event.envelope.source))
+    assert expected == [r.topic for r in routes(event, agreement)]
+
+
+@pytest.mark.parametrize("event_type", ["AlertHit", "AssistanceRequest"])
+def test_sender_copy_goes_to_the_senders_inbox_addressed_to_itself(
+    sample: dict[str, list[ExchangeEvent]], agreement: Agreement, event_type: str
+) -> None:
+    """The last copy of a hit or request: the sender's inbox, target == source, message id
+    uuid5(base id, sender), the same every time."""
+    event = sample[event_type][0]
+    sender = event.envelope.source
+    expected_id = str(uuid.uuid5(uuid.UUID(event.envelope.message_id), sender))
+    first, again = routes(event, agreement)[-1], routes(event, agreement)[-1]
+    assert (inbox_topic(sender), sender, expected_id, expected_id) == (
+        first.topic,
+        first.envelope.target,
+        first.envelope.message_id,
+        again.envelope.message_id,
+    )
+
+
+def test_hit_addressed_to_its_reporter_is_refused(
+    sample: dict[str, list[ExchangeEvent]], agreement: Agreement
+) -> None:
+    """A hit whose target is its own reporter is refused on hxtarget, rule self_addressed."""
+    hit = sample["AlertHit"][0]
+    selfish = ExchangeEvent(hit.envelope.evolve(target=hit.envelope.source), hit.record)
+    with pytest.raises(ValidationFailed) as failed:
+        routes(selfish, agreement)
+    assert [("hxtarget", True)] == [
+        (i.path, i.rule.startswith("self_addressed: ")) for i in failed.value.issues
+    ]
+
+
+def test_request_naming_its_requester_as_target_is_refused(
+    sample: dict[str, list[ExchangeEvent]], agreement: Agreement
+) -> None:
+    """A request whose target_agencies include the requester is refused, self_addressed."""
+    request = sample["AssistanceRequest"][0]
+    record = dict(request.record)
+    record["target_agencies"] = [*record["target_agencies"], request.envelope.source]
+    with pytest.raises(ValidationFailed) as failed:
+        routes(ExchangeEvent(request.envelope, record), agreement)
+    assert [("target_agencies", True)] == [
+        (i.path, i.rule.startswith("self_addressed: ")) for i in failed.value.issues
+    ]
 
 
 @pytest.mark.parametrize("event_type", ["AlertHit", "HitConfirmation", "AssistanceResponse"])
@@ -85,10 +134,11 @@ def test_broadcast_with_target_is_refused(
 def test_request_fans_out_one_copy_per_target(
     sample: dict[str, list[ExchangeEvent]], agreement: Agreement
 ) -> None:
-    """An AssistanceRequest becomes one message per target agency, in its inbox."""
+    """An AssistanceRequest becomes one message per target agency, in its inbox (then the
+    sender's copy)."""
     request = next(r for r in sample["AssistanceRequest"] if len(r.record["target_agencies"]) > 1)
     targets = request.record["target_agencies"]
-    copies = routes(request, agreement)
+    copies = routes(request, agreement)[:-1]
     assert [(inbox_topic(t), t) for t in targets] == [(c.topic, c.envelope.target) for c in copies]
 
 
@@ -99,8 +149,8 @@ def test_fan_out_ids_are_uuid5_of_base_and_target(
     request = next(r for r in sample["AssistanceRequest"] if len(r.record["target_agencies"]) > 1)
     base = request.envelope.message_id
     expected = [str(uuid.uuid5(uuid.UUID(base), t)) for t in request.record["target_agencies"]]
-    first = [c.envelope.message_id for c in routes(request, agreement)]
-    again = [c.envelope.message_id for c in routes(request, agreement)]
+    first = [c.envelope.message_id for c in routes(request, agreement)[:-1]]
+    again = [c.envelope.message_id for c in routes(request, agreement)[:-1]]
     assert (expected, expected, len(expected)) == (first, again, len(set(first)))
     assert expected[0] == fan_out_message_id(base, request.record["target_agencies"][0])
 

@@ -294,7 +294,7 @@ def test_second_notice_of_a_hit_has_a_derived_id_and_passes_the_contract(
     de-duplicate a repeated send), valid for the Publisher."""
     seen = hit(agreement, T0)
     notice = second_notice(seen, "370800000000", T0 + timedelta(minutes=10))
-    _checked, (message,) = MessageBuilder(agreement).build(notice)
+    _checked, (message, _senders_copy) = MessageBuilder(agreement).build(notice)
     again = second_notice(seen, "370800000000", T0 + timedelta(minutes=10))
     assert (
         second_notice_id(seen.envelope.message_id),

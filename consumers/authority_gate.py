@@ -1,0 +1,169 @@
+"""The authority check of the consumer runtime: one gate, every role.
+
+The runtime hands each message that decoded, verified and is no duplicate to
+``AuthorityGate.check`` before the handler sees it (``consumers.loop``). The gate judges
+it with ``schemas.authority.judge`` against what the role knows (its ``FactStore``) and,
+for an alert the role has not seen, what the alert register knows (``RegisterLookup``).
+A message that passes teaches the store its facts (staged; the runtime commits them with
+the batch). A refusal is an ``AuthorityRefused`` the runtime dead-letters with reason
+``not_authorized``; an ``AuthorityUnknown`` is retried, then dead-lettered.
+
+The register is read on a thread of its own (``load_register`` reads a topic to its
+end: seconds, never on the consumer's thread, which must keep polling): the first miss
+starts a load and is retried; the retry finds the alert once the load is in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import structlog
+
+from consumers.alert_state import AlertRegister
+from consumers.authority_store import FactStore
+from consumers.delivery import Delivery
+from schemas.authority import AlertFacts, HitFacts, RequestFacts, Said, inbox_owner, judge, lesson
+from schemas.errors import HxError
+
+log = structlog.get_logger("hxbus.authority")
+
+#: A register load is not started again sooner than this after the last one (seconds).
+REGISTER_REFRESH_S = 10.0
+
+
+def said_of(message: Delivery) -> Said:
+    """The rules' view of a delivered message."""
+    return Said(
+        event_type=message.event_type,
+        record=message.record,
+        source=message.source,
+        target=message.envelope.target,
+        inbox_owner=inbox_owner(message.topic),
+    )
+
+
+def register_facts(register: AlertRegister, alert_id: str) -> AlertFacts | None:
+    """An alert's facts as the register holds them (a revision seen); handling unknown."""
+    state = register.get(alert_id)
+    if state is None or state.revision < 1:
+        return None
+    return AlertFacts(state.issuing_agency, state.kind, state.revision)
+
+
+class RegisterFacts:
+    """The alerts of an ``AlertRegister`` as facts (the register role's own state)."""
+
+    def __init__(self, register: AlertRegister) -> None:
+        self._register = register
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        return register_facts(self._register, alert_id)
+
+    def hit(self, hit_id: str) -> HitFacts | None:
+        return None
+
+    def request(self, request_id: str) -> RequestFacts | None:
+        return None
+
+
+class RegisterLookup:
+    """Alerts from the alert register, loaded on a background thread when one is missed.
+
+    ``load`` is ``lambda: load_register(settings)[0]`` in a role; its failure (the broker
+    away, an ACL) is logged and the alert stays unknown, to be asked again later.
+    """
+
+    def __init__(
+        self, load: Callable[[], AlertRegister], refresh_s: float = REGISTER_REFRESH_S
+    ) -> None:
+        self._load = load
+        self._refresh_s = refresh_s
+        self._register: AlertRegister | None = None
+        self._loading = threading.Lock()
+        self._last_start = -float("inf")
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        register = self._register
+        found = register_facts(register, alert_id) if register is not None else None
+        if found is None:
+            self._refresh()
+        return found
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._last_start < self._refresh_s or not self._loading.acquire(blocking=False):
+            return
+        self._last_start = now
+        threading.Thread(target=self._run, name="register-lookup", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._register = self._load()
+        except HxError as exc:
+            log.warning("register_lookup_failed", reason=exc.reason, error=str(exc))
+        except Exception as exc:  # a lookup never stops the consumer
+            log.warning("register_lookup_failed", reason="unexpected_error", error=str(exc))
+        finally:
+            self._loading.release()
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        """Block until a load in progress is over (tests)."""
+        if self._loading.acquire(timeout=timeout_s):
+            self._loading.release()
+
+
+class AlertSource(Protocol):
+    """Where a gate looks up an alert its store does not know."""
+
+    def alert(self, alert_id: str) -> AlertFacts | None: ...
+
+
+class _Known:
+    """The store first, then the register for alerts the store does not know."""
+
+    def __init__(self, store: FactStore, register: AlertSource | None) -> None:
+        self._store = store
+        self._register = register
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        found = self._store.alert(alert_id)
+        if found is None and self._register is not None:
+            found = self._register.alert(alert_id)
+        return found
+
+    def hit(self, hit_id: str) -> HitFacts | None:
+        return self._store.hit(hit_id)
+
+    def request(self, request_id: str) -> RequestFacts | None:
+        return self._store.request(request_id)
+
+
+class AuthorityGate:
+    """Judges each message for the runtime, and keeps the facts of those that pass.
+
+    ``register`` (optional) answers for alerts ``store`` does not know: a ``RegisterLookup``
+    in the bridge and the tracker; ``RegisterFacts`` of its own register in the register
+    role (whose store is ``NullFacts``: the register keeps the facts itself).
+    """
+
+    def __init__(self, store: FactStore, register: AlertSource | None = None) -> None:
+        self.store = store
+        self._known = _Known(store, register)
+
+    def check(self, message: Delivery) -> None:
+        """Return when ``message`` may be handled (its facts staged), else raise
+        ``AuthorityRefused`` (or the retriable ``AuthorityUnknown``)."""
+        said = said_of(message)
+        judge(said, self._known)
+        taught = lesson(said)
+        if taught is not None:
+            self.store.note(taught)
+
+    def commit(self) -> None:
+        self.store.commit()
+
+    def rollback(self) -> None:
+        self.store.rollback()

@@ -1,0 +1,239 @@
+"""What a receiver remembers for the authority rules: alerts, hits, requests it accepted.
+
+``schemas.authority`` decides; this module remembers. Each role keeps the facts of every
+message that passed (``note``, staged) and makes them durable when the runtime's batch is
+(``commit``, after the handler's flush; ``rollback`` when that flush failed). A fact is
+only ever learnt from an accepted message, so a forged one changes nothing here.
+
+- ``FactStore``: the protocol the runtime's ``AuthorityGate`` writes to and reads from.
+- ``SqliteFacts``: durable, one SQLite file per consumer group under the state directory
+  (the bridge and the tracker; ``authority_path``): a receiver restarted months later
+  still knows who issued an alert. Staged rows are visible to later messages of the same
+  batch (same connection).
+- ``MemoryFacts``: the same in a dict (tests; a process that rebuilds its state anyway).
+
+Facts merge as ``AlertFacts.merged`` says: the issuer and kind of the alert as first
+known stay, the highest revision's handling wins, ``share_with`` is the union; a request's
+targets are the union of its copies; a hit's first sighting stays.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Protocol
+
+from runtime.state_db import open_state_db
+from schemas.authority import AlertFacts, Facts, HitFacts, Lesson, RequestFacts
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id TEXT PRIMARY KEY,
+    issuer TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    handling TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_share (
+    alert_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    PRIMARY KEY (alert_id, agency)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hits (
+    hit_id TEXT PRIMARY KEY,
+    reporter TEXT NOT NULL,
+    alert_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    requester TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS request_targets (
+    request_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    PRIMARY KEY (request_id, agency)
+) WITHOUT ROWID;
+"""
+
+
+class FactStore(Facts, Protocol):
+    """Facts a receiver keeps: read, stage what an accepted message teaches, keep or drop."""
+
+    def note(self, lesson: Lesson) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def authority_path(state_dir: Path, group: str) -> Path:
+    """Where the authority facts of consumer group ``group`` live under ``state_dir``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
+    return state_dir / "authority" / f"{safe}.sqlite"
+
+
+class NullFacts:
+    """Knows and keeps nothing: for a role whose handler keeps the facts itself (the alert
+    register folds every accepted alert into its ``AlertRegister``)."""
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        return None
+
+    def hit(self, hit_id: str) -> HitFacts | None:
+        return None
+
+    def request(self, request_id: str) -> RequestFacts | None:
+        return None
+
+    def note(self, lesson: Lesson) -> None:
+        return None
+
+    def commit(self) -> None:
+        return None
+
+    def rollback(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class MemoryFacts:
+    """Facts in memory; ``rollback`` forgets what was noted since the last ``commit``."""
+
+    def __init__(self) -> None:
+        self._alerts: dict[str, AlertFacts] = {}
+        self._hits: dict[str, HitFacts] = {}
+        self._requests: dict[str, RequestFacts] = {}
+        self._kept: tuple[dict[str, AlertFacts], dict[str, HitFacts], dict[str, RequestFacts]]
+        self.commit()
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        return self._alerts.get(alert_id)
+
+    def hit(self, hit_id: str) -> HitFacts | None:
+        return self._hits.get(hit_id)
+
+    def request(self, request_id: str) -> RequestFacts | None:
+        return self._requests.get(request_id)
+
+    def note(self, lesson: Lesson) -> None:
+        if lesson.alert is not None:
+            alert_id, facts = lesson.alert
+            old = self._alerts.get(alert_id)
+            self._alerts[alert_id] = facts if old is None else old.merged(facts)
+        if lesson.hit is not None:
+            hit_id, hit = lesson.hit
+            self._hits.setdefault(hit_id, hit)
+        if lesson.request is not None:
+            request_id, request = lesson.request
+            known = self._requests.get(request_id)
+            if known is not None:
+                request = RequestFacts(known.requester, known.targets | request.targets)
+            self._requests[request_id] = request
+
+    def commit(self) -> None:
+        self._kept = (dict(self._alerts), dict(self._hits), dict(self._requests))
+
+    def rollback(self) -> None:
+        alerts, hits, requests = self._kept
+        self._alerts, self._hits, self._requests = dict(alerts), dict(hits), dict(requests)
+
+    def close(self) -> None:
+        return None
+
+
+class SqliteFacts:
+    """Facts in a SQLite file; ``note`` stages in the batch's transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # autocommit: ``note`` opens the batch's transaction, ``commit``/``rollback`` end it.
+        self._db = open_state_db(path, busy_timeout_s=10.0, autocommit=True)
+        self._db.executescript(_SCHEMA)
+        self._open = False
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        row = self._db.execute(
+            "SELECT issuer, kind, revision, handling FROM alerts WHERE alert_id = ?", (alert_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        shared = self._db.execute(
+            "SELECT agency FROM alert_share WHERE alert_id = ?", (alert_id,)
+        ).fetchall()
+        return AlertFacts(
+            issuer=str(row[0]),
+            kind=str(row[1]),
+            revision=int(row[2]),
+            handling=None if row[3] is None else str(row[3]),
+            share_with=frozenset(str(r[0]) for r in shared),
+        )
+
+    def hit(self, hit_id: str) -> HitFacts | None:
+        row = self._db.execute(
+            "SELECT reporter, alert_id FROM hits WHERE hit_id = ?", (hit_id,)
+        ).fetchone()
+        return None if row is None else HitFacts(str(row[0]), str(row[1]))
+
+    def request(self, request_id: str) -> RequestFacts | None:
+        row = self._db.execute(
+            "SELECT requester FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        targets = self._db.execute(
+            "SELECT agency FROM request_targets WHERE request_id = ?", (request_id,)
+        ).fetchall()
+        return RequestFacts(str(row[0]), frozenset(str(r[0]) for r in targets))
+
+    def note(self, lesson: Lesson) -> None:
+        if not self._open:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._open = True
+        if lesson.alert is not None:
+            alert_id, facts = lesson.alert
+            self._db.execute(
+                "INSERT INTO alerts (alert_id, issuer, kind, revision, handling) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET "
+                "handling = CASE WHEN excluded.revision >= revision "
+                "AND excluded.handling IS NOT NULL THEN excluded.handling ELSE handling END, "
+                "revision = max(revision, excluded.revision)",
+                (alert_id, facts.issuer, facts.kind, facts.revision, facts.handling),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO alert_share (alert_id, agency) VALUES (?, ?)",
+                [(alert_id, agency) for agency in sorted(facts.share_with)],
+            )
+        if lesson.hit is not None:
+            hit_id, hit = lesson.hit
+            self._db.execute(
+                "INSERT OR IGNORE INTO hits (hit_id, reporter, alert_id) VALUES (?, ?, ?)",
+                (hit_id, hit.reporter, hit.alert_id),
+            )
+        if lesson.request is not None:
+            request_id, request = lesson.request
+            self._db.execute(
+                "INSERT OR IGNORE INTO requests (request_id, requester) VALUES (?, ?)",
+                (request_id, request.requester),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO request_targets (request_id, agency) VALUES (?, ?)",
+                [(request_id, agency) for agency in sorted(request.targets)],
+            )
+
+    def commit(self) -> None:
+        if self._open:
+            self._db.execute("COMMIT")
+            self._open = False
+
+    def rollback(self) -> None:
+        if self._open:
+            self._db.execute("ROLLBACK")
+            self._open = False
+
+    def close(self) -> None:
+        self.rollback()
+        self._db.close()
