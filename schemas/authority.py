@@ -370,7 +370,10 @@ def _confirmation(said: Said, facts: Facts) -> None:
 def _request(said: Said, facts: Facts) -> None:
     record = said.record
     request_id = _text(record, "request_id")
-    if not said.sender_copy and said.target not in (record.get("target_agencies") or ()):
+    # No target: not routed yet (a desk's request before its fan-out); in an inbox the
+    # inbox rule has refused it already.
+    copy = said.target is not None and not said.sender_copy
+    if copy and said.target not in (record.get("target_agencies") or ()):
         raise AuthorityRefused(
             REQUEST_COPY_NOT_A_TARGET,
             f"a copy of request {request_id} goes to {said.target or 'nobody'}, which is not "

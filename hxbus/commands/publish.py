@@ -13,6 +13,12 @@ One line per event on standard output, in input order:
 ``--target`` addresses directed events (hits, confirmations, responses) that carry no
 ``hxtarget``.
 
+Authority (design.md): an event its source may not send is refused before sending, in
+the words every receiver uses when it refuses one (``schemas.authority``, e.g.
+``data.agency: status_not_by_issuer: alert … was issued by …``): the author rules, and,
+from the alert register, the issuer and kind of the alert a revision, status change or
+hit names. Receivers check all of it again; this only tells the desk first.
+
 The duplicate check before entry: a new alert (revision 1) on a person (identity number)
 or vehicle (plate) that the agency already has a live alert on is refused, naming that
 alert (revise it instead); one on a subject another agency has a live alert on is sent
@@ -36,12 +42,20 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from consumers import load_register
+from consumers import RegisterFacts, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import DIRECTED_TYPES, Outcome, Publisher
 from runtime import Settings, agreement_signer
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
-from schemas.errors import HxError, Issue, UnreadableInput, ValidationFailed
+from schemas.authority import Facts, NoFacts, Said, judge
+from schemas.errors import (
+    AuthorityRefused,
+    AuthorityUnknown,
+    HxError,
+    Issue,
+    UnreadableInput,
+    ValidationFailed,
+)
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -88,12 +102,18 @@ class _Feed:
     """
 
     def __init__(
-        self, files: list[str], agreement: Agreement, as_agency: str, target: str | None
+        self,
+        files: list[str],
+        agreement: Agreement,
+        as_agency: str,
+        target: str | None,
+        facts: Facts | None = None,
     ) -> None:
         self.files = files
         self.agreement = agreement
         self.as_agency = as_agency
         self.target = target
+        self.facts: Facts = facts or NoFacts()
         self.entries: deque[_Entry] = deque()
         self.unreadable = False
 
@@ -123,8 +143,28 @@ class _Feed:
             return None
         if self.target and envelope.target is None and envelope.event_type in DIRECTED_TYPES:
             parsed = ExchangeEvent(envelope.evolve(target=self.target), parsed.record)
+        refusal = authority_refusal(parsed, self.facts)
+        if refusal is not None:
+            self.entries.append(_Entry(label, line, refusal))
+            return None
         self.entries.append(_Entry(label, line))
         return parsed
+
+
+def authority_refusal(event: ExchangeEvent, facts: Facts) -> ValidationFailed | None:
+    """The receivers' authority rules, applied before sending: the refusal as an issue
+    on the record field it concerns, None when the event passes (or its rules need facts
+    only a receiver has: the hit a confirmation answers, the request a response answers)."""
+    envelope = event.envelope
+    said = Said(envelope.event_type, event.record, envelope.source, envelope.target)
+    try:
+        judge(said, facts)
+    except AuthorityUnknown:
+        return None
+    except AuthorityRefused as refused:
+        path = refused.field if refused.field == "hxtarget" else f"data.{refused.field}"
+        return ValidationFailed([Issue(path, str(refused))])
+    return None
 
 
 class _Report:
@@ -177,12 +217,12 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     as_agency = agreement.agency(args.as_agency).id  # ConfigError (exit 2) when unknown
     if args.target:
         agreement.agency(args.target)
-    feed = _Feed(args.files, agreement, as_agency, args.target)
-    report = _Report(feed, sys.stdout)
     timeout_ms = int(args.delivery_timeout * 1000)
     signer = agreement_signer(settings, agreement, as_agency)  # None: no keys (development)
     # The duplicate check before entry: the live alerts as the broker holds them now.
     live_alerts, _ = load_register(settings)
+    feed = _Feed(args.files, agreement, as_agency, args.target, RegisterFacts(live_alerts))
+    report = _Report(feed, sys.stdout)
     with (
         serving_metrics(args, settings) as ready,
         Publisher(

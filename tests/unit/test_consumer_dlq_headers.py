@@ -10,6 +10,7 @@ from consumers import DeadLetter, dead_letter_headers
 from consumers.dlq import rfc3339_ms
 from hxbus.commands.dlq import list_line
 from schemas.errors import (
+    AuthorityRefused,
     Issue,
     SecurityError,
     TranslationError,
@@ -153,3 +154,13 @@ def test_dlq_message_holds_field_paths_and_rules_never_values(
     """hx_dlq_message: a bug's class name only; broken rules by field path; our texts."""
     headers = dict(_headers(error=error, reason="any"))
     assert expected == headers["hx_dlq_message"].decode()
+
+
+def test_authority_refusal_names_its_rule() -> None:
+    """An entry refused by an authority rule carries the rule in hx_dlq_rule."""
+    refused = AuthorityRefused("status_not_by_issuer", "alert a1 was issued by 370800000000")
+    headers = dict(_headers(error=refused, reason="not_authorized"))
+    assert (b"not_authorized", b"status_not_by_issuer") == (
+        headers["hx_dlq_reason"],
+        headers["hx_dlq_rule"],
+    )

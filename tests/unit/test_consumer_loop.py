@@ -8,6 +8,7 @@ fails, which a real broker cannot be made to fail at will.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,9 +20,11 @@ from kafka import TopicPartition
 from prometheus_client import REGISTRY
 
 from consumers import (
+    AuthorityGate,
     ConsumerRuntime,
     DedupeStore,
     Delivery,
+    MemoryFacts,
     Origin,
     RetryPolicy,
 )
@@ -36,6 +39,7 @@ from schemas import (
     parse_event,
     record_key,
 )
+from schemas.authority import AlertFacts, Lesson
 from schemas.errors import (
     BrokerUnavailable,
     Issue,
@@ -494,3 +498,83 @@ def test_outcomes_are_counted_in_prometheus(
     b.runtime(RecordingHandler(), FakeDeadLetters(), role="unit-test").run(idle_timeout=0.05)
     after = (sample("AlertHit", "handled"), sample("unknown", "dead_lettered"))
     assert (2.0, 1.0) == (after[0] - before[0], after[1] - before[1])
+
+
+# -- authority (design.md): judged after dedupe, before the handler -------------------------
+
+
+def shared_alert_facts(hit_template: ExchangeEvent) -> MemoryFacts:
+    """Facts in which the hit template's alert is the target's, shared with every partner."""
+    facts = MemoryFacts()
+    alert = AlertFacts(hit_template.envelope.target or "", "VEHICLE", 1, "SHARE_ALL_PARTNERS")
+    facts.note(Lesson(alert=(hit_template.record["alert_id"], alert)))
+    facts.commit()
+    return facts
+
+
+def test_authority_refusal_is_dead_lettered_counted_and_teaches_nothing(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """A hit signed by another agency than its reporter: DLQ not_authorized, counted by
+    rule, never handled, its hit unknown afterwards; the good hit is handled and known."""
+    good, forged = hits(hit_template, 2)
+    forged = ExchangeEvent(forged.envelope.evolve(source="320300000000"), forged.record)
+    forged.record["hit_id"] = str(uuid.uuid4())
+    labels = {"role": "unit-authority", "event_type": "AlertHit", "rule": "hit_not_by_reporter"}
+    before = REGISTRY.get_sample_value("hx_authority_rejections_total", labels) or 0.0
+    facts = shared_alert_facts(hit_template)
+    b = bench([forged, good])
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    gate = AuthorityGate(facts)
+    b.runtime(handler, dlq, role="unit-authority", authority=gate).run(idle_timeout=0.05)
+    after = REGISTRY.get_sample_value("hx_authority_rejections_total", labels) or 0.0
+    assert ([good.envelope.message_id], ["not_authorized"], 1.0, True, None) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+        after - before,
+        facts.hit(good.record["hit_id"]) is not None,
+        facts.hit(forged.record["hit_id"]),
+    )
+
+
+def test_unknown_alert_is_retried_then_dead_lettered_not_authorized(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """A hit on an alert the receiver never learns: retried unknown_after - 1 times, then
+    dead-lettered not_authorized; the partition goes on."""
+    stray, good = hits(hit_template, 2)
+    stray.record["alert_id"] = str(uuid.uuid4())
+    b = bench([stray, good])
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=3)
+    gate = AuthorityGate(shared_alert_facts(hit_template))
+    stats = b.runtime(handler, dlq, retry=policy, authority=gate).run(idle_timeout=0.3)
+    assert ([good.envelope.message_id], ["not_authorized"], 2) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+        stats.retried,
+    )
+
+
+def test_failed_flush_drops_the_facts_of_the_batch(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """Facts are kept with the batch: while its flush fails they are rolled back, and they
+    are committed once it succeeds."""
+    (event,) = hits(hit_template, 1)
+    facts = shared_alert_facts(hit_template)
+    b = bench([event])
+    handler = RecordingHandler(flush_failures=1)
+    committed: list[bool] = []
+
+    class Watching(AuthorityGate):
+        def rollback(self) -> None:
+            committed.append(False)
+            super().rollback()
+
+        def commit(self) -> None:
+            committed.append(self.store.hit(event.record["hit_id"]) is not None)
+            super().commit()
+
+    b.runtime(handler, FakeDeadLetters(), authority=Watching(facts)).run(idle_timeout=0.3)
+    assert ([False, True], True) == (committed, facts.hit(event.record["hit_id"]) is not None)
