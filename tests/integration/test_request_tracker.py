@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,8 +28,15 @@ from topic_reading import partitions_of, read_records
 
 from consumers import NoticeState, TrackedItem, TrackerStore
 from producers import Publisher
-from runtime import Settings
-from schemas import DEFAULT_AGREEMENT_PATH, Agreement, Codec, load_agreement, parse_headers
+from runtime import Settings, run_provisioning
+from schemas import (
+    DEFAULT_AGREEMENT_PATH,
+    Agreement,
+    Codec,
+    ExchangeEvent,
+    load_agreement,
+    parse_headers,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -190,6 +198,9 @@ def test_unanswered_immediate_hit_gets_one_second_notice_also_across_restart_and
     settings, agreement, requester, target = parties
     now = datetime.now(UTC)
     hit = events.hit(agreement, now, reporter=requester, issuer=target, priority="IMMEDIATE")
+    hit = ExchangeEvent(hit.envelope, {**hit.record, "alert_id": str(uuid.uuid4())})
+    alert = events.alert_of(agreement, hit, now)  # the tracker judges the hit against it
+    run_provisioning(settings, agreement)  # the alert topics
     asked = events.request(
         agreement,
         now,
@@ -200,7 +211,7 @@ def test_unanswered_immediate_hit_gets_one_second_notice_also_across_restart_and
     )
     done = events.response(agreement, asked, target, "COMPLETED", now + timedelta(seconds=1))
     with Publisher(settings, agreement, delivery_timeout_ms=10_000) as publisher:
-        for event in (hit, asked, done):
+        for event in (alert, hit, asked, done):
             publisher.publish(event)
     hit_id, request_id = hit.record["hit_id"], asked.record["request_id"]
     inboxes = (requester, target)

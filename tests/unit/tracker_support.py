@@ -45,6 +45,21 @@ def hit(
     return parse_event(obj, agreement)
 
 
+def alert_of(agreement: Agreement, of_hit: ExchangeEvent, at: datetime) -> ExchangeEvent:
+    """The alert ``of_hit`` names: a VehicleAlert of the hit's target (its issuer), shared
+    with every partner, issued at ``at`` (receivers judge a hit against its alert)."""
+    obj = _fixture("vehicle_alert_jining.json")
+    issuer = of_hit.envelope.target
+    obj.update(id=str(uuid.uuid4()), time=format_time(at), source=issuer)
+    obj["data"].update(
+        alert_id=of_hit.record["alert_id"],
+        issuing_agency=issuer,
+        issued_at=format_time(at),
+        valid_until=format_time(at + timedelta(days=30)),
+    )
+    return parse_event(obj, agreement)
+
+
 def confirmation(agreement: Agreement, of_hit: ExchangeEvent, at: datetime) -> ExchangeEvent:
     """The issuer's HitConfirmation of ``of_hit``, answered at ``at``."""
     obj = _fixture("hit_confirmation_jining.json")
