@@ -256,15 +256,17 @@ def run_inbound(
     )
     watch = None
     if max_idle is not None:
+        # A message waiting to be retried (its alert not known yet, a sink down) is work
+        # still to do: not idle.
         if outbound is None:
-            watch = IdleWatch(runtime, max_idle, lambda: bridge.seen)
+            watch = IdleWatch(runtime, max_idle, lambda: bridge.seen, busy=lambda: runtime.retrying)
         else:
             out = outbound
             watch = IdleWatch(
                 runtime,
                 max_idle,
                 lambda: bridge.seen + out.finished,
-                busy=lambda: out.waiting() > 0,
+                busy=lambda: runtime.retrying or out.waiting() > 0,
             )
     try:
         if on_runtime is not None:

@@ -231,6 +231,11 @@ class ConsumerRuntime:
         self._log = log.bind(group=group, role=role)
         self._debug = False
 
+    @property
+    def retrying(self) -> bool:
+        """Whether a partition waits to retry a message (an idle watch is not idle then)."""
+        return len(self._retries) > 0
+
     # -- running ---------------------------------------------------------------------------
 
     def stop(self) -> None:

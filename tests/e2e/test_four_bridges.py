@@ -76,12 +76,13 @@ def expected_holdings(
             alert_holders[record["alert_id"]] |= provinces
         elif event.event_type == "AlertStatusChange":
             provinces = set(alert_holders[record["alert_id"]])
-        else:  # directed: the inbox each copy went to
-            provinces = {province_of[r.topic.removeprefix("hx.inbox.")] for r in outcome.receipts}
+        else:  # directed: the inbox each copy went to, but the sender's copy (its own)
+            own_inbox = f"hx.inbox.{event.envelope.source}"
             for receipt in outcome.receipts:
-                expected[province_of[receipt.topic.removeprefix("hx.inbox.")]].add(
-                    receipt.message_id
-                )
+                if receipt.topic != own_inbox:
+                    expected[province_of[receipt.topic.removeprefix("hx.inbox.")]].add(
+                        receipt.message_id
+                    )
             continue
         for province in provinces:
             expected[province].add(event.envelope.message_id)
