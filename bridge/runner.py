@@ -207,7 +207,8 @@ def run_inbound(
     held = HeldAlerts(held_alerts_path(settings.state_dir, group))
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     facts = SqliteFacts(authority_path(settings.state_dir, group))
-    authority = AuthorityGate(facts, RegisterLookup(lambda: load_register(settings)[0]))
+    lookup = RegisterLookup(lambda: load_register(settings, verifier=verifier)[0])
+    authority = AuthorityGate(facts, lookup)
     # The Kafka sink owns the commit: the audit records travel in its transaction, and the
     # runtime hands it the offsets instead of committing them itself.
     committer = sink if isinstance(sink, KafkaSink) else None

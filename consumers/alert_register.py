@@ -13,6 +13,10 @@ from the alert topics:
   latest revision on the alert topic (``position``), so a re-delivery reads those exact
   signed bytes and partners verify them as usual.
 
+The tail is read as every receiver reads: the signature verified (when a verifier is
+given) and the authority rules applied against the register as folded so far, so that a
+forged revision or status change in the tail changes no state (``refused`` counts them).
+
 Its weak point is that it lags: the register consumer writes a state after the alert was
 published. ``load_register`` therefore reads the register topic to its end, then the alert
 topics from just after the newest ``position`` the snapshot holds on each partition to
@@ -43,17 +47,18 @@ import structlog
 from kafka import TopicPartition
 
 from consumers.alert_state import AlertRegister, AlertState
-from consumers.authority_gate import AuthorityGate, RegisterFacts
+from consumers.authority_gate import AuthorityGate, RegisterFacts, said_of
 from consumers.authority_store import NullFacts
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery
 from consumers.dlq import DeadLetterQueue
 from consumers.loop import ConsumerRuntime, RunStats
-from consumers.reading import utc_now
+from consumers.reading import MessageReader, Poison, utc_now
 from runtime import Settings, Verifier, kafka_errors, make_consumer, make_producer
 from runtime.metrics import LIVE_ALERTS
 from schemas import BROADCAST_TOPICS, Agreement, Codec
-from schemas.errors import BrokerUnavailable, HxError
+from schemas.authority import judge
+from schemas.errors import AuthorityRefused, BrokerUnavailable
 
 log = structlog.get_logger("hxbus.alert_register")
 
@@ -72,6 +77,8 @@ class LoadStats:
     snapshot: int = 0
     tail: int = 0
     unreadable: int = 0
+    #: Tail messages the authority rules refused (design.md, Authority): not folded.
+    refused: int = 0
     #: Alerts whose state the tail changed beyond the snapshot: the register writes them.
     changed: set[str] = field(default_factory=set)
 
@@ -86,12 +93,15 @@ def load_register(
     *,
     clock: Callable[[], datetime] = utc_now,
     codec: Codec | None = None,
+    verifier: Verifier | None = None,
 ) -> tuple[AlertRegister, LoadStats]:
     """The register as the broker holds it now: snapshot plus the tail not yet in it."""
     register = AlertRegister(clock)
     stats = LoadStats()
     topic, group = settings.alert_register_topic, settings.alert_register_group
     codec = codec or Codec()
+    reader = MessageReader(codec, verifier)
+    known = RegisterFacts(register)
     consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
     try:
         tail_from = _beginnings(consumer, ALERT_TOPICS)
@@ -111,15 +121,19 @@ def load_register(
             _start_after(tail_from, state.position)
         for record in _read_to_end(consumer, tail_from):
             stats.tail += 1
-            try:
-                event_type, data = codec.decode(record.value or b"")
-            except HxError:
+            read = reader.read(record)
+            if isinstance(read, Poison):
                 stats.unreadable += 1  # poison is the DLQ's business, not the register's
                 continue
-            if event_type not in REGISTER_TYPES:
+            if read.event_type not in REGISTER_TYPES:
+                continue
+            try:
+                judge(said_of(read), known)
+            except AuthorityRefused:
+                stats.refused += 1  # forged, or of an alert not known: never folded
                 continue
             position = f"{record.topic}/{record.partition}@{record.offset}"
-            changed = register.apply(event_type, data, position)
+            changed = register.apply(read.event_type, read.record, position)
             if changed is not None:
                 stats.changed.add(changed.alert_id)
     finally:
@@ -131,6 +145,7 @@ def load_register(
         snapshot=stats.snapshot,
         tail=stats.tail,
         unreadable=stats.unreadable,
+        refused=stats.refused,
     )
     if stats.tail > TAIL_WARNING:
         # The snapshot is kept by the register role; without it every load (each
@@ -284,7 +299,7 @@ def run_register(
     ``on_ready`` is called once the register is loaded and written (readiness probe).
     """
     group, topic = settings.alert_register_group, settings.alert_register_topic
-    register, loaded = load_register(settings)
+    register, loaded = load_register(settings, verifier=verifier)
     producer = make_producer(settings, acks="all", enable_idempotence=True, linger_ms=5)
     writer = RegisterWriter(register, producer, topic, dirty=loaded.changed)
     dedupe = DedupeStore(store_path(settings.state_dir, group))

@@ -76,7 +76,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
     agency = agreement.agency(args.agency).id if args.agency else None  # ConfigError: exit 2
     key = _subject_key(args)
-    register, _ = load_register(settings)
+    register, _ = load_register(settings, verifier=agreement_verifier(agreement, role="alerts"))
     states = register.states(live=args.live, agency=agency, subject_key=key)
     if args.json:
         for state in states:

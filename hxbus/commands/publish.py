@@ -45,7 +45,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from consumers import RegisterFacts, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import DIRECTED_TYPES, Outcome, Publisher
-from runtime import Settings, agreement_signer
+from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
 from schemas.authority import Facts, NoFacts, Said, judge
 from schemas.errors import (
@@ -220,7 +220,8 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     timeout_ms = int(args.delivery_timeout * 1000)
     signer = agreement_signer(settings, agreement, as_agency)  # None: no keys (development)
     # The duplicate check before entry: the live alerts as the broker holds them now.
-    live_alerts, _ = load_register(settings)
+    verifier = agreement_verifier(agreement, role="publish")  # the register's tail, as read
+    live_alerts, _ = load_register(settings, verifier=verifier)
     feed = _Feed(args.files, agreement, as_agency, args.target, RegisterFacts(live_alerts))
     report = _Report(feed, sys.stdout)
     with (

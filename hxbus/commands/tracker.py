@@ -105,7 +105,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         # Who may say what: the facts of the hits and requests this group accepted, and
         # the alert register for the alerts (the tracker reads no alert topic).
         facts = SqliteFacts(authority_path(settings.state_dir, args.group))
-        authority = AuthorityGate(facts, RegisterLookup(lambda: load_register(settings)[0]))
+        verifier = receiver_verifier(settings, agreement, role=ROLE)
+        lookup = RegisterLookup(lambda: load_register(settings, verifier=verifier)[0])
+        authority = AuthorityGate(facts, lookup)
         runtime = ConsumerRuntime(
             settings,
             args.group,
@@ -114,7 +116,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             codec=Codec(),
             dedupe_store=dedupe,
             dlq=dlq,
-            verifier=receiver_verifier(settings, agreement, role=ROLE),
+            verifier=verifier,
             role=ROLE,
             authority=authority,
         )

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers import alert_register
+from consumers import alert_register, read_dead_letters
 from producers import SyntheticTraffic
 from runtime import (
     CreateTopic,
@@ -34,7 +34,15 @@ from runtime import (
     read_cluster_state,
     run_provisioning,
 )
-from schemas import Agreement, Codec, ExchangeEvent, dlq_topic, new_message_id, render_event
+from schemas import (
+    Agreement,
+    Codec,
+    ExchangeEvent,
+    dlq_topic,
+    envelope_headers,
+    new_message_id,
+    render_event,
+)
 from schemas.rules import make_identity_number
 
 pytestmark = pytest.mark.broker
@@ -309,3 +317,43 @@ def _register_entries(env: dict[str, str]) -> dict[str, dict[str, Any]]:
         return {record.key.decode(): json.loads(record.value) for record in consumer}
     finally:
         consumer.close()
+
+
+def test_forged_withdrawal_changes_no_register_state(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path
+) -> None:
+    """Xuzhou's withdrawal of Jining's alert, written straight to the alert topic: neither
+    a load (``hxbus alerts``) nor the register role folds it; the role dead-letters it
+    ``not_authorized`` naming ``status_not_by_issuer``."""
+    number = made_up_id_number()
+    alert = person_alert(template, JINING, number)
+    assert 0 == publish(env, tmp_path, alert).returncode
+    forged = withdrawal(alert)
+    forged = ExchangeEvent(
+        forged.envelope.evolve(source=XUZHOU), {**forged.record, "agency": XUZHOU}
+    )
+    codec = Codec()
+    producer = KafkaProducer(bootstrap_servers=env["HX_BOOTSTRAP"], acks="all")
+    try:
+        producer.send(
+            "hx.alerts.person",
+            key=alert.record["alert_id"].encode(),
+            value=codec.encode(forged.event_type, forged.record),
+            headers=envelope_headers(forged.envelope, codec.fingerprint(forged.event_type)),
+        ).get(timeout=30)
+    finally:
+        producer.close()
+    loaded = [a["status"] for a in listed(env, number)]
+    ran = hxbus(env, "alert-register", "--until-idle", "3")
+    assert 0 == ran.returncode, ran.stderr
+    settings = Settings(bootstrap=env["HX_BOOTSTRAP"])
+    dead = [
+        (e.header("hx_dlq_reason"), e.header("hx_dlq_rule"))
+        for e in read_dead_letters(settings, env["HX_ALERT_REGISTER_GROUP"])
+        if e.header("ce_id") == forged.envelope.message_id
+    ]
+    assert (["ACTIVE"], ["ACTIVE"], [("not_authorized", "status_not_by_issuer")]) == (
+        loaded,
+        [a["status"] for a in listed(env, number)],
+        dead,
+    )

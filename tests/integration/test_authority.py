@@ -37,7 +37,7 @@ from bridge import SinkChoice, run_inbound
 from bridge.audit import audit_codec
 from consumers import RetryPolicy, read_dead_letters
 from hxbus import broker
-from producers import Publisher, SyntheticTraffic
+from producers import Publisher, SyntheticTraffic, fan_out_message_id
 from runtime import (
     Ed25519Signer,
     Settings,
@@ -93,6 +93,7 @@ class Outcome:
     counted: dict[str, float]  # rule -> rejections counted during the run
     legit: list[str] = field(default_factory=list)
     forged: dict[str, str] = field(default_factory=dict)  # name -> message id
+    sender_copies: list[str] = field(default_factory=list)  # of Shangqiu's hit and request
 
 
 def login(admin: Settings, user: str, agreement_path: Path) -> Settings:
@@ -423,6 +424,9 @@ def _scenario(
         counted=counted,
         legit=[e.envelope.message_id for e in legit],
         forged={name: event.envelope.message_id for name, _u, _t, event in attacks},
+        sender_copies=[
+            fan_out_message_id(e.envelope.message_id, SHANGQIU) for e in (hit_s, request_s)
+        ],
     )
 
 
@@ -548,6 +552,11 @@ def test_response_not_to_the_requester_is_refused(run: Outcome) -> None:
 
 def test_legitimate_traffic_is_delivered_or_filtered_never_refused(run: Outcome) -> None:
     """The DLQ holds the forgeries and nothing else (no legitimate message, no sender's
-    copy, is refused); Jining's alert and Jining's hit on Shangqiu's alert reach Henan."""
+    copy, is refused); Jining's alert and Jining's hit on Shangqiu's alert reach Henan;
+    the sender's copies of Shangqiu's own hit and request do not."""
     expected = {run.legit[0], run.legit[4]}  # Jining's alert, Jining's hit on S1
-    assert (set(run.forged.values()), True) == (set(run.dlq), expected <= run.inbox)
+    assert (set(run.forged.values()), True, set()) == (
+        set(run.dlq),
+        expected <= run.inbox,
+        set(run.sender_copies) & run.inbox,
+    )

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bridge import Reason, alert_recipients, decide
+from bridge.recipients import sender_copy
 from schemas import Agreement, load_agreement
 
 AGREEMENT: Agreement = load_agreement()
@@ -101,3 +102,15 @@ def test_status_change_follows_the_alert_the_province_holds() -> None:
 def test_unknown_event_type_is_not_delivered() -> None:
     """A type the contract does not have is for nobody."""
     assert Reason.UNKNOWN_TYPE == decide("Gossip", {}, JINING, agencies("SD")).reason
+
+
+def test_sender_copy_is_filtered_as_the_senders_record() -> None:
+    """A message addressed to its own source (the sender's copy of a hit or request) is
+    never for the local system: filtered, reason sender_copy; any other is left to decide."""
+    own = sender_copy(SHANGQIU, SHANGQIU)
+    assert (False, Reason.SENDER_COPY, None, None) == (
+        own.deliver if own else None,
+        own.reason if own else None,
+        sender_copy(SHANGQIU, JINING),
+        sender_copy(SHANGQIU, None),
+    )
