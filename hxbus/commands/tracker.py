@@ -1,6 +1,7 @@
 """``hxbus tracker run``: the request tracker as a long-running role.
 
-Reads every inbox of the agreement (``--inbox A`` to name some) as consumer group
+Reads every inbox of the agreement (``--inbox A`` to name some), and the alert topics (to
+judge hits and confirmations against their alert: design.md, Authority), as consumer group
 ``hx.tracker`` (``--group``), keeps who owes whom an answer in the state directory, and
 sends one second notice to the inbox of an agency that let a deadline pass. Serves
 ``/metrics`` (``hx_requests_overdue``, ``hx_requests_second_notices_total``) and
@@ -34,7 +35,7 @@ from consumers.tracker_store import DEFAULT_GROUP
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher
 from runtime import Settings, agreement_signers, receiver_verifier
-from schemas import Codec, ExchangeEvent, load_agreement
+from schemas import BROADCAST_TOPICS, Codec, ExchangeEvent, load_agreement
 
 ROLE = "tracker"
 
@@ -89,7 +90,10 @@ class PublisherSender:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
-    topics = inbox_topics(agreement, args.inbox)
+    # The alert topics too: the tracker keeps no alert, but judges each hit and
+    # confirmation against its alert's issuer and sharing (design.md, Authority), and an
+    # alert read here is known at once, where the register lags.
+    topics = [*inbox_topics(agreement, args.inbox), *BROADCAST_TOPICS.values()]
     with serving_metrics(args, settings) as ready:
         store = TrackerStore.for_group(settings.state_dir, args.group)
         watcher_store = TrackerStore.for_group(settings.state_dir, args.group)
@@ -102,8 +106,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         publisher = Publisher(settings, agreement, signer=agreement_signers(settings, agreement))
         tracker = RequestTracker(store, agreement)
-        # Who may say what: the facts of the hits and requests this group accepted, and
-        # the alert register for the alerts (the tracker reads no alert topic).
+        # Who may say what: the facts of the alerts, hits and requests this group accepted,
+        # and the alert register for an alert it has not read.
         facts = SqliteFacts(authority_path(settings.state_dir, args.group))
         verifier = receiver_verifier(settings, agreement, role=ROLE)
         lookup = RegisterLookup(lambda: load_register(settings, verifier=verifier)[0])

@@ -148,10 +148,15 @@ def simulated_lines(bootstrap: str, count: int, seed: int) -> list[str]:
 
 
 def copy_ids(event: dict[str, Any]) -> list[str]:
-    """The message ids one JSON event is sent as: its id, or one uuid5 per request target."""
+    """The message ids one JSON event is sent as: its id, or one uuid5 per request target;
+    a hit or request also uuid5(id, source), the sender's copy in its own inbox."""
+    base = uuid.UUID(event["id"])
+    sender_copy = [str(uuid.uuid5(base, event["source"]))]
     if event["type"] == "AssistanceRequest":
-        base = uuid.UUID(event["id"])
-        return [str(uuid.uuid5(base, target)) for target in event["data"]["target_agencies"]]
+        targets = event["data"]["target_agencies"]
+        return [str(uuid.uuid5(base, target)) for target in targets] + sender_copy
+    if event["type"] == "AlertHit":
+        return [event["id"], *sender_copy]
     return [event["id"]]
 
 
@@ -270,7 +275,8 @@ def test_unreadable_file_exits_2(provisioned: str, tmp_path: Path) -> None:
 def test_target_option_addresses_untargeted_hits(
     provisioned: str, tmp_path: Path, agreement: Agreement
 ) -> None:
-    """``--target`` sends a hit without hxtarget to that agency's inbox."""
+    """``--target`` sends a hit without hxtarget to that agency's inbox (and the sender's
+    copy to the reporter's own)."""
     lines = simulated_lines(provisioned, 300, seed=23)
     hit = next(json.loads(line) for line in lines if json.loads(line)["type"] == "AlertHit")
     issuer = hit.pop("hxtarget")
@@ -284,7 +290,11 @@ def test_target_option_addresses_untargeted_hits(
 
     assert 1 == without.returncode
     assert f"{path}:1: hxtarget:" in without.stdout.decode()
-    assert [(hit["id"], f"hx.inbox.{issuer}")] == [
+    senders_copy = (
+        str(uuid.uuid5(uuid.UUID(hit["id"]), hit["source"])),
+        f"hx.inbox.{hit['source']}",
+    )
+    assert [(hit["id"], f"hx.inbox.{issuer}"), senders_copy] == [
         (message_id, topic) for message_id, topic, *_ in ok_lines(with_target.stdout)
     ]
 
