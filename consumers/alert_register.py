@@ -321,8 +321,9 @@ def run_register(
         role="register",
         on_expired=writer.on_expired,
         # Who may say what: judged against the register itself, which folds each
-        # accepted alert and status change (so the facts need no store of their own).
-        authority=AuthorityGate(NullFacts(), RegisterFacts(register)),
+        # accepted alert and status change (so the facts need no store of their own); a
+        # status change of an alert it never read cannot become known by waiting.
+        authority=AuthorityGate(NullFacts(), RegisterFacts(register), wait_for_unknown=False),
     )
     try:
         writer.flush()  # what the tail changed is written before anything new

@@ -26,7 +26,7 @@ from consumers.alert_state import AlertRegister
 from consumers.authority_store import FactStore
 from consumers.delivery import Delivery
 from schemas.authority import AlertFacts, HitFacts, RequestFacts, Said, inbox_owner, judge, lesson
-from schemas.errors import HxError
+from schemas.errors import AuthorityRefused, AuthorityUnknown, HxError
 
 log = structlog.get_logger("hxbus.authority")
 
@@ -149,15 +149,31 @@ class AuthorityGate:
     role (whose store is ``NullFacts``: the register keeps the facts itself).
     """
 
-    def __init__(self, store: FactStore, register: AlertSource | None = None) -> None:
+    def __init__(
+        self,
+        store: FactStore,
+        register: AlertSource | None = None,
+        *,
+        wait_for_unknown: bool = True,
+    ) -> None:
         self.store = store
         self._known = _Known(store, register)
+        #: False where nothing can still teach the missing fact (the register role reads
+        #: each alert before its status changes, in one partition): refused at once.
+        self._wait = wait_for_unknown
 
     def check(self, message: Delivery) -> None:
         """Return when ``message`` may be handled (its facts staged), else raise
         ``AuthorityRefused`` (or the retriable ``AuthorityUnknown``)."""
         said = said_of(message)
-        judge(said, self._known)
+        try:
+            judge(said, self._known)
+        except AuthorityUnknown as unknown:
+            if self._wait:
+                raise
+            raise AuthorityRefused(
+                unknown.rule, str(unknown).split(": ", 1)[1], unknown.field
+            ) from None
         taught = lesson(said)
         if taught is not None:
             self.store.note(taught)

@@ -47,8 +47,9 @@ class RetryPolicy:
     #: Attempts after which a message naming an alert, hit or request this receiver does
     #: not know (``AuthorityUnknown``) goes to the DLQ as ``not_authorized``. It may only
     #: be early (its alert still on the way on another topic) or forged (naming nothing):
-    #: with the defaults, about 45 s of backoff on average, at most about 90 s.
-    unknown_after: int = 8
+    #: with the defaults, about 8 s of backoff on average, at most about 16 s, during
+    #: which its partition waits (a backlog of orphans must not stall a stream for long).
+    unknown_after: int = 6
 
     def __post_init__(self) -> None:
         if self.base_delay <= 0 or self.max_delay < self.base_delay:
