@@ -56,6 +56,9 @@ def register_facts(register: AlertRegister, alert_id: str) -> AlertFacts | None:
 class RegisterFacts:
     """The alerts of an ``AlertRegister`` as facts (the register role's own state)."""
 
+    #: Always complete: what it does not know, it will not learn by waiting.
+    settled = True
+
     def __init__(self, register: AlertRegister) -> None:
         self._register = register
 
@@ -84,6 +87,9 @@ class RegisterLookup:
         self._register: AlertRegister | None = None
         self._loading = threading.Lock()
         self._last_start = -float("inf")
+        #: True once a load has completed: it began after this receiver started reading,
+        #: so it holds every alert published before the receiver's first offsets.
+        self.settled = False
 
     def alert(self, alert_id: str) -> AlertFacts | None:
         register = self._register
@@ -102,6 +108,7 @@ class RegisterLookup:
     def _run(self) -> None:
         try:
             self._register = self._load()
+            self.settled = True
         except HxError as exc:
             log.warning("register_lookup_failed", reason=exc.reason, error=str(exc))
         except Exception as exc:  # a lookup never stops the consumer
@@ -117,6 +124,9 @@ class RegisterLookup:
 
 class AlertSource(Protocol):
     """Where a gate looks up an alert its store does not know."""
+
+    #: Whether an alert it does not know now is unknown for good (see ``AuthorityGate``).
+    settled: bool
 
     def alert(self, alert_id: str) -> AlertFacts | None: ...
 
@@ -157,6 +167,7 @@ class AuthorityGate:
         wait_for_unknown: bool = True,
     ) -> None:
         self.store = store
+        self._register = register
         self._known = _Known(store, register)
         #: False where nothing can still teach the missing fact (the register role reads
         #: each alert before its status changes, in one partition): refused at once.
@@ -169,7 +180,7 @@ class AuthorityGate:
         try:
             judge(said, self._known)
         except AuthorityUnknown as unknown:
-            if self._wait:
+            if self._wait and not self._unknown_for_good(said):
                 raise
             raise AuthorityRefused(
                 unknown.rule, str(unknown).split(": ", 1)[1], unknown.field
@@ -177,6 +188,16 @@ class AuthorityGate:
         taught = lesson(said)
         if taught is not None:
             self.store.note(taught)
+
+    def _unknown_for_good(self, said: Said) -> bool:
+        """A message read from an alert topic names an alert that sits before it in the
+        same partition (same key): if neither this receiver read it nor a register load
+        since it started knows it, waiting cannot help; refuse at once, so a backlog of
+        such orphans does not stall the stream. Inbox traffic (a hit before its alert
+        on another topic) waits."""
+        register = self._register
+        from_alert_topic = said.inbox_owner is None and said.event_type == "AlertStatusChange"
+        return from_alert_topic and register is not None and register.settled
 
     def commit(self) -> None:
         self.store.commit()

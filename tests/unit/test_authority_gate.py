@@ -1,0 +1,55 @@
+"""consumers.AuthorityGate: when an unknown alert is waited for and when it is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from tracker_support import delivery, hit
+
+from consumers import AlertRegister, AuthorityGate, MemoryFacts, RegisterFacts
+from schemas import Agreement, Envelope, ExchangeEvent
+from schemas.errors import AuthorityRefused, AuthorityUnknown
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+JINING = "370800000000"
+
+
+def status_change_on_alert_topic() -> ExchangeEvent:
+    record = {
+        "alert_id": "0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31",
+        "alert_kind": "PERSON",
+        "status": "WITHDRAWN",
+        "reason": None,
+        "changed_at": NOW,
+        "agency": JINING,
+    }
+    return ExchangeEvent(Envelope("AlertStatusChange", JINING), record)
+
+
+def test_status_change_of_an_alert_no_one_knows_is_refused_at_once() -> None:
+    """On an alert topic, once the register has been read, an unknown alert is unknown for
+    good: refused (not retriable), so orphans do not stall the partition."""
+    message = dataclasses.replace(
+        delivery(status_change_on_alert_topic()), topic="hx.alerts.person"
+    )
+    gate = AuthorityGate(MemoryFacts(), RegisterFacts(AlertRegister()))
+    with pytest.raises(AuthorityRefused) as refused:
+        gate.check(message)
+    assert ("alert_unknown", False) == (refused.value.rule, refused.value.retriable)
+
+
+def test_hit_in_an_inbox_waits_for_its_alert(agreement: Agreement) -> None:
+    """A hit in an inbox may come before its alert (another topic): retriable."""
+    gate = AuthorityGate(MemoryFacts(), RegisterFacts(AlertRegister()))
+    with pytest.raises(AuthorityUnknown):
+        gate.check(delivery(hit(agreement, NOW)))
+
+
+def test_register_role_never_waits(agreement: Agreement) -> None:
+    """wait_for_unknown=False (the register role): refused at once, wherever read."""
+    gate = AuthorityGate(MemoryFacts(), RegisterFacts(AlertRegister()), wait_for_unknown=False)
+    with pytest.raises(AuthorityRefused) as refused:
+        gate.check(delivery(hit(agreement, NOW)))
+    assert ("alert_unknown", False) == (refused.value.rule, refused.value.retriable)
