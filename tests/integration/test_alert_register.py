@@ -357,3 +357,23 @@ def test_forged_withdrawal_changes_no_register_state(
         [a["status"] for a in listed(env, number)],
         dead,
     )
+
+
+def test_publish_refuses_a_withdrawal_of_another_agencys_alert_up_front(
+    env: dict[str, str], template: ExchangeEvent, tmp_path: Path
+) -> None:
+    """``hxbus publish --as Xuzhou`` of a withdrawal of Jining's alert: refused before
+    sending, in the receivers' words (exit 1, nothing stored)."""
+    alert = person_alert(template, JINING, made_up_id_number())
+    assert 0 == publish(env, tmp_path, alert).returncode
+    forged = withdrawal(alert)
+    forged = ExchangeEvent(
+        forged.envelope.evolve(source=XUZHOU), {**forged.record, "agency": XUZHOU}
+    )
+    done = publish(env, tmp_path, forged)
+    path = tmp_path / f"{forged.envelope.message_id}.json"
+    assert (
+        1,
+        f"{path}:1: data.agency: status_not_by_issuer: alert {alert.record['alert_id']} was "
+        f"issued by {JINING}; {XUZHOU} may not change its status\n",
+    ) == (done.returncode, done.stdout)
