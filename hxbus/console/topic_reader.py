@@ -108,6 +108,8 @@ class TopicReader:
         event_type = (headers.get(CE_TYPE) or b"?").decode("utf-8", "replace")
         topic: str = record.topic
         target = topic[len(_INBOX_PREFIX) :] if topic.startswith(_INBOX_PREFIX) else EVERYONE
+        if target == source:
+            return  # the sender's copy of its own hit or request: no flow between agencies
         self._flows.add(source, target, event_type, record.timestamp)
         if target != EVERYONE or event_type not in REGISTER_TYPES:
             return
