@@ -31,7 +31,7 @@ from consumers.alert_register import load_register, run_register
 from consumers.alert_state import AlertState
 from consumers.reading import utc_now
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
-from runtime import Settings, receiver_verifier
+from runtime import Settings, agreement_verifier, receiver_verifier
 from schemas import Agreement, load_agreement
 from schemas.errors import ConfigError
 from schemas.rules.identity import normalise_id_number
