@@ -44,10 +44,22 @@ from schemas import (
     Codec,
     Envelope,
     SchemaVersion,
+    bridge_principal,
     utc_now_ms,
 )
 from schemas.catalog import schema_fingerprint, self_contained
 from schemas.errors import ConfigError, SecurityError, SinkRejected
+from schemas.headers import (
+    CE_ID,
+    CE_SOURCE,
+    CE_SPECVERSION,
+    CE_TIME,
+    CE_TYPE,
+    CONTENT_TYPE,
+    CONTENT_TYPE_HEADER,
+    SPEC_VERSION,
+    format_time,
+)
 
 #: The codec's name of the audit record type, and its Avro full name.
 AUDIT_RECORD_TYPE = "AuditRecord"
@@ -242,6 +254,21 @@ class AuditEncoder(Protocol):
     def encode(self, event_type: str, record: dict[str, Any]) -> bytes: ...
 
 
+def audit_headers(record: Mapping[str, Any], source: str | None = None) -> list[tuple[str, bytes]]:
+    """A complete CloudEvent in binary mode, as every other message on the bus: the
+    source is the bridge that wrote it (``source``; by default the bridge of the record's
+    province, ``bridge-js``), the time when it was recorded."""
+    writer = source or bridge_principal(str(record["province"]))
+    return [
+        (CE_SPECVERSION, SPEC_VERSION.encode()),
+        (CE_ID, str(record["audit_id"]).encode()),
+        (CE_SOURCE, writer.encode()),
+        (CE_TYPE, AUDIT_RECORD_TYPE.encode()),
+        (CE_TIME, format_time(record["recorded_at"]).encode()),
+        (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),
+    ]
+
+
 class AuditProducer(Protocol):
     """What the writer sends with: a ``KafkaProducer``, or a ``KafkaSink`` (transaction)."""
 
@@ -308,13 +335,7 @@ class AuditWriter:
         """Send one audit record (as built by ``AuditScope.record``); durable at ``flush``."""
         value = self._codec.encode(AUDIT_RECORD_TYPE, record)
         key = audit_key(record)
-        headers = [
-            ("ce_id", str(record["audit_id"]).encode()),
-            ("ce_type", AUDIT_RECORD_TYPE.encode()),
-            ("content-type", b"application/avro"),
-        ]
-        if self._source is not None:
-            headers.append(("ce_source", self._source.encode()))
+        headers = audit_headers(record, self._source)
         if self._signer is not None:
             # Signed last, over the final topic, key, value and headers (runtime.signing).
             headers += self._signer.sign(self.topic, key, value, headers)

@@ -3,7 +3,10 @@
 A poison message is copied there as it was (key, value, every original header) plus
 ``hx_dlq_*`` headers that say why and where it came from, so an operator can read the
 reason and, once the cause is fixed, replay the original bytes unchanged (``hxbus dlq
-replay``). The write is acknowledged by the broker (acks=all, idempotent producer) before
+replay``). An entry is a complete CloudEvent like every message on the bus: the
+CloudEvents headers an original lacked (garbage, a foreign producer) are added, with a
+fresh id, the group as source, type ``DeadLetter`` and ``application/octet-stream``, and
+named in ``hx_dlq_added`` so that a replay leaves them out again. The write is acknowledged by the broker (acks=all, idempotent producer) before
 the runtime commits the poison message's offset: a crash in between writes the entry
 again, it never loses it.
 
@@ -15,6 +18,7 @@ retention, long enough for a fix and a replay.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +52,9 @@ OFFSET = "hx_dlq_offset"
 GROUP = "hx_dlq_group"
 TIME = "hx_dlq_time"
 REPLAY_COUNT = "hx_dlq_replay_count"
+#: The CloudEvents headers the entry added because the original lacked them (comma-separated
+#: names): a replay leaves them out, so it re-publishes the original headers unchanged.
+ADDED = "hx_dlq_added"
 #: Headers a replay adds to the re-published original (see consumers.replay).
 REPLAY_OF = "hx_replay_of"
 REPLAY_SEQUENCE = "hx_replay_count"
@@ -83,6 +90,9 @@ def dead_letter_headers(
     the replay); the entry repeats it as ``hx_dlq_replay_count``.
     """
     kept = [(name, value) for name, value in original if not name.startswith(DLQ_PREFIX)]
+    present = {name for name, _ in kept}
+    completion = _cloudevent_completion(group, now)
+    added = [(name, value) for name, value in completion if name not in present]
     # The DLQ is kept 90 days and read by operators: field path and rule, never a value.
     text = public_text(error)
     if len(text) > MAX_MESSAGE_CHARS:
@@ -103,7 +113,25 @@ def dead_letter_headers(
     replays = dict(kept).get(REPLAY_SEQUENCE)
     if replays:
         ours.append((REPLAY_COUNT, replays.decode("utf-8", "replace")))
-    return kept + [(name, value.encode("utf-8")) for name, value in ours]
+    if added:
+        ours.append((ADDED, ",".join(name for name, _ in added)))
+    return kept + [(n, v.encode("utf-8")) for n, v in added] + [(n, v.encode()) for n, v in ours]
+
+
+#: ``ce_type`` of a DLQ entry whose original did not say its type.
+DEAD_LETTER_TYPE = "DeadLetter"
+
+
+def _cloudevent_completion(group: str, now: datetime) -> list[tuple[str, str]]:
+    """The CloudEvents attributes a DLQ entry carries when its original had none."""
+    return [
+        ("ce_specversion", "1.0"),
+        ("ce_id", str(uuid.uuid4())),
+        ("ce_source", group),
+        ("ce_type", DEAD_LETTER_TYPE),
+        ("ce_time", rfc3339_ms(now)),
+        ("content-type", "application/octet-stream"),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

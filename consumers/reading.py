@@ -2,8 +2,9 @@
 
 The checks run in this order, cheapest proof of garbage first: the value must be Avro
 single-object encoding with a fingerprint the catalog knows (``Codec.decode``, which also
-resolves the writer's schema into ours); the CloudEvents and ``hx_`` headers must be there
-and well formed (``parse_headers``); ``ce_type`` must name the type the value decoded to;
+resolves the writer's schema into ours); the CloudEvents headers must be there and well
+formed (``parse_headers``); ``ce_type`` must name the type the value decoded to, and an
+``hx_fingerprint`` header, when a sender adds one, the fingerprint in the value;
 and the verifier, when there is one, must accept the signature. Any failure is an
 ``HxError`` whose ``reason`` becomes the DLQ reason.
 
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 from consumers.delivery import Delivery
 from runtime import Verifier
 from schemas import parse_headers
+from schemas.headers import HX_FINGERPRINT
 from schemas.errors import BadMagic, HxError, MissingHeader
 
 #: Event types that carry a ``valid_until`` after which they must not be delivered as live.
@@ -101,9 +103,10 @@ class MessageReader:
                     f"ce_type: says {envelope.event_type}, but the value is a {event_type}"
                 )
             written_with = value[2:10].hex()
-            if headers.get("hx_fingerprint", b"").decode("ascii", "replace") != written_with:
+            claimed = headers.get(HX_FINGERPRINT)
+            if claimed is not None and claimed.decode("ascii", "replace") != written_with:
                 raise MissingHeader(
-                    f"hx_fingerprint: does not match the value's writer schema {written_with}"
+                    f"{HX_FINGERPRINT}: does not match the value's writer schema {written_with}"
                 )
             delivery = Delivery(
                 topic=record.topic,

@@ -99,11 +99,15 @@ class DeadLetter:
         return int(text) if text and text.isdigit() else 0
 
     def original_headers(self) -> list[tuple[str, bytes]]:
-        """The headers the message had before it was dead-lettered (and replayed)."""
+        """The headers the message had before it was dead-lettered (and replayed): without
+        ``hx_dlq_*``, the replay's, and the CloudEvents headers the entry added."""
+        added = set((self.header(dlq.ADDED) or "").split(","))
         return [
             (name, value)
             for name, value in self.headers
-            if not name.startswith(dlq.DLQ_PREFIX) and name not in REPLAY_HEADERS
+            if not name.startswith(dlq.DLQ_PREFIX)
+            and name not in REPLAY_HEADERS
+            and name not in added
         ]
 
 

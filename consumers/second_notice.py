@@ -7,7 +7,7 @@ request, sent again, saying so. Here it is built within the contract, changing n
   ``request_id``, an AlertHit its ``hit_id``, deadlines unchanged (what is owed and when
   does not move because it is late). The receiving bridge and local system see the item
   they already hold, and every answer keeps quoting the one id.
-- **Marked twice.** For machines: ``causation_id`` (header ``hx_causation_id``) is the
+- **Marked twice.** For machines: ``causation_id`` (header ``ce_causationid``) is the
   message id of the original copy the target received — "sent because of that message",
   the way a confirmation names the hit it answers; ``correlation_id`` stays the
   conversation's. For the duty officer: the free text the contract gives each event

@@ -66,10 +66,10 @@ class MessageBuilder:
         event_type = checked.event_type
         value = self._codec.encode(event_type, checked.record)
         key = record_key(event_type, checked.record)
-        fingerprint = self._codec.fingerprint(event_type)
         messages = []
         for route in copies:
-            headers = envelope_headers(route.envelope, fingerprint)
+            # No hx_fingerprint: the value carries the fingerprint (single-object encoding).
+            headers = envelope_headers(route.envelope)
             if self._signer is not None:
                 headers = headers + self._signer.sign(route.topic, key, value, headers)
             messages.append(

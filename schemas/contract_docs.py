@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.catalog import Catalog
+from schemas.headers import HEADERS
 from schemas.record_check import kind_of, named_types, resolve
 
 #: The committed reference, relative to the repository root.
@@ -122,6 +123,26 @@ class _Renderer:
         return lines
 
 
+def _header_section() -> list[str]:
+    """The Kafka headers every event travels with (``schemas.headers.HEADERS``)."""
+    lines = [
+        "## Kafka headers",
+        "",
+        "CloudEvents 1.0, Kafka protocol binding, binary mode: every attribute is a `ce_<name>` "
+        "header, the extension attributes included, and `content-type` carries "
+        "datacontenttype. Values are UTF-8. The signature is specified in "
+        "[signing.md](signing.md).",
+        "",
+        "| header | required | meaning |",
+        "|---|---|---|",
+    ]
+    for spec in HEADERS:
+        required = "required" if spec.required else "optional"
+        lines.append(f"| `{spec.name}` | {required} | {_cell(spec.meaning)} |")
+    lines.append("")
+    return lines
+
+
 def render_contract(catalog: Catalog) -> str:
     """The whole reference, as the text of ``docs/contract.md``."""
     renderer = _Renderer(catalog)
@@ -135,6 +156,7 @@ def render_contract(catalog: Catalog) -> str:
         "Field paths use `.` for nested records and `[]` for list elements. An optional "
         "value that is absent is null; an absent list is empty.",
         "",
+        *_header_section(),
     ]
     for event_type in catalog.event_types:
         lines += renderer.event(event_type)

@@ -1,16 +1,22 @@
-"""The envelope in Kafka headers: CloudEvents 1.0 Kafka binding (binary mode) plus ``hx_``.
+"""The envelope in Kafka headers: the CloudEvents 1.0 Kafka binding, binary mode.
 
 Written by the publisher beside every value, read back by every consumer before the
-signature check. Header values are UTF-8 bytes. A required header that is absent,
-repeated, not UTF-8 or not of its form is a ``MissingHeader`` naming it: the message goes
-to the DLQ, because no retry can repair it. A header repeated is refused as well, because
-the signature layer and the envelope must agree on one value.
+signature check. Every attribute is a ``ce_<name>`` header, the extension attributes too
+(``ce_correlationid``, ``ce_causationid``, ``ce_traceparent``, ``ce_hxtarget``), so that
+any CloudEvents SDK reads them; ``content-type`` carries datacontenttype. The schema
+fingerprint is in the value (Avro single-object encoding); an ``hx_fingerprint`` header is
+optional and, when present, must match it. ``HEADERS`` below is the table docs/contract.md
+shows. Header values are UTF-8 bytes. A required header that is absent, repeated, not
+UTF-8 or not of its form is a ``MissingHeader`` naming it: the message goes to the DLQ,
+because no retry can repair it. A header repeated is refused as well, because the
+signature layer and the envelope must agree on one value.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from schemas.envelope import EVENT_TYPES, Envelope
@@ -26,11 +32,56 @@ CE_SOURCE = "ce_source"
 CE_TYPE = "ce_type"
 CE_TIME = "ce_time"
 CONTENT_TYPE_HEADER = "content-type"
-HX_CORRELATION_ID = "hx_correlation_id"
-HX_CAUSATION_ID = "hx_causation_id"
-HX_TRACEPARENT = "hx_traceparent"
+# The extension attributes. CloudEvents names are lower-case letters and digits only, and
+# the Kafka binding sends attribute <name> as header ce_<name>. The constants keep their
+# earlier Python names so that code written against them is unaffected by the rename.
+HX_CORRELATION_ID = "ce_correlationid"
+HX_CAUSATION_ID = "ce_causationid"
+HX_TRACEPARENT = "ce_traceparent"
+HX_TARGET = "ce_hxtarget"
+#: Optional: the value carries the fingerprint; when this header is present it must match.
 HX_FINGERPRINT = "hx_fingerprint"
-HX_TARGET = "hx_target"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderSpec:
+    """One row of the header table of docs/contract.md."""
+
+    name: str
+    required: bool
+    meaning: str
+
+
+#: Every header an exchange message may carry, in the order the publisher writes them
+#: (the signature's two last). docs/contract.md renders this table.
+HEADERS: tuple[HeaderSpec, ...] = (
+    HeaderSpec(CE_SPECVERSION, True, "CloudEvents spec version: `1.0`"),
+    HeaderSpec(CE_ID, True, "message id: a lower-case uuid, unique per message (dedupe key)"),
+    HeaderSpec(CE_SOURCE, True, "the sending agency's id (12 digits); must be the signer"),
+    HeaderSpec(CE_TYPE, True, "event type (`PersonAlert`, …); must match the value's schema"),
+    HeaderSpec(CE_TIME, True, "created_at: RFC 3339 with offset (written in UTC, `Z`, ms)"),
+    HeaderSpec(
+        CONTENT_TYPE_HEADER,
+        True,
+        "datacontenttype: `application/avro` (Avro single-object encoding)",
+    ),
+    HeaderSpec(HX_CORRELATION_ID, False, "the conversation this message belongs to"),
+    HeaderSpec(HX_CAUSATION_ID, False, "ce_id of the message that caused this one"),
+    HeaderSpec(HX_TRACEPARENT, False, "W3C Trace Context traceparent (invalid: ignored)"),
+    HeaderSpec(HX_TARGET, False, "directed messages: the agency whose inbox carries it"),
+    HeaderSpec(
+        HX_FINGERPRINT,
+        False,
+        "writer schema fingerprint, 16 hex digits; the value carries it, so this header is "
+        "optional, and when present it must equal the value's",
+    ),
+    HeaderSpec(
+        "hx_signature",
+        False,
+        "Ed25519 signature, base64 (docs/signing.md); required once the agreement has keys",
+    ),
+    HeaderSpec("hx_key_id", False, "signing key: 16 hex digits of SHA-256 of the public key"),
+)
 
 _SPEC_VERSION_BYTES = SPEC_VERSION.encode()
 _CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
@@ -47,11 +98,14 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def envelope_headers(envelope: Envelope, fingerprint: bytes) -> list[tuple[str, bytes]]:
-    """The Kafka headers of one message: CloudEvents attributes, then ours.
+def envelope_headers(
+    envelope: Envelope, fingerprint: bytes | None = None
+) -> list[tuple[str, bytes]]:
+    """The Kafka headers of one message: CloudEvents attributes, extensions included.
 
     Optional envelope values (correlation, causation, traceparent, target) are left out
-    when None. ``fingerprint`` is the writer schema's, as the value carries it.
+    when None. The publisher writes no ``hx_fingerprint`` (the value carries it); a caller
+    that passes ``fingerprint`` (the writer schema's) gets the optional header as well.
     """
     if envelope.created_at.tzinfo is None:
         raise ValidationFailed([Issue("created_at", "must be a timezone-aware datetime (UTC)")])
@@ -62,8 +116,9 @@ def envelope_headers(envelope: Envelope, fingerprint: bytes) -> list[tuple[str, 
         (CE_TYPE, envelope.event_type.encode()),
         (CE_TIME, format_time(envelope.created_at).encode()),
         (CONTENT_TYPE_HEADER, _CONTENT_TYPE_BYTES),
-        (HX_FINGERPRINT, fingerprint.hex().encode()),
     ]
+    if fingerprint is not None:
+        headers.append((HX_FINGERPRINT, fingerprint.hex().encode()))
     optional = (
         (HX_CORRELATION_ID, envelope.correlation_id),
         (HX_CAUSATION_ID, envelope.causation_id),
@@ -79,8 +134,8 @@ def parse_headers(headers: Sequence[tuple[str, bytes]]) -> tuple[Envelope, dict[
 
     Raises ``MissingHeader`` naming the first required header that is absent or malformed
     (spec version other than 1.0, an id that is not a uuid, a source or target that is not
-    an agency id, an unknown event type, a time without offset, another content type, a
-    fingerprint that is not 16 hex digits) and any header that appears twice.
+    an agency id, an unknown event type, a time without offset, another content type, an
+    ``hx_fingerprint`` present but not 16 hex digits) and any header that appears twice.
     """
     by_name: dict[str, bytes] = {}
     for name, value in headers:
@@ -95,7 +150,8 @@ def parse_headers(headers: Sequence[tuple[str, bytes]]) -> tuple[Envelope, dict[
     event_type = texts.required(CE_TYPE)
     if event_type not in EVENT_TYPES:
         raise MissingHeader(f"{CE_TYPE}: {event_type!r} is not an event type of the contract")
-    texts.matching(HX_FINGERPRINT, _FINGERPRINT_HEX, "16 lower-case hex digits")
+    if HX_FINGERPRINT in by_name:
+        texts.matching(HX_FINGERPRINT, _FINGERPRINT_HEX, "16 lower-case hex digits")
     traceparent = texts.optional(HX_TRACEPARENT)
     target = texts.optional(HX_TARGET)
     if target is not None and not _AGENCY_ID.fullmatch(target):

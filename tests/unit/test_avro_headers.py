@@ -1,4 +1,4 @@
-"""Kafka headers of the envelope (CloudEvents Kafka binding + hx_) and the record key."""
+"""Kafka headers of the envelope (CloudEvents Kafka binding, binary mode) and the record key."""
 
 from __future__ import annotations
 
@@ -41,19 +41,27 @@ def test_headers_of_a_full_envelope() -> None:
         ("ce_type", b"AlertHit"),
         ("ce_time", b"2026-11-21T06:02:45.120Z"),
         ("content-type", b"application/avro"),
-        ("hx_fingerprint", b"58cb2ffb0e0aa599"),
-        ("hx_correlation_id", b"0b7d3f4e-6a2c-4e59-9d1f-3c8a5b6e7f10"),
-        ("hx_causation_id", b"7c6b5a49-3827-4615-a4f3-e2d1c0b9a897"),
-        ("hx_traceparent", TRACEPARENT.encode()),
-        ("hx_target", b"320300000000"),
-    ] == envelope_headers(FULL, FINGERPRINT)
+        ("ce_correlationid", b"0b7d3f4e-6a2c-4e59-9d1f-3c8a5b6e7f10"),
+        ("ce_causationid", b"7c6b5a49-3827-4615-a4f3-e2d1c0b9a897"),
+        ("ce_traceparent", TRACEPARENT.encode()),
+        ("ce_hxtarget", b"320300000000"),
+    ] == envelope_headers(FULL)
 
 
 def test_absent_optional_values_leave_their_headers_out() -> None:
-    """A broadcast without correlation, causation, trace or target has seven headers."""
-    names = [name for name, _ in envelope_headers(BARE, FINGERPRINT)]
-    expected = ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"]
-    assert [*expected, "hx_fingerprint"] == names
+    """A broadcast without correlation, causation, trace or target has six headers."""
+    names = [name for name, _ in envelope_headers(BARE)]
+    assert ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"] == names
+
+
+def test_fingerprint_header_only_when_asked() -> None:
+    """With a fingerprint given, hx_fingerprint (hex) follows the CloudEvents headers."""
+    assert ("hx_fingerprint", b"58cb2ffb0e0aa599") == envelope_headers(BARE, FINGERPRINT)[-1]
+
+
+def test_headers_without_fingerprint_parse() -> None:
+    """hx_fingerprint is optional: the headers without it parse to the envelope."""
+    assert BARE == parse_headers(envelope_headers(BARE))[0]
 
 
 @pytest.mark.parametrize("envelope", [FULL, BARE], ids=["full", "bare"])
@@ -98,7 +106,6 @@ REQUIRED = [
     "ce_type",
     "ce_time",
     "content-type",
-    "hx_fingerprint",
 ]
 
 
@@ -121,7 +128,7 @@ MALFORMED = [
     ("ce_time", b"yesterday"),
     ("content-type", b"application/json"),
     ("hx_fingerprint", b"58CB2FFB"),
-    ("hx_target", b"Xuzhou"),
+    ("ce_hxtarget", b"Xuzhou"),
     ("ce_source", b"\xff\xfe"),
     ("ce_id", b""),
 ]
@@ -146,9 +153,9 @@ def test_repeated_header_is_refused() -> None:
 
 def test_invalid_traceparent_is_dropped_not_fatal() -> None:
     """A malformed traceparent starts a new trace (W3C): the envelope has none."""
-    headers = [*envelope_headers(BARE, FINGERPRINT), ("hx_traceparent", b"not-a-trace")]
+    headers = [*envelope_headers(BARE, FINGERPRINT), ("ce_traceparent", b"not-a-trace")]
     envelope, by_name = parse_headers(headers)
-    assert (None, b"not-a-trace") == (envelope.traceparent, by_name["hx_traceparent"])
+    assert (None, b"not-a-trace") == (envelope.traceparent, by_name["ce_traceparent"])
 
 
 def test_other_headers_are_passed_on() -> None:

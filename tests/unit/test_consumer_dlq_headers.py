@@ -18,7 +18,15 @@ from schemas.errors import (
     ValidationFailed,
 )
 
-ORIGINAL = [("ce_id", b"6f1c0b4e-1d2a-4b7e-9a55-0c3f7f1e2d11"), ("ce_type", b"AlertHit")]
+ORIGINAL = [
+    ("ce_specversion", b"1.0"),
+    ("ce_id", b"6f1c0b4e-1d2a-4b7e-9a55-0c3f7f1e2d11"),
+    ("ce_source", b"341300000000"),
+    ("ce_type", b"AlertHit"),
+    ("ce_time", b"2025-03-01T07:59:59.000Z"),
+    ("content-type", b"application/avro"),
+]
+CLOUDEVENT_REQUIRED = {"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"}
 NOW = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
 
 
@@ -67,6 +75,30 @@ def test_replayed_message_records_its_replay_count() -> None:
 def test_first_failure_has_no_replay_count() -> None:
     """hx_dlq_replay_count appears only on replays."""
     assert [] == [k for k, _ in _headers() if k == "hx_dlq_replay_count"]
+
+
+def test_entry_of_a_message_without_cloudevents_headers_is_a_complete_cloudevent() -> None:
+    """Headers an original lacked are added (group as source, DeadLetter) and listed."""
+    headers = dict(_headers(original=[("ce_id", b"6f1c0b4e-1d2a-4b7e-9a55-0c3f7f1e2d11")]))
+    assert (set(), b"6f1c0b4e-1d2a-4b7e-9a55-0c3f7f1e2d11", b"bridge-jiangsu", b"DeadLetter") == (
+        CLOUDEVENT_REQUIRED - set(headers),
+        headers["ce_id"],
+        headers["ce_source"],
+        headers["ce_type"],
+    )
+    assert (
+        b"ce_specversion,ce_source,ce_type,ce_time,content-type",
+        b"2025-03-01T08:00:00.123Z",
+    ) == (
+        headers["hx_dlq_added"],
+        headers["ce_time"],
+    )
+
+
+def test_replay_leaves_out_the_cloudevents_headers_the_entry_added() -> None:
+    """original_headers() of an entry that completed a bare message is the bare message's."""
+    bare = [("x-partner", b"1")]
+    assert bare == _entry(_headers(original=bare)).original_headers()
 
 
 def test_long_error_text_is_cut() -> None:

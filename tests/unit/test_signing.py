@@ -145,8 +145,8 @@ def test_tampered_payload_byte_is_refused(
         ("ce_id", b"8a6f3a57-8f5b-4d4e-9f3a-1c2b3d4e5f60"),
         ("ce_type", b"VehicleAlert"),
         ("ce_time", b"2026-11-20T02:00:01.000Z"),
-        ("hx_target", b"370800000000"),
-        ("hx_correlation_id", b"another"),
+        ("ce_hxtarget", b"370800000000"),
+        ("ce_correlationid", b"another"),
     ],
 )
 def test_altered_identity_or_routing_header_is_refused(
