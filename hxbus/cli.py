@@ -7,6 +7,7 @@ and sets ``handler`` to a function ``(args, settings) -> int`` (the exit status)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,7 +28,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the reader of standard output went away (``| head``): 128 + SIGPIPE,
+#: what a shell reports for a program the signal ended.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a reader that stops reading (``hxbus … | head``) ends it quietly."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # inside the try: the last buffered lines may meet the closed pipe
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's final flush of what is
+    still buffered does not raise BrokenPipeError again (the Python documentation's recipe
+    for SIGPIPE, "Note on SIGPIPE" in the signal module)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
