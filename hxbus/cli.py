@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from hxbus import commands
-from runtime import Settings, configure_logging
+from runtime import Settings, configure_logging, for_role
 from schemas.errors import ConfigError, HxError
 
 
@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(subparsers)
     return parser
 
+
+#: Client id roles of the commands whose name is not their role's.
+_ROLES = {"alert-register": "register"}
 
 #: Exit status when the reader of standard output went away (``| head``): 128 + SIGPIPE,
 #: what a shell reports for a program the signal ended.
@@ -62,6 +65,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"hxbus: bad HX_ settings: {exc}", file=sys.stderr)
         return 2
     configure_logging(args.log_level or settings.log_level)
+    # Each command's Kafka clients name it (hxbus-publish, hxbus-tracker, ...); the bridge
+    # refines its own to province and worker (hxbus-bridge-JS-1).
+    settings = for_role(settings, _ROLES.get(args.command, args.command))
     try:
         status: int = args.handler(args, settings)
     except ConfigError as exc:

@@ -3,12 +3,14 @@
 from runtime.kafka import (
     admin_client,
     consumer_config,
+    for_role,
     force_close_producer,
     kafka_errors,
     make_consumer,
     make_producer,
     producer_config,
     raise_for_error_code,
+    role_client_id,
     topic_config_resource,
 )
 from runtime.logging import configure_logging, mask_personal_data, value_free_traceback
@@ -70,6 +72,7 @@ __all__ = [
     "configure_logging",
     "consumer_config",
     "fit_replication",
+    "for_role",
     "force_close_producer",
     "kafka_errors",
     "load_signer",
@@ -81,6 +84,7 @@ __all__ = [
     "raise_for_error_code",
     "read_cluster_state",
     "receiver_verifier",
+    "role_client_id",
     "run_provisioning",
     "topic_config_resource",
     "value_free_traceback",

@@ -38,7 +38,7 @@ from bridge.profiles import Profile, get_profile
 from bridge.runner import SinkChoice, run_inbound, run_outbound
 from consumers import ConsumerRuntime
 from hxbus.commands.metrics_option import add_metrics_arguments, metrics_port
-from runtime import Settings, receiver_verifier
+from runtime import Settings, for_role, receiver_verifier
 from runtime.metrics_server import MetricsServer, start_metrics_server
 from schemas import Agreement, load_agreement, read_events, render_event, validate_event
 from schemas.errors import (
@@ -84,6 +84,14 @@ def _register_run(commands: Any) -> None:
         help="the local topic of the kafka sink (default hx.local.<province>; created if absent)",
     )
     parser.add_argument("--group", help="consumer group (default hx.bridge.<province>)")
+    parser.add_argument(
+        "--worker",
+        type=int,
+        default=1,
+        metavar="N",
+        help="this process's number among the province's bridge workers; "
+        "it names the Kafka client (hxbus-bridge-<province>-N)",
+    )
     idle = parser.add_mutually_exclusive_group()
     idle.add_argument(
         "--max-idle",
@@ -115,6 +123,7 @@ def _register_run(commands: Any) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
+    settings = for_role(settings, f"bridge-{agreement.province_key(args.province)}", args.worker)
     if args.max_idle is not None and args.max_idle <= 0:
         raise ConfigError(f"--max-idle: must be more than 0 seconds, not {args.max_idle:g}")
     outbound_root = None
