@@ -6,9 +6,11 @@ reason and, once the cause is fixed, replay the original bytes unchanged (``hxbu
 replay``). An entry is a complete CloudEvent like every message on the bus: the
 CloudEvents headers an original lacked (garbage, a foreign producer) are added, with a
 fresh id, the group as source, type ``DeadLetter`` and ``application/octet-stream``, and
-named in ``hx_dlq_added`` so that a replay leaves them out again. The write is acknowledged by the broker (acks=all, idempotent producer) before
-the runtime commits the poison message's offset: a crash in between writes the entry
-again, it never loses it.
+named in ``hx_dlq_added`` so that a replay leaves them out again.
+
+The write is acknowledged by the broker (acks=all, idempotent producer) before the runtime
+commits the poison message's offset: a crash in between writes the entry again, it never
+loses it.
 
 The topic is created on first use if missing: one partition (poison is rare, so one
 partition costs nothing and keeps the entries in the order they failed, with the offset

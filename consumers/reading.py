@@ -25,8 +25,8 @@ from typing import Any, Protocol
 from consumers.delivery import Delivery
 from runtime import Verifier
 from schemas import parse_headers
-from schemas.headers import HX_FINGERPRINT
 from schemas.errors import BadMagic, HxError, MissingHeader
+from schemas.headers import HX_FINGERPRINT
 
 #: Event types that carry a ``valid_until`` after which they must not be delivered as live.
 EXPIRING_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
