@@ -9,7 +9,6 @@ from cloudevents.core.bindings import kafka as cloudevents_kafka
 from bridge.audit import audit_headers
 from consumers import dead_letter_headers
 
-
 RECORD = {
     "audit_id": "5b3f0b8e-4c1d-5e2f-8a9b-0c1d2e3f4a5b",
     "province": "JS",
