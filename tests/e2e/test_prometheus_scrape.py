@@ -2,7 +2,7 @@
 the role reported: here ``hxbus simulate``'s events stored equal
 ``hx_published_total{outcome="ok"}`` as Prometheus stored it.
 
-Prometheus comes with Debian's ``prometheus`` package (``.ci/run`` installs it); a
+Prometheus comes with Debian's ``prometheus`` package (``scripts/setup`` installs it); a
 missing binary fails the test rather than skipping it.
 """
 
@@ -50,7 +50,9 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """A Prometheus of our own, scraping a port chosen now; (API URL, that port)."""
     binary = shutil.which("prometheus")
     if binary is None:
-        pytest.fail("prometheus is not installed (Debian package prometheus; .ci/run installs it)")
+        pytest.fail(
+            "prometheus is not installed (Debian package prometheus; scripts/setup installs it)"
+        )
     target, listen = free_port(), free_port()
     root = tmp_path / "prometheus"
     root.mkdir()

@@ -103,7 +103,9 @@ def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
     """promtool parses every panel query (Grafana's variables replaced by sample values)."""
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool is not installed (Debian package prometheus; .ci/run installs it)")
+        pytest.fail(
+            "promtool is not installed (Debian package prometheus; scripts/setup installs it)"
+        )
     exprs = [expr for exprs in _queries(_load()).values() for expr in exprs]
     values = {"$__rate_interval": "1m", "$agency": ".*", "$province": ".*"}
     rules = ["groups:", "  - name: dashboard", "    rules:"]

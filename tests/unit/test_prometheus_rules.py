@@ -1,7 +1,7 @@
 """deploy/prometheus: the config and the alerting rules load in promtool, the rules' unit
 tests pass, and every rule reads only series hxbus exposes.
 
-promtool comes with Debian's ``prometheus`` package (``.ci/run`` installs it). A missing
+promtool comes with Debian's ``prometheus`` package (``scripts/setup`` installs it). A missing
 promtool fails these tests: an alert rule nobody checked is an alert that never fires.
 """
 
@@ -29,7 +29,9 @@ REQUIRED_ALERTS = {
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool is not installed (Debian package prometheus; .ci/run installs it)")
+        pytest.fail(
+            "promtool is not installed (Debian package prometheus; scripts/setup installs it)"
+        )
     return subprocess.run(
         [promtool, *args],
         cwd=PROMETHEUS_DIR,
