@@ -14,6 +14,7 @@ the live view.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -58,6 +59,18 @@ def _top(args: argparse.Namespace, settings: Settings) -> int:
         console.print(render(View(scrape(urls), before), names))
         return 0
     previous: Scrape | None = None
+    if not console.is_terminal:
+        # Into a pipe or a file, a live display would show nothing until the end: print
+        # one frame per interval instead, as a log of the exchange.
+        try:
+            while True:
+                now = scrape(urls)
+                console.print(render(View(now, previous), names))
+                sys.stdout.flush()
+                previous = now
+                time.sleep(max(0.0, args.interval - (time.monotonic() - now.at)))
+        except KeyboardInterrupt:
+            return 0
     with Live(console=console, auto_refresh=False, screen=False) as live:
         try:
             while True:
