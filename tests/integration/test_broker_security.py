@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from secured_support import keyed_agreement
 
 from hxbus import broker
+from hxbus.broker.tools import run_tool
 from hxbus.cli import main
 from producers import Publisher, SyntheticTraffic
 from runtime import (
@@ -250,3 +251,20 @@ def test_a_client_without_login_hears_at_once_that_the_broker_wants_one(
         status,
         "wants a SASL login" in said,
     )
+
+
+def test_kafka_tools_log_in_with_the_configured_credentials(
+    secured: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``hxbus kafka topics --list`` as Xuzhou sees its inbox, not hx.audit; a bad login fails."""
+    status = run_tool("topics", ["--list"], login(secured, XUZHOU))
+    listed = set(capfd.readouterr().out.split())
+    refused = run_tool("topics", ["--list"], login(secured, XUZHOU, "wrong"))
+    capfd.readouterr()
+    assert (0, True, True, False) == (
+        status,
+        inbox_topic(XUZHOU) in listed,
+        "hx.alerts.person" in listed,
+        "hx.audit" in listed,
+    )
+    assert 0 != refused
