@@ -15,8 +15,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: Stand-ins for Java 17 and Maven, so that the tests do not depend on this machine's.
+PRESENT = {
+    "java": "echo '    java.specification.version = 17' >&2",
+    "mvn": "exit 0",
+    "promtool": "exit 0",
+}
+
+
 def _path_without(tmp_path: Path, *absent: str, fakes: dict[str, str] | None = None) -> str:
-    """A one-directory PATH with every command of the current PATH except ``absent``."""
+    """A one-directory PATH with every command of the current PATH, Java 17, Maven and
+    promtool (stand-ins), and ``fakes``, except ``absent``."""
+    fakes = {**{k: v for k, v in PRESENT.items() if k not in absent}, **(fakes or {})}
     shadow = tmp_path / "bin"
     shadow.mkdir()
     for directory in os.environ["PATH"].split(os.pathsep):
@@ -27,7 +37,7 @@ def _path_without(tmp_path: Path, *absent: str, fakes: dict[str, str] | None = N
             if entry.name in absent or link.exists() or not os.access(entry.path, os.X_OK):
                 continue
             link.symlink_to(entry.path)
-    for name, script in (fakes or {}).items():
+    for name, script in fakes.items():
         fake = shadow / name
         fake.unlink(missing_ok=True)
         fake.write_text(f"#!/bin/sh\n{script}\n")
