@@ -15,17 +15,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-#: Stand-ins for Java 17 and Maven, so that the tests do not depend on this machine's.
+#: Stand-ins for the commands scripts/setup checks, so the tests do not depend on this machine.
 PRESENT = {
     "java": "echo '    java.specification.version = 17' >&2",
     "mvn": "exit 0",
     "promtool": "exit 0",
+    "chromium": "exit 0",
 }
 
 
 def _path_without(tmp_path: Path, *absent: str, fakes: dict[str, str] | None = None) -> str:
-    """A one-directory PATH with every command of the current PATH, Java 17, Maven and
-    promtool (stand-ins), and ``fakes``, except ``absent``."""
+    """A one-directory PATH with every command of the current PATH, the stand-ins and
+    ``fakes``, except ``absent``."""
     fakes = {**{k: v for k, v in PRESENT.items() if k not in absent}, **(fakes or {})}
     shadow = tmp_path / "bin"
     shadow.mkdir()
