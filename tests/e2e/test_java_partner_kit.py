@@ -6,6 +6,7 @@ Built with Maven as a partner would build it, then run as a JVM next to hxbus:
   kit's consumer, which verifies the signature with the JDK's Ed25519 against the
   agreement's keys, decodes the value with Avro's ``BinaryMessageDecoder`` (SchemaStore of
   schemas/avro/history) and re-encodes it byte for byte; a tampered copy fails to verify.
+- docs/signing.md: the kit's signing gives the test vector's bytes and signature.
 - Java → hxbus: a PersonAlert built with Avro's ``BinaryMessageEncoder``, with CloudEvents
   headers and no ``hx_fingerprint``, signed by the kit with the agency's PEM key, is
   delivered by hxbus's Jiangsu bridge (which verifies every signature) into its inbox, and
@@ -15,6 +16,7 @@ Built with Maven as a partner would build it, then run as a JVM next to hxbus:
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import uuid
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "deploy" / "partner-kit" / "java"
 HISTORY = ROOT / "schemas" / "avro" / "history"
 FIXTURE = ROOT / "tests" / "fixtures" / "events" / "person_alert_xuzhou.json"
+SIGNING_DOC = ROOT / "docs" / "signing.md"
 XUZHOU = "320300000000"
 PERSON_TOPIC = "hx.alerts.person"
 
@@ -71,8 +74,8 @@ def signed_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"agreement": agreement_path})
 
 
-def _kit(classpath: str, *args: str) -> list[dict[str, Any]]:
-    """Run the kit's Main; its JSON output lines."""
+def _run_kit(classpath: str, *args: str) -> str:
+    """Run the kit's Main; its standard output."""
     java = shutil.which("java")
     assert java is not None
     run = subprocess.run(
@@ -84,7 +87,42 @@ def _kit(classpath: str, *args: str) -> list[dict[str, Any]]:
         stdin=subprocess.DEVNULL,
     )
     assert 0 == run.returncode, (run.stdout + run.stderr)[-3000:]
-    return [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    return run.stdout
+
+
+def _kit(classpath: str, *args: str) -> list[dict[str, Any]]:
+    """Run the kit's Main; its JSON output lines."""
+    output = _run_kit(classpath, *args)
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_java_kit_signs_the_test_vector_of_signing_md(kit_classpath: str, tmp_path: Path) -> None:
+    """The kit, given the vector's key and message, prints the document's bytes and headers."""
+    doc = SIGNING_DOC.read_text(encoding="utf-8")
+    pem = re.search(r"-----BEGIN PRIVATE KEY-----.*?-----END PRIVATE KEY-----\n", doc, re.S)
+    signed = re.search(r"```signed-bytes\n(.*?)\n```", doc, re.S)
+    signature = re.search(r"```signature\n(.*?)\n```", doc, re.S)
+    headers = re.findall(r"^\| `((?:ce_|content-)[a-z-]+)` \| `([^`]*)` \|$", doc, re.M)
+    assert pem is not None
+    assert signed is not None
+    assert signature is not None
+    assert 7 == len(headers)
+    key_file = tmp_path / "vector.pem"
+    key_file.write_text(pem.group(0))
+    output = _run_kit(
+        kit_classpath,
+        "sign",
+        "--private-key", str(key_file),
+        "--topic", "hx.alerts.person",
+        "--key", "0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31",
+        "--value-hex", "c30158cb2ffb0e0aa5990204",
+        *[arg for name, value in headers for arg in ("--header", f"{name}={value}")],
+    )  # fmt: skip
+    expected = [
+        "signed-bytes: " + "".join(signed.group(1).split()),
+        *signature.group(1).splitlines(),
+    ]
+    assert expected == output.splitlines()
 
 
 def test_java_kit_verifies_and_decodes_what_hxbus_publishes(

@@ -48,9 +48,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       Builds a PersonAlert with Avro's GenericRecordBuilder, encodes it with
  *       BinaryMessageEncoder, adds the CloudEvents headers, signs, sends (acks=all,
  *       idempotent), and prints the message id and alert id as JSON.
+ *
+ *   sign --private-key PEM --topic T --key K --value-hex HEX --header name=value ...
+ *       Prints the signed bytes (hex) and the hx_signature / hx_key_id headers of one message:
+ *       check it against the test vector of docs/signing.md.
  * </pre>
  *
- * --client-config is a Kafka client properties file (security.protocol, sasl.*, ssl.*), the
+ * <p>--client-config is a Kafka client properties file (security.protocol, sasl.*, ssl.*), the
  * same file `hxbus kafka` writes for Kafka's own tools.
  */
 public final class Main {
@@ -68,6 +72,7 @@ public final class Main {
     switch (argv[0]) {
       case "consume" -> consume(options);
       case "publish-person-alert" -> publishPersonAlert(options);
+      case "sign" -> sign(options);
       default -> {
         System.err.println("unknown command " + argv[0]);
         System.exit(2);
@@ -145,6 +150,28 @@ public final class Main {
       out.put("error", "undecodable: " + e.getMessage());
     }
     return json(out);
+  }
+
+  // -- sign ----------------------------------------------------------------------------
+
+  static void sign(Map<String, List<String>> options) throws Exception {
+    PrivateKey privateKey =
+        Signing.privateKeyFromPem(Files.readString(Path.of(one(options, "--private-key"))));
+    String keyId = Signing.keyId(Signing.rawPublicKey(Signing.publicKeyOf(privateKey)));
+    String topic = one(options, "--topic");
+    byte[] key = one(options, "--key").getBytes(StandardCharsets.UTF_8);
+    byte[] value = java.util.HexFormat.of().parseHex(one(options, "--value-hex"));
+    List<Signing.Header> headers = new ArrayList<>();
+    for (String pair : options.getOrDefault("--header", List.of())) {
+      int eq = pair.indexOf('=');
+      headers.add(header(pair.substring(0, eq), pair.substring(eq + 1)));
+    }
+    System.out.println(
+        "signed-bytes: "
+            + java.util.HexFormat.of().formatHex(Signing.signedBytes(topic, key, value, headers, keyId)));
+    for (Signing.Header h : Signing.sign(privateKey, keyId, topic, key, value, headers)) {
+      System.out.println(h.name() + ": " + new String(h.value(), StandardCharsets.UTF_8));
+    }
   }
 
   // -- publish -------------------------------------------------------------------------
