@@ -35,7 +35,7 @@ def test_cloudevents_sdk_reads_an_audit_record() -> None:
         headers=dict(audit_headers(RECORD)), key=None, value=b"\xc3\x01"
     )
     event = cloudevents_kafka.from_binary_event(message)
-    assert ("1.0", "hx.bridge.js", "AuditRecord", RECORD["recorded_at"]) == (
+    assert ("1.0", "bridge-js", "AuditRecord", RECORD["recorded_at"]) == (
         event.get_attributes()["specversion"],
         event.get_source(),
         event.get_type(),
