@@ -78,6 +78,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise  # not a bug: the reader went away; main() ends quietly with 141
     except Exception as exc:  # a bug: its class, not a traceback (whose values may be personal)
         print(
             f"hxbus: unexpected {type(exc).__name__}; please report it "
