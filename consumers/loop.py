@@ -230,6 +230,8 @@ class ConsumerRuntime:
         self._revoked: set[TopicPartition] = set()
         self._log = log.bind(group=group, role=role)
         self._debug = False
+        #: The consumer of the batch in hand (``_reading_behind`` asks it for positions).
+        self._batch_consumer: Any = None
 
     @property
     def retrying(self) -> bool:
@@ -344,6 +346,7 @@ class ConsumerRuntime:
     # -- one batch -------------------------------------------------------------------------
 
     def _process(self, consumer: Any, polled: dict[TopicPartition, list[Any]]) -> None:
+        self._batch_consumer = consumer
         started = time.perf_counter()
         now = self._clock()
         read: dict[TopicPartition, list[tuple[Any, Delivery | Poison | HxError]]] = {}
@@ -466,8 +469,14 @@ class ConsumerRuntime:
         attempts = state.attempts if state is not None and state.offset == record.offset else 0
         if isinstance(error, AuthorityUnknown):
             # Never accepted blindly, never waited on for ever (a forged hit naming no
-            # alert must not stall its inbox): past ``unknown_after``, a refusal.
-            if attempts + 1 >= self._policy.unknown_after:
+            # alert must not stall its inbox): past ``unknown_after``, a refusal — but
+            # only once the other partitions were read to their ends, where the fact
+            # would be if it existed (up to ``unknown_ceiling``): a receiver catching up
+            # on a backlog reads a hit long before the alert it names on another topic.
+            limit = self._policy.unknown_after
+            if self._reading_behind(tp):
+                limit = self._policy.unknown_ceiling
+            if attempts + 1 >= limit:
                 self._dead_letter(tp, record, Poison.of(error, event_type), work)
                 return False
         elif self._policy.exhausted(attempts + 1):
@@ -476,6 +485,23 @@ class ConsumerRuntime:
         self._schedule_retry(tp, record.offset, error.reason, public_text(error))
         work.stopped_at = record.offset
         return True
+
+    def _reading_behind(self, stopped: TopicPartition) -> bool:
+        """Whether a partition this worker holds, other than ``stopped``, has records it
+        has not read yet (its position is below the high watermark the last fetch saw)."""
+        consumer = self._batch_consumer
+        if consumer is None:
+            return False
+        for tp in set(consumer.assignment()) - {stopped}:
+            try:
+                with kafka_errors("read position"):
+                    highwater = consumer.highwater(tp)
+                    position = consumer.position(tp) if highwater is not None else None
+            except (AttributeError, HxError):
+                continue  # nothing known of it: it does not hold the refusal back
+            if highwater is not None and position is not None and position < highwater:
+                return True
+        return False
 
     def _dead_letter(
         self, tp: TopicPartition, record: Any, poison: Poison, work: _PartitionWork

@@ -50,6 +50,12 @@ class RetryPolicy:
     #: with the defaults, about 8 s of backoff on average, at most about 16 s, during
     #: which its partition waits (a backlog of orphans must not stall a stream for long).
     unknown_after: int = 6
+    #: While this receiver has not yet read the other partitions it holds to their ends
+    #: (a start-up backlog, a loaded machine), the missing fact may still be on its way,
+    #: so ``unknown_after`` does not count yet; this many attempts are the ceiling all the
+    #: same (about 95 s of backoff on average), so a forged message cannot stall its
+    #: partition for good behind a stream that never quite catches up.
+    unknown_ceiling: int = 12
 
     def __post_init__(self) -> None:
         if self.base_delay <= 0 or self.max_delay < self.base_delay:
@@ -58,6 +64,8 @@ class RetryPolicy:
             raise ValueError("retry policy: dead_letter_after must be at least 1 attempt")
         if self.unknown_after < 1:
             raise ValueError("retry policy: unknown_after must be at least 1 attempt")
+        if self.unknown_ceiling < self.unknown_after:
+            raise ValueError("retry policy: unknown_ceiling must be at least unknown_after")
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait before retry number ``attempt`` (1 = the first retry)."""

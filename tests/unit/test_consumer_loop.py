@@ -578,3 +578,43 @@ def test_failed_flush_drops_the_facts_of_the_batch(
 
     b.runtime(handler, FakeDeadLetters(), authority=Watching(facts)).run(idle_timeout=0.3)
     assert ([False, True], True) == (committed, facts.hit(event.record["hit_id"]) is not None)
+
+
+class _Positions(dict[TopicPartition, int]):
+    """The fake's positions, also callable as kafka-python's ``position(tp)``."""
+
+    def __call__(self, tp: TopicPartition) -> int:
+        return self[tp]
+
+
+class BehindConsumer(FakeConsumer):
+    """A consumer whose every partition always has more to read (a backlog, a busy stream)."""
+
+    def __init__(self, log: dict[TopicPartition, list[Record]], committed: dict[Any, int]) -> None:
+        super().__init__(log, committed)
+        self.position = _Positions(self.position)
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return len(self.log[tp]) + 1
+
+
+def test_unknown_alert_waits_longer_while_other_partitions_are_unread(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """While another partition is not read to its end (the alert may be there), a hit on an
+    unknown alert is retried up to unknown_ceiling - 1 times, not unknown_after - 1, then
+    dead-lettered not_authorized."""
+    stray, good = hits(hit_template, 2)
+    stray.record["alert_id"] = str(uuid.uuid4())
+    b = bench([stray], [good])
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=3, unknown_ceiling=6)
+    gate = AuthorityGate(shared_alert_facts(hit_template))
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    runtime = b.runtime(handler, dlq, retry=policy, authority=gate)
+    runtime._consumer_factory = lambda _settings, **_o: BehindConsumer(b.log, b.committed)
+    stats = runtime.run(idle_timeout=0.5)
+    assert ([good.envelope.message_id], ["not_authorized"], 5) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+        stats.retried,
+    )
