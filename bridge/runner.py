@@ -91,6 +91,8 @@ class SinkChoice:
     url: str | None = None
     #: The kafka sink's local topic (default ``local_topic(province)``).
     topic: str | None = None
+    #: The http sink's read timeout in seconds (default the sink's own).
+    http_timeout: float | None = None
 
     def build(
         self,
@@ -115,6 +117,8 @@ class SinkChoice:
         if self.kind == "http":
             if not self.url:
                 raise ConfigError("--url: the http sink needs the local system's URL")
+            if self.http_timeout is not None:
+                return HttpSink(self.url, read_timeout=self.http_timeout)
             return HttpSink(self.url)
         if self.kind == "kafka":
             if settings is None or not group:

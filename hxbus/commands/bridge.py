@@ -83,6 +83,12 @@ def _register_run(commands: Any) -> None:
         metavar="TOPIC",
         help="the local topic of the kafka sink (default hx.local.<province>; created if absent)",
     )
+    parser.add_argument(
+        "--http-timeout",
+        type=float,
+        metavar="S",
+        help="http sink: seconds to wait for the local system's answer (default 30)",
+    )
     parser.add_argument("--group", help="consumer group (default hx.bridge.<province>)")
     parser.add_argument(
         "--worker",
@@ -126,6 +132,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings = for_role(settings, f"bridge-{agreement.province_key(args.province)}", args.worker)
     if args.max_idle is not None and args.max_idle <= 0:
         raise ConfigError(f"--max-idle: must be more than 0 seconds, not {args.max_idle:g}")
+    if args.http_timeout is not None and args.http_timeout <= 0:
+        raise ConfigError(f"--http-timeout: must be more than 0 seconds, not {args.http_timeout:g}")
     outbound_root = None
     if not args.no_outbound:
         if args.root is None:
@@ -151,7 +159,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             settings,
             agreement,
             args.province,
-            SinkChoice(args.sink, args.root, args.url, args.kafka_topic),
+            SinkChoice(args.sink, args.root, args.url, args.kafka_topic, args.http_timeout),
             group=args.group,
             max_idle=args.max_idle,
             # Secured by default: None only on a plain development broker without keys.

@@ -1,0 +1,337 @@
+"""After the run: what arrived where, against the ledger, exactly once; and per fault.
+
+The checker reads only the drill's ledger and what the local systems hold — the files in
+each province's inbox (a file's name is its message id, its mtime when it was written),
+the HTTP receiver's log — plus, to compare, the audit trail on ``hx.audit`` and the copies
+on the bus. Never a role's own store or metrics.
+
+- **lost**: an acknowledged copy a province must receive (ledger) that is not in its
+  local system;
+- **duplicated**: a message id stored twice by the receiver, or two message ids of one
+  business event (alert revision, hit, request copy…) in one local system;
+- **unexpected**: a message in a local system the ledger does not expect there (a second
+  notice of the tracker for a copy expected there is expected: it is the tracker's duty);
+- **withdrawals**: status changes found at exactly the provinces holding the alert;
+- **audit**: every message in a local system has a DELIVERED or DUPLICATE audit record of
+  its province, and every such record a message in the local system.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafka import TopicPartition
+
+from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
+from consumers.second_notice import second_notice_id
+from hxbus.drill.faults import FaultRecord
+from hxbus.drill.ledger import AckedCopy, Ledger
+from hxbus.drill.receiver import read_log
+from hxbus.drill.region import HTTP_PROVINCE
+from runtime import Settings, kafka_errors, make_consumer
+from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
+from schemas.errors import BrokerError, DecodeError
+
+_RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
+
+
+@dataclass
+class Found:
+    """What one province's local system holds: message id -> when it arrived, and how many
+    times it was stored (a directory holds a name once; the receiver's log says)."""
+
+    first_at: dict[str, float] = field(default_factory=dict)
+    stored: Counter[str] = field(default_factory=Counter)
+
+
+def found_in_inbox(inbox: Path) -> Found:
+    found = Found()
+    if not inbox.exists():
+        return found
+    for path in inbox.iterdir():
+        if path.name.startswith("."):
+            continue  # a temporary file of a batch a crash interrupted: not delivered
+        message_id = path.name.split(".", 1)[0]
+        found.first_at[message_id] = path.stat().st_mtime
+        found.stored[message_id] += 1
+    return found
+
+
+def found_by_receiver(log: Path) -> Found:
+    found = Found()
+    for entry in read_log(log):
+        if not entry.get("stored"):
+            continue  # a repeat the receiver recognised by its Idempotency-Key
+        key = str(entry["key"])
+        found.stored[key] += 1
+        found.first_at.setdefault(key, float(entry["at"]))
+    return found
+
+
+@dataclass
+class Window:
+    """One row of the report: a fault (or the run before the first one)."""
+
+    name: str
+    description: str
+    started: float
+    ended: float
+    healed_s: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    expected: int = 0
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    resumed_s: float | None = None
+    highest_lag_s: float = 0.0
+    #: Sequence numbers of the events acknowledged in the window.
+    events: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def acknowledged(self) -> int:
+        return len(self.events)
+
+
+@dataclass
+class Result:
+    windows: list[Window]
+    events_acknowledged: int = 0
+    events_intended: int = 0
+    copies: int = 0
+    expected: int = 0
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unexpected: int = 0
+    second_notices: int = 0
+    withdrawals_expected: int = 0
+    withdrawals_delivered: int = 0
+    withdrawals_elsewhere: int = 0
+    resent_after_restart: int = 0
+    on_bus_more_than_once: int = 0
+    audit_records: int = 0
+    audit_missing: int = 0
+    audit_without_delivery: int = 0
+    audit_refusals: Counter[str] = field(default_factory=Counter)
+    per_province: dict[str, dict[str, int]] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and self.unexpected == 0
+            and self.audit_missing == 0
+            and self.audit_without_delivery == 0
+            and self.events_acknowledged == self.events_intended
+        )
+
+    def note(self, kind: str, text: str) -> None:
+        examples = self.examples.setdefault(kind, [])
+        if len(examples) < 5:
+            examples.append(text)
+
+
+def _windows(faults: list[FaultRecord], run_start: float, run_end: float) -> list[Window]:
+    starts = [f.started for f in faults]
+    windows = [
+        Window("baseline", "traffic before the first fault", run_start, (starts or [run_end])[0])
+    ]
+    for i, fault in enumerate(faults):
+        end = starts[i + 1] if i + 1 < len(faults) else run_end
+        healed = round(fault.healed - fault.started, 1) if fault.healed else None
+        windows.append(
+            Window(fault.name, fault.description, fault.started, end, healed, fault.detail)
+        )
+    return windows
+
+
+def _window_of(windows: list[Window], at: float) -> Window:
+    for window in reversed(windows):
+        if at >= window.started:
+            return window
+    return windows[0]
+
+
+def check(
+    ledger: Ledger,
+    agreement: Agreement,
+    inboxes: dict[str, Path],
+    receiver_log: Path,
+    settings: Settings,
+    faults: list[FaultRecord],
+    run_start: float,
+    run_end: float,
+) -> Result:
+    """Compare the local systems with the ledger; see the module doc."""
+    windows = _windows(faults, run_start, run_end)
+    result = Result(windows)
+    result.events_intended, result.events_acknowledged = ledger.counts()
+    result.resent_after_restart = ledger.resent()
+    found = {
+        province: found_by_receiver(receiver_log)
+        if province == HTTP_PROVINCE
+        else found_in_inbox(inboxes[province])
+        for province in agreement.provinces
+    }
+    copies = list(ledger.copies())
+    result.copies = len(copies)
+    by_id = {c.copy.message_id: c for c in copies}
+    notices = {second_notice_id(mid): mid for mid in by_id}
+    accounted: dict[str, set[str]] = {p: set() for p in agreement.provinces}
+    business: dict[tuple[str, str], list[str]] = defaultdict(list)
+
+    for acked in copies:
+        copy = acked.copy
+        window = _window_of(windows, acked.acked_at)
+        window.events.add(acked.seq)  # an event fans out into copies: count it once
+        for province in copy.provinces:
+            here = found[province]
+            window.expected += 1
+            result.expected += 1
+            is_withdrawal = copy.event_type == "AlertStatusChange"
+            result.withdrawals_expected += is_withdrawal
+            if copy.message_id not in here.first_at:
+                window.lost += 1
+                result.lost += 1
+                result.note("lost", f"{copy.event_type} {copy.message_id} at {province}")
+                continue
+            accounted[province].add(copy.message_id)
+            business[(province, copy.business_key)].append(copy.message_id)
+            window.delivered += 1
+            result.delivered += 1
+            result.withdrawals_delivered += is_withdrawal
+            extra = here.stored[copy.message_id] - 1
+            if extra > 0:
+                window.duplicated += extra
+                result.duplicated += extra
+                result.note("duplicated", f"{copy.message_id} stored {extra + 1}x at {province}")
+            lag = max(0.0, here.first_at[copy.message_id] - acked.acked_at)
+            window.highest_lag_s = max(window.highest_lag_s, lag)
+
+    for (province, key), ids in business.items():
+        if len(ids) > 1:
+            extra = len(ids) - 1
+            window = _window_of(windows, by_id[ids[-1]].acked_at)
+            window.duplicated += extra
+            result.duplicated += extra
+            result.note("duplicated", f"{key} under {len(ids)} message ids at {province}")
+
+    for province, here in found.items():
+        for message_id in here.first_at:
+            if message_id in accounted[province]:
+                continue
+            original = notices.get(message_id)
+            if original is not None and province in by_id[original].copy.provinces:
+                result.second_notices += 1
+                accounted[province].add(message_id)
+                continue
+            result.unexpected += 1
+            copy_known = by_id.get(message_id)
+            if copy_known is not None and copy_known.copy.event_type == "AlertStatusChange":
+                result.withdrawals_elsewhere += 1
+            result.note("unexpected", f"{message_id} at {province}")
+        result.per_province[province] = {
+            "expected": sum(1 for c in copies if province in c.copy.provinces),
+            "found": len(here.first_at),
+        }
+
+    _resumption(windows, copies, found)
+    _check_audit(result, settings, accounted)
+    result.on_bus_more_than_once = _on_bus_more_than_once(settings, agreement, set(by_id))
+    return result
+
+
+def _resumption(windows: list[Window], copies: list[AckedCopy], found: dict[str, Found]) -> None:
+    """Per fault: from its start, the time until every province that receives anything got
+    a message acknowledged after the fault began (the slowest province decides)."""
+    for window in windows[1:]:
+        firsts: dict[str, float] = {}
+        for acked in copies:
+            if acked.acked_at < window.started:
+                continue
+            for province in acked.copy.provinces:
+                at = found[province].first_at.get(acked.copy.message_id)
+                if at is not None and at < firsts.get(province, float("inf")):
+                    firsts[province] = at
+        if firsts:
+            window.resumed_s = round(max(firsts.values()) - window.started, 1)
+
+
+def read_topics(
+    settings: Settings, topics: Iterable[str], timeout_s: float = 300.0
+) -> Iterator[Any]:
+    """Every record of ``topics`` from the beginning to their end offsets now."""
+    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    try:
+        with kafka_errors("read topics"):
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            if not partitions:
+                return
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            end = consumer.end_offsets(partitions)
+            deadline = time.monotonic() + timeout_s
+            while any(consumer.position(tp) < end[tp] for tp in partitions):
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"topics not read to their end in {timeout_s:g} s")
+                for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
+                    yield from batch
+    finally:
+        consumer.close()
+
+
+def _check_audit(result: Result, settings: Settings, accounted: dict[str, set[str]]) -> None:
+    codec = audit_codec()
+    received: dict[str, set[str]] = defaultdict(set)
+    seen: set[str] = set()
+    for message in read_topics(settings, [AUDIT_TOPIC]):
+        if message.value is None:
+            continue
+        try:
+            event_type, record = codec.decode(message.value)
+        except DecodeError:
+            continue
+        if event_type != AUDIT_RECORD_TYPE or str(record["audit_id"]) in seen:
+            continue
+        seen.add(str(record["audit_id"]))
+        result.audit_records += 1
+        outcome = str(record["outcome"])
+        if outcome in _RECEIVED:
+            received[str(record["province"])].add(str(record["message_id"]))
+        else:
+            result.audit_refusals[outcome] += 1
+    for province, ids in accounted.items():
+        missing = ids - received.get(province, set())
+        extra = received.get(province, set()) - ids
+        result.audit_missing += len(missing)
+        result.audit_without_delivery += len(extra)
+        for mid in sorted(missing)[:2]:
+            result.note("audit", f"{mid} at {province}: in the local system, no audit record")
+        for mid in sorted(extra)[:2]:
+            result.note("audit", f"{mid} at {province}: audited as received, not there")
+
+
+def _on_bus_more_than_once(settings: Settings, agreement: Agreement, ids: set[str]) -> int:
+    """Copies written to the bus more than once (the publisher sent them again after a
+    restart or a timeout): each must still be delivered once."""
+    topics = [*BROADCAST_TOPICS.values(), *(inbox_topic(a.id) for a in agreement.agencies)]
+    counts: Counter[str] = Counter()
+    for message in read_topics(settings, topics):
+        for name, value in message.headers or ():
+            if name == "ce_id":
+                message_id = value.decode()
+                if message_id in ids:
+                    counts[message_id] += 1
+                break
+    return sum(1 for n in counts.values() if n > 1)

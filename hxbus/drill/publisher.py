@@ -1,0 +1,163 @@
+"""The drill's duty desk: seeded traffic through the real Publisher, every ack in the ledger.
+
+Run as its own process (``python -m hxbus.drill.publisher LEDGER --rate R``) so that the
+drill can kill -9 it in the middle of a batch. The traffic is ``SyntheticTraffic`` with
+the seed, start and spacing the ledger's ``meta`` holds, so event number ``seq`` is the
+same event, message ids included, in every run of this process.
+
+For each event: the intent is written (fsynced) before it is handed to the producer; when
+every copy is acknowledged, the copies, where they were stored and who must receive them
+(``Rulebook``) are written. On start, the events intended but never acknowledged — those
+in flight when the previous process died — are sent again first, as a duty desk sends
+again what it has no receipt for. Their message ids are the same, so receivers that got
+the first attempt drop the second. An event the broker did not take (a delivery timeout)
+is sent again too. SIGTERM: stop taking new events, settle those in flight, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import structlog
+
+from hxbus.drill.ledger import Copy, Ledger
+from hxbus.drill.rulebook import Rulebook, business_key
+from producers import Publisher, SyntheticTraffic, TokenBucket
+from runtime import Settings, configure_logging
+from runtime.signing import agreement_signers
+from schemas import Agreement, ExchangeEvent, load_agreement
+
+log = structlog.get_logger("hxbus.drill.publisher")
+
+#: Events in flight at once: a duty desk's batch, small enough to settle fast on SIGTERM.
+WINDOW = 200
+
+
+class DutyDesk:
+    """Publishes the ledger's traffic from where the previous run stopped."""
+
+    def __init__(self, settings: Settings, agreement: Agreement, ledger: Ledger, rate: float):
+        self._settings = settings
+        self._agreement = agreement
+        self._ledger = ledger
+        self._rate = rate
+        self._stopping = False
+        meta = ledger.meta()
+        self._traffic = SyntheticTraffic(
+            agreement,
+            seed=int(meta["seed"]),
+            start=datetime.fromisoformat(meta["start"]),
+            spacing=timedelta(milliseconds=int(meta["spacing_ms"])),
+        )
+        self._rulebook = Rulebook(agreement, ledger.holders())
+        #: Events the broker did not take, to send again before the next new one.
+        self._retry: deque[tuple[int, ExchangeEvent]] = deque()
+        self.resent_after_restart = 0
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def run(self) -> None:
+        acked = self._ledger.acknowledged()
+        intended = self._ledger.intended()
+        unacked = intended - acked
+        last = max(intended, default=-1)
+        log.info("drill_publisher_starting", acknowledged=len(acked), to_resend=len(unacked))
+        order: deque[tuple[int, bool]] = deque()
+        signer = agreement_signers(self._settings, self._agreement)
+        with Publisher(self._settings, self._agreement, signer=signer, window=WINDOW) as pub:
+            for outcome in pub.publish_many(self._events(unacked, last, order)):
+                seq, resent = order.popleft()
+                if not outcome.ok:
+                    log.warning("drill_publish_retry", seq=seq, reason=outcome.error.reason)  # type: ignore[union-attr]
+                    self._retry.append((seq, outcome.event))
+                    continue
+                copies = [
+                    Copy(
+                        r.message_id, outcome.event.event_type, r.topic, r.partition, r.offset,
+                        business_key(outcome.event, r), _alert_id(outcome.event),
+                        self._rulebook.expected(outcome.event, r),
+                    )
+                    for r in outcome.receipts
+                ]  # fmt: skip
+                self._ledger.acknowledge(seq, time.time(), copies, resent=resent)
+            self._send_the_rest(pub)
+        log.info("drill_publisher_stopped", resent=self.resent_after_restart)
+
+    def _send_the_rest(self, pub: Publisher) -> None:
+        """On the way out: what the broker did not take is sent again until it is (a desk
+        does not go home with unconfirmed messages), or until SIGKILL."""
+        while self._retry:
+            seq, event = self._retry.popleft()
+            self._ledger.intend(seq, event.event_type, time.time())
+            outcome = next(pub.publish_many([event]))
+            if not outcome.ok:
+                self._retry.appendleft((seq, event))
+                time.sleep(1.0)
+                continue
+            copies = [
+                Copy(
+                    r.message_id, event.event_type, r.topic, r.partition, r.offset,
+                    business_key(event, r), _alert_id(event), self._rulebook.expected(event, r),
+                )
+                for r in outcome.receipts
+            ]  # fmt: skip
+            self._ledger.acknowledge(seq, time.time(), copies, resent=True)
+
+    def _events(
+        self, unacked: set[int], last: int, order: deque[tuple[int, bool]]
+    ) -> Iterator[ExchangeEvent]:
+        bucket = TokenBucket(self._rate, burst=max(1.0, self._rate / 5))
+        for seq, event in enumerate(self._traffic):
+            while self._retry and not self._stopping:
+                again_seq, again = self._retry.popleft()
+                self._ledger.intend(again_seq, again.event_type, time.time())
+                order.append((again_seq, True))
+                yield again
+            if self._stopping:
+                return
+            if seq <= last:
+                if seq in unacked:  # in flight when the previous run died: send again
+                    self.resent_after_restart += 1
+                    self._ledger.intend(seq, event.event_type, time.time())
+                    order.append((seq, True))
+                    yield event
+                continue
+            bucket.take()
+            self._ledger.intend(seq, event.event_type, time.time())
+            order.append((seq, False))
+            yield event
+
+
+def _alert_id(event: ExchangeEvent) -> str | None:
+    value = event.record.get("alert_id")
+    return value if isinstance(value, str) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hxbus.drill.publisher")
+    parser.add_argument("ledger", type=Path)
+    parser.add_argument("--rate", type=float, required=True)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    agreement = load_agreement(settings.agreement)
+    ledger = Ledger(args.ledger)
+    desk = DutyDesk(settings, agreement, ledger, args.rate)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: desk.stop())
+    try:
+        desk.run()
+    finally:
+        ledger.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
