@@ -261,7 +261,9 @@ def _resumption(windows: list[Window], copies: list[AckedCopy], found: dict[str,
                 if at is not None and at < firsts.get(province, float("inf")):
                     firsts[province] = at
         if firsts:
-            window.resumed_s = round(max(firsts.values()) - window.started, 1)
+            slowest = max(firsts, key=lambda p: firsts[p])
+            window.resumed_s = round(firsts[slowest] - window.started, 1)
+            window.detail["slowest_province"] = slowest
 
 
 def read_topics(

@@ -71,7 +71,7 @@ class Timing:
     @property
     def gap_s(self) -> float:
         """Traffic without a fault after each one: recovery shows, the next starts clean."""
-        return self.s(20, floor=6.0)
+        return self.s(20, floor=10.0)
 
 
 #: Seconds of the full schedule that scale (holds and gaps), and that do not (restarts).
@@ -98,7 +98,7 @@ def _busiest_partition_leader(region: Region) -> tuple[int, str]:
     try:
         with kafka_errors("describe topics"):
             leaders = {
-                TopicPartition(t["topic"], p["partition"]): int(p["leader"])
+                TopicPartition(t["name"], p["partition_index"]): int(p["leader_id"])
                 for t in admin.describe_topics(topics)
                 for p in t["partitions"]
             }
