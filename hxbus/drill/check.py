@@ -30,7 +30,7 @@ from kafka import TopicPartition
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
 from consumers.second_notice import second_notice_id
 from hxbus.drill.faults import FaultRecord
-from hxbus.drill.ledger import AckedCopy, Ledger
+from hxbus.drill.ledger import Ledger
 from hxbus.drill.receiver import read_log
 from hxbus.drill.region import HTTP_PROVINCE
 from runtime import Settings, kafka_errors, make_consumer
@@ -242,28 +242,39 @@ def check(
             "found": len(here.first_at),
         }
 
-    _resumption(windows, copies, found)
+    _resumption(windows, found)
     _check_audit(result, settings, accounted)
     result.on_bus_more_than_once = _on_bus_more_than_once(settings, agreement, set(by_id))
     return result
 
 
-def _resumption(windows: list[Window], copies: list[AckedCopy], found: dict[str, Found]) -> None:
-    """Per fault: from its start, the time until every province that receives anything got
-    a message acknowledged after the fault began (the slowest province decides)."""
+#: A pause between two deliveries into one local system longer than this is a stall
+#: (at the drill's rates a province receives several messages a second).
+STALL_S = 1.5
+
+
+def _resumption(windows: list[Window], found: dict[str, Found]) -> None:
+    """Per fault: the time from its start until deliveries flowed again after the longest
+    stall that began during it, in the local system where that took longest (0.0: no
+    local system stalled). A stall that began before the fault is not the fault's."""
     for window in windows[1:]:
-        firsts: dict[str, float] = {}
-        for acked in copies:
-            if acked.acked_at < window.started:
-                continue
-            for province in acked.copy.provinces:
-                at = found[province].first_at.get(acked.copy.message_id)
-                if at is not None and at < firsts.get(province, float("inf")):
-                    firsts[province] = at
-        if firsts:
-            slowest = max(firsts, key=lambda p: firsts[p])
-            window.resumed_s = round(firsts[slowest] - window.started, 1)
-            window.detail["slowest_province"] = slowest
+        worst: tuple[float, str] | None = None
+        for province, here in found.items():
+            times = sorted(t for t in here.first_at.values() if t >= window.started)
+            previous = window.started
+            for at in times:
+                if previous >= window.ended:
+                    break
+                if at - previous > STALL_S:
+                    resumed = at - window.started
+                    if worst is None or resumed > worst[0]:
+                        worst = (resumed, province)
+                previous = at
+        if worst is None:
+            window.resumed_s = 0.0
+        else:
+            window.resumed_s = round(worst[0], 1)
+            window.detail["slowest_province"] = worst[1]
 
 
 def read_topics(

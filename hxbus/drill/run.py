@@ -97,6 +97,7 @@ class Drill:
                 for name, role in region.roles.items()
                 if name != "publisher" and role.process is not None and not role.alive()
             }
+            answers = dict(region.receiver.system.answered) if region.receiver else {}
             self.say("checking the local systems against the ledger")
             ledger = Ledger(region.ledger_path)
             try:
@@ -120,6 +121,7 @@ class Drill:
                 "traffic_s": round(run_end - run_start),
                 "drained": drained,
                 "roles_exited_on_their_own": exited,
+                "receiver_answers": {str(k): v for k, v in sorted(answers.items())},
                 "restarts": {n: r.starts - 1 for n, r in region.roles.items() if r.starts > 1},
                 "started_at": datetime.fromtimestamp(run_start)
                 .astimezone()
