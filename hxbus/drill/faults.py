@@ -254,9 +254,11 @@ def select_faults(spec: str | None) -> list[Fault]:
         return list(FAULTS)
     wanted = [w.strip() for w in spec.split(",") if w.strip()]
     unknown = [w for w in wanted if w not in FAULT_NAMES]
-    if unknown or not wanted:
+    if not wanted:
+        raise ConfigError("--faults: names no fault; choose from " + ", ".join(FAULT_NAMES))
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
         raise ConfigError(
-            f"--faults: {', '.join(unknown) or spec!r} not a fault; choose from "
-            + ", ".join(FAULT_NAMES)
+            f"--faults: {names} is not a fault; choose from " + ", ".join(FAULT_NAMES)
         )
     return [f for f in FAULTS if f.name in wanted]

@@ -1,0 +1,47 @@
+"""The drill's ledger: intents and acknowledgements survive a reopen (a killed publisher),
+and what each copy must reach is read back as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hxbus.drill import Copy, Ledger
+
+
+def _copy(message_id: str, event_type: str, provinces: dict[str, tuple[str, ...]]) -> Copy:
+    return Copy(
+        message_id, event_type, "hx.alerts.person", 0, 7, f"k:{message_id}", "alert-1", provinces
+    )
+
+
+def test_in_flight_events_are_known_to_the_next_publisher(tmp_path: Path) -> None:
+    """Intended 0..2, acknowledged 0: a new Ledger on the file says 1 and 2 are unacked."""
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for seq in range(3):
+        ledger.intend(seq, "PersonAlert", 100.0 + seq)
+    ledger.acknowledge(
+        0, 101.0, [_copy("m0", "PersonAlert", {"SD": ("370800000000",)})], resent=False
+    )
+    ledger.close()
+
+    reopened = Ledger(tmp_path / "ledger.sqlite")
+    actual = (
+        reopened.intended() - reopened.acknowledged(),
+        reopened.in_flight(),
+        reopened.counts(),
+    )
+    reopened.close()
+    assert ({1, 2}, 2, (3, 1)) == actual
+
+
+def test_copies_and_holders_read_back_what_was_acknowledged(tmp_path: Path) -> None:
+    """A copy's expected provinces and agencies, its ack time and resent flag come back;
+    the provinces due an alert revision are its holders."""
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.intend(5, "PersonAlert", 10.0)
+    provinces = {"SD": ("370800000000",), "AH": ("340600000000", "341300000000")}
+    ledger.acknowledge(5, 11.5, [_copy("m5", "PersonAlert", provinces)], resent=True)
+    [acked] = list(ledger.copies())
+    actual = (acked.seq, acked.acked_at, acked.resent, acked.copy.provinces, ledger.holders())
+    ledger.close()
+    assert (5, 11.5, True, provinces, {"alert-1": {"SD", "AH"}}) == actual
