@@ -34,6 +34,8 @@ from schemas.errors import BrokerUnavailable, ConfigError
 
 #: The province whose bridge delivers through the HTTP sink (the others: directories).
 HTTP_PROVINCE = "AH"
+#: The file that marks a directory as a drill's root (one the next drill may empty).
+MARKER = ".hxbus-drill"
 #: Ports the drill needs from its base: 6 for the brokers, 6 roles' /metrics, 1 receiver.
 PORTS_NEEDED = 13
 
@@ -95,8 +97,14 @@ class Region:
     def prepare(self) -> None:
         """Empty the root; keys for every agency; the agreement copy the roles use."""
         if self.root.exists():
+            if any(self.root.iterdir()) and not (self.root / MARKER).exists():
+                raise ConfigError(
+                    f"--root: {self.root} holds files that no drill wrote; the drill empties "
+                    "its root, so give it a new or empty directory"
+                )
             shutil.rmtree(self.root)
         (self.root / "logs").mkdir(parents=True)
+        (self.root / MARKER).write_text("written by hxbus drill; emptied by the next run\n")
         state = self.root / ".state"
         agreement_copy = self.root / "agreement.toml"
         shutil.copyfile(self.settings.agreement, agreement_copy)

@@ -21,6 +21,29 @@ _COLUMNS = (
 )
 
 
+#: What the columns mean, at the end of the Markdown report.
+HOW_TO_READ = (
+    "## How to read it",
+    "",
+    "- Each row after *baseline* covers one fault, from its start to the next fault's start "
+    "(the last: to the end of traffic); an event counts in the row in which the publisher got "
+    "its acknowledgement.",
+    "- *healed after*: from the fault's start until the drill had undone it (node restarted "
+    "and unfenced, role ready again, receiver answering, cluster serving).",
+    "- *deliveries resumed after*: from the fault's start until deliveries flowed again after "
+    "the longest stall (over 1.5 s without a delivery) that began during the fault, in the "
+    "local system where that took longest; 0.0 when no local system stalled.",
+    "- *highest lag*: the longest time an event acknowledged in the row waited, after its "
+    "acknowledgement, until a local system had it.",
+    "- *lost*: deliveries the ledger says are due and no local system holds; *duplicated*: a "
+    "message stored twice, or one event stored under two message ids.",
+    "- The ledger is the drill's own SQLite file, written by the drill's publisher (intent "
+    "before sending, copies and expected provinces at the acknowledgement, fsynced); the "
+    "local systems are the inbox files and the HTTP receiver's log; the roles' own stores "
+    "and metrics are not consulted.",
+)
+
+
 def _row(window: Window) -> dict[str, Any]:
     return {
         "fault": window.name,
@@ -141,6 +164,7 @@ def as_markdown(result: Result, run: dict[str, Any]) -> str:
     for window in result.windows[1:]:
         detail = ", ".join(f"{k} {v}" for k, v in window.detail.items())
         lines.append(f"- **{window.name}**: {window.description} ({detail})")
+    lines += ["", *HOW_TO_READ]
     if result.examples:
         lines += ["", "## Findings", ""]
         for kind, examples in result.examples.items():
