@@ -30,6 +30,7 @@ import structlog
 from hxbus.drill.ledger import Copy, Ledger
 from hxbus.drill.rulebook import Rulebook, business_key
 from producers import Publisher, SyntheticTraffic, TokenBucket
+from producers.publisher import Receipt
 from runtime import Settings, configure_logging
 from runtime.signing import agreement_signers
 from schemas import Agreement, ExchangeEvent, load_agreement
@@ -75,21 +76,26 @@ class DutyDesk:
         with Publisher(self._settings, self._agreement, signer=signer, window=WINDOW) as pub:
             for outcome in pub.publish_many(self._events(unacked, last, order)):
                 seq, resent = order.popleft()
-                if not outcome.ok:
-                    log.warning("drill_publish_retry", seq=seq, reason=outcome.error.reason)  # type: ignore[union-attr]
+                if outcome.error is not None:
+                    log.warning("drill_publish_retry", seq=seq, reason=outcome.error.reason)
                     self._retry.append((seq, outcome.event))
                     continue
-                copies = [
-                    Copy(
-                        r.message_id, outcome.event.event_type, r.topic, r.partition, r.offset,
-                        business_key(outcome.event, r), _alert_id(outcome.event),
-                        self._rulebook.expected(outcome.event, r),
-                    )
-                    for r in outcome.receipts
-                ]  # fmt: skip
-                self._ledger.acknowledge(seq, time.time(), copies, resent=resent)
+                self._acknowledge(seq, outcome.event, outcome.receipts, resent=resent)
             self._send_the_rest(pub)
         log.info("drill_publisher_stopped", resent=self.resent_after_restart)
+
+    def _acknowledge(
+        self, seq: int, event: ExchangeEvent, receipts: tuple[Receipt, ...], *, resent: bool
+    ) -> None:
+        """Write the event's copies and who must receive each (the rulebook) to the ledger."""
+        copies = [
+            Copy(
+                r.message_id, event.event_type, r.topic, r.partition, r.offset,
+                business_key(event, r), _alert_id(event), self._rulebook.expected(event, r),
+            )
+            for r in receipts
+        ]  # fmt: skip
+        self._ledger.acknowledge(seq, time.time(), copies, resent=resent)
 
     def _send_the_rest(self, pub: Publisher) -> None:
         """On the way out: what the broker did not take is sent again until it is (a desk
@@ -102,14 +108,7 @@ class DutyDesk:
                 self._retry.appendleft((seq, event))
                 time.sleep(1.0)
                 continue
-            copies = [
-                Copy(
-                    r.message_id, event.event_type, r.topic, r.partition, r.offset,
-                    business_key(event, r), _alert_id(event), self._rulebook.expected(event, r),
-                )
-                for r in outcome.receipts
-            ]  # fmt: skip
-            self._ledger.acknowledge(seq, time.time(), copies, resent=True)
+            self._acknowledge(seq, event, outcome.receipts, resent=True)
 
     def _events(
         self, unacked: set[int], last: int, order: deque[tuple[int, bool]]
