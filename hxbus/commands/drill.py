@@ -44,7 +44,9 @@ from schemas import load_agreement
 from schemas.errors import ConfigError
 
 DEFAULT_RATE = 20.0
-DEFAULT_PORTS = "36000-36999"
+#: Below Linux's default ephemeral range (32768-60999): see ``_port_range``.
+DEFAULT_PORTS = "31000-31999"
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 def register(subparsers: Any) -> None:
@@ -80,7 +82,26 @@ def _port_range(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d+)-(\d+)", text.strip())
     if not match or not 1024 <= int(match[1]) < int(match[2]) <= 65535:
         raise ConfigError(f"--ports: {text!r} is not LOW-HIGH within 1024-65535")
-    return int(match[1]), int(match[2])
+    low, high = int(match[1]), int(match[2])
+    ephemeral = _ephemeral_range()
+    if ephemeral is not None and low <= ephemeral[1] and ephemeral[0] <= high:
+        # While a broker is down, clients reconnecting to it get local ports from this
+        # range; one may land on the dead broker's own port (a TCP self-connect) and keep
+        # it from binding when it restarts. Found by the drill: a cluster restart failed so.
+        raise ConfigError(
+            f"--ports: {text} overlaps this host's ephemeral port range "
+            f"{ephemeral[0]}-{ephemeral[1]} (net.ipv4.ip_local_port_range), from which a "
+            "client's connection can take a stopped broker's port; choose ports outside it"
+        )
+    return low, high
+
+
+def _ephemeral_range() -> tuple[int, int] | None:
+    try:
+        low, high = EPHEMERAL_RANGE_FILE.read_text().split()[:2]
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return None
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
