@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hxbus.cli import main
+from hxbus.commands import drill as drill_command
 from hxbus.drill import FAULT_NAMES, Timing, select_faults
 from hxbus.drill.check import Found, Window, _resumption, found_in_inbox
 from schemas.errors import ConfigError
@@ -62,3 +64,19 @@ def test_ten_minutes_use_the_issues_durations_and_two_minutes_scale_them() -> No
         (short.broker_down_s, short.http_503_s, short.http_timeout, short.hang_s),
     )
     assert ((30.0, 60.0, 20.0, None), (3.0, 6.0, 3.0, 4.0)) == actual
+
+
+def test_ports_in_the_ephemeral_range_are_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--ports 36000-36999 on a host whose ephemeral range is 32768-60999: exit 2, the
+    message names --ports and the range (a client's self-connect once took a stopped
+    broker's port there and the cluster could not restart)."""
+    ephemeral = tmp_path / "ip_local_port_range"
+    ephemeral.write_text("32768\t60999\n")
+    monkeypatch.setattr(drill_command, "EPHEMERAL_RANGE_FILE", ephemeral)
+    status = main(["drill", "--ports", "36000-36999", "--root", str(tmp_path / "drill")])
+    message = capsys.readouterr().err
+    expected = (2, True, False)
+    actual = (status, "--ports: 36000-36999 overlaps" in message, (tmp_path / "drill").exists())
+    assert expected == actual
