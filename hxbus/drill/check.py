@@ -30,14 +30,16 @@ from kafka import TopicPartition
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
 from consumers.second_notice import second_notice_id
 from hxbus.drill.faults import FaultRecord
-from hxbus.drill.ledger import Ledger
+from hxbus.drill.ledger import AckedCopy, Ledger
 from hxbus.drill.receiver import read_log
 from hxbus.drill.region import HTTP_PROVINCE
+from producers.routing import fan_out_message_id
 from runtime import Settings, kafka_errors, make_consumer
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
 from schemas.errors import BrokerError, DecodeError
 
 _RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
+INBOX_PREFIX = "hx.inbox."
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Window:
     started: float
     ended: float
     healed_s: float | None = None
+    #: When the drill had undone the fault (wall clock); 0.0 for the baseline.
+    healed_at: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
     expected: int = 0
     delivered: int = 0
@@ -147,7 +151,15 @@ def _windows(faults: list[FaultRecord], run_start: float, run_end: float) -> lis
         end = starts[i + 1] if i + 1 < len(faults) else run_end
         healed = round(fault.healed - fault.started, 1) if fault.healed else None
         windows.append(
-            Window(fault.name, fault.description, fault.started, end, healed, fault.detail)
+            Window(
+                fault.name,
+                fault.description,
+                fault.started,
+                end,
+                healed,
+                healed_at=fault.healed or fault.started,
+                detail=fault.detail,
+            )
         )
     return windows
 
@@ -183,7 +195,7 @@ def check(
     copies = list(ledger.copies())
     result.copies = len(copies)
     by_id = {c.copy.message_id: c for c in copies}
-    notices = {second_notice_id(mid): mid for mid in by_id}
+    notices = _second_notices(copies)
     accounted: dict[str, set[str]] = {p: set() for p in agreement.provinces}
     business: dict[tuple[str, str], list[str]] = defaultdict(list)
 
@@ -243,7 +255,7 @@ def check(
         }
 
     _resumption(windows, found)
-    _check_audit(result, settings, accounted)
+    _check_audit(result, settings, {p: set(here.first_at) for p, here in found.items()})
     result.on_bus_more_than_once = _on_bus_more_than_once(settings, agreement, set(by_id))
     return result
 
@@ -253,17 +265,36 @@ def check(
 STALL_S = 1.5
 
 
+def _second_notices(copies: list[AckedCopy]) -> dict[str, str]:
+    """Message id of each possible second notice -> the copy it repeats.
+
+    The tracker derives a notice's id from the original copy's (``second_notice_id``);
+    an AssistanceRequest notice is then routed to its one target, and routing derives the
+    copy's id again from it (``fan_out_message_id``), as for any request copy.
+    """
+    notices: dict[str, str] = {}
+    for acked in copies:
+        copy = acked.copy
+        notice = second_notice_id(copy.message_id)
+        notices[notice] = copy.message_id
+        if copy.event_type == "AssistanceRequest" and copy.topic.startswith(INBOX_PREFIX):
+            target = copy.topic.removeprefix(INBOX_PREFIX)
+            notices[fan_out_message_id(notice, target)] = copy.message_id
+    return notices
+
+
 def _resumption(windows: list[Window], found: dict[str, Found]) -> None:
     """Per fault: the time from its start until deliveries flowed again after the longest
-    stall that began during it, in the local system where that took longest (0.0: no
-    local system stalled). A stall that began before the fault is not the fault's."""
+    stall that began while the fault lasted (from its start until the drill had undone
+    it), in the local system where that took longest (0.0: no local system stalled). A
+    stall that began before the fault, or after it was undone, is not the fault's."""
     for window in windows[1:]:
         worst: tuple[float, str] | None = None
         for province, here in found.items():
             times = sorted(t for t in here.first_at.values() if t >= window.started)
             previous = window.started
             for at in times:
-                if previous >= window.ended:
+                if previous > max(window.healed_at, window.started) + STALL_S:
                     break
                 if at - previous > STALL_S:
                     resumed = at - window.started
@@ -304,7 +335,9 @@ def read_topics(
         consumer.close()
 
 
-def _check_audit(result: Result, settings: Settings, accounted: dict[str, set[str]]) -> None:
+def _check_audit(result: Result, settings: Settings, held: dict[str, set[str]]) -> None:
+    """Every message a local system holds has a DELIVERED or DUPLICATE audit record of its
+    province, and every such record a message there."""
     codec = audit_codec()
     received: dict[str, set[str]] = defaultdict(set)
     seen: set[str] = set()
@@ -324,7 +357,7 @@ def _check_audit(result: Result, settings: Settings, accounted: dict[str, set[st
             received[str(record["province"])].add(str(record["message_id"]))
         else:
             result.audit_refusals[outcome] += 1
-    for province, ids in accounted.items():
+    for province, ids in held.items():
         missing = ids - received.get(province, set())
         extra = received.get(province, set()) - ids
         result.audit_missing += len(missing)

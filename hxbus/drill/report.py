@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
@@ -48,6 +49,7 @@ def _row(window: Window) -> dict[str, Any]:
     return {
         "fault": window.name,
         "description": window.description,
+        "started_at": datetime.fromtimestamp(window.started, UTC).isoformat(timespec="seconds"),
         "acknowledged": window.acknowledged,
         "healed_s": window.healed_s,
         "resumed_s": window.resumed_s,

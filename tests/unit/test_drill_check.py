@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from consumers.second_notice import second_notice_id
 from hxbus.cli import main
 from hxbus.commands import drill as drill_command
 from hxbus.drill import FAULT_NAMES, Timing, select_faults
-from hxbus.drill.check import Found, Window, _resumption, found_in_inbox
+from hxbus.drill.check import Found, Window, _resumption, _second_notices, found_in_inbox
+from hxbus.drill.ledger import AckedCopy, Copy
+from producers.routing import fan_out_message_id
 from schemas.errors import ConfigError
 
 
@@ -80,3 +83,14 @@ def test_ports_in_the_ephemeral_range_are_refused_before_anything_starts(
     expected = (2, True, False)
     actual = (status, "--ports: 36000-36999 overlaps" in message, (tmp_path / "drill").exists())
     assert expected == actual
+
+
+def test_a_second_notice_of_a_request_copy_is_known_by_its_rerouted_id() -> None:
+    """The tracker's notice of a request copy to Xuzhou travels under
+    fan_out(second_notice_id(copy), Xuzhou): the checker maps it back to the copy (the
+    first full drill counted 31 of them as unexpected)."""
+    copy = Copy("6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab", "AssistanceRequest",
+                "hx.inbox.320300000000", 0, 3, "k", None, {"JS": ("320300000000",)})  # fmt: skip
+    notice = fan_out_message_id(second_notice_id(copy.message_id), "320300000000")
+    notices = _second_notices([AckedCopy(copy, 1, 10.0, resent=False)])
+    assert copy.message_id == notices[notice]
