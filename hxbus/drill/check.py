@@ -28,6 +28,7 @@ from typing import Any
 from kafka import TopicPartition
 
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
+from bridge.audit_trail import AuditMessage, audit_problem
 from consumers.second_notice import second_notice_id
 from hxbus.drill.faults import FaultRecord
 from hxbus.drill.ledger import AckedCopy, Ledger
@@ -35,6 +36,7 @@ from hxbus.drill.receiver import read_log
 from hxbus.drill.region import HTTP_PROVINCE
 from producers.routing import fan_out_message_id
 from runtime import Settings, kafka_errors, make_consumer
+from runtime.signing import bridge_verifier
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
 from schemas.errors import BrokerError, DecodeError
 
@@ -121,6 +123,7 @@ class Result:
     audit_records: int = 0
     audit_missing: int = 0
     audit_without_delivery: int = 0
+    audit_unverified: int = 0
     audit_refusals: Counter[str] = field(default_factory=Counter)
     per_province: dict[str, dict[str, int]] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -133,6 +136,7 @@ class Result:
             and self.unexpected == 0
             and self.audit_missing == 0
             and self.audit_without_delivery == 0
+            and self.audit_unverified == 0
             and self.events_acknowledged == self.events_intended
         )
 
@@ -255,7 +259,8 @@ def check(
         }
 
     _resumption(windows, found)
-    _check_audit(result, settings, {p: set(here.first_at) for p, here in found.items()})
+    held = {p: set(here.first_at) for p, here in found.items()}
+    _check_audit(result, settings, agreement, held)
     result.on_bus_more_than_once = _on_bus_more_than_once(settings, agreement, set(by_id))
     return result
 
@@ -335,10 +340,14 @@ def read_topics(
         consumer.close()
 
 
-def _check_audit(result: Result, settings: Settings, held: dict[str, set[str]]) -> None:
+def _check_audit(
+    result: Result, settings: Settings, agreement: Agreement, held: dict[str, set[str]]
+) -> None:
     """Every message a local system holds has a DELIVERED or DUPLICATE audit record of its
-    province, and every such record a message there."""
+    province, and every such record a message there; every record verifies as written by
+    the bridge of the province it names."""
     codec = audit_codec()
+    verifier = bridge_verifier(agreement)
     received: dict[str, set[str]] = defaultdict(set)
     seen: set[str] = set()
     for message in read_topics(settings, [AUDIT_TOPIC]):
@@ -352,6 +361,11 @@ def _check_audit(result: Result, settings: Settings, held: dict[str, set[str]]) 
             continue
         seen.add(str(record["audit_id"]))
         result.audit_records += 1
+        signed = AuditMessage(message.topic, message.key, message.value, message.headers or [])
+        problem = audit_problem(verifier, agreement, signed, record)
+        if problem is not None:
+            result.audit_unverified += 1
+            result.note("audit", f"record {record['audit_id']} not verified: {problem}")
         outcome = str(record["outcome"])
         if outcome in _RECEIVED:
             received[str(record["province"])].add(str(record["message_id"]))

@@ -28,8 +28,8 @@ from hxbus import broker
 from hxbus.broker.layout import Cluster
 from hxbus.drill.receiver import Receiver
 from runtime import Settings, run_provisioning
-from runtime.keys import add_public_key, generate_key, public_key_text
-from schemas import Agreement
+from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
+from schemas import Agreement, bridge_principal
 from schemas.errors import BrokerUnavailable, ConfigError
 
 #: The province whose bridge delivers through the HTTP sink (the others: directories).
@@ -111,6 +111,11 @@ class Region:
         for agency in self.agreement.agencies:
             public = generate_key(state, agency.id).public_key()
             self.agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
+        for province in self.agreement.provinces:  # each bridge signs its audit records
+            public = generate_key(state, bridge_principal(province)).public_key()
+            self.agreement = add_province_public_key(
+                agreement_copy, province, public_key_text(public)
+            )
         if (
             self.agreement.exchange.replication != 3
             or self.agreement.exchange.min_insync_replicas != 2

@@ -85,6 +85,7 @@ def as_dict(result: Result, run: dict[str, Any]) -> dict[str, Any]:
             "audit_records": result.audit_records,
             "audit_missing": result.audit_missing,
             "audit_without_delivery": result.audit_without_delivery,
+            "audit_unverified": result.audit_unverified,
             "audit_refusals": dict(result.audit_refusals),
         },
         "per_province": result.per_province,
@@ -132,7 +133,8 @@ def summary_lines(result: Result) -> list[str]:
         f"delivered to the holders, {result.withdrawals_elsewhere} elsewhere",
         f"publisher restarts: {result.resent_after_restart} events sent again; "
         f"{result.on_bus_more_than_once} copies on the bus more than once, each delivered once",
-        f"audit: {result.audit_records} records; {result.audit_missing} deliveries without "
+        f"audit: {result.audit_records} records, {result.audit_unverified} not verified as "
+        f"their bridge's; {result.audit_missing} deliveries without "
         f"a record, {result.audit_without_delivery} records without the delivery; refusals "
         f"{dict(result.audit_refusals) or 'none'}",
         f"second notices from the tracker: {result.second_notices}",

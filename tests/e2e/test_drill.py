@@ -70,7 +70,9 @@ def test_short_drill_loses_and_doubles_nothing(tmp_path: Path) -> None:
         "unexpected": totals["unexpected"],
         "withdrawals at the holders": totals["withdrawals_delivered"],
         "withdrawals elsewhere": totals["withdrawals_elsewhere"],
-        "audit disagreements": totals["audit_missing"] + totals["audit_without_delivery"],
+        "audit disagreements": totals["audit_missing"]
+        + totals["audit_without_delivery"]
+        + totals["audit_unverified"],
         "all intended acknowledged": totals["events_intended"] == totals["events_acknowledged"],
         "drained": data["run"]["drained"],
     }
