@@ -248,6 +248,17 @@ class Region:
 
     def stop(self) -> None:
         """Stop every role (SIGTERM: each finishes its batch), the receiver, the cluster."""
+        self.stop_roles()
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver = None
+        if self.cluster is not None:
+            broker.stop_cluster(self.cluster.root)
+            self.cluster = None
+
+    def stop_roles(self) -> None:
+        """Stop every role (SIGTERM: each finishes its batch and commits), so that the local
+        systems and the audit trail hold still while the checker reads them."""
         for role in self.roles.values():
             if role.alive():
                 assert role.process is not None
@@ -260,9 +271,3 @@ class Region:
             except subprocess.TimeoutExpired:
                 os.killpg(role.process.pid, signal.SIGKILL)
                 role.process.wait()
-        if self.receiver is not None:
-            self.receiver.stop()
-            self.receiver = None
-        if self.cluster is not None:
-            broker.stop_cluster(self.cluster.root)
-            self.cluster = None

@@ -97,6 +97,9 @@ class Drill:
                 for name, role in region.roles.items()
                 if name != "publisher" and role.process is not None and not role.alive()
             }
+            # The tracker may still send second notices: stop every role before reading, so
+            # the inboxes and the audit trail cannot move between the two readings.
+            region.stop_roles()
             answers = dict(region.receiver.system.answered) if region.receiver else {}
             self.say("checking the local systems against the ledger")
             ledger = Ledger(region.ledger_path)
