@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.recipients import STATUS_CHANGE, decide
+from bridge.recipients import STATUS_CHANGE, decide, sender_copy
 from producers.publisher import Receipt
 from schemas import Agreement, ExchangeEvent
 
@@ -66,6 +66,8 @@ class Rulebook:
         if receipt.topic.startswith(_INBOX_PREFIX):
             # A directed copy: only the province of the inbox's agency can read it.
             target = receipt.topic.removeprefix(_INBOX_PREFIX)
+            if sender_copy(event.envelope.source, target) is not None:
+                return {}  # the sender's own record of a hit or request: no local system's
             province = self._agreement.agency(target).province
             candidates = {province: self._provinces[province]}
         else:

@@ -64,3 +64,9 @@ def test_a_directed_copy_is_due_at_the_province_of_its_inbox() -> None:
     hit = _event("AlertHit", JINING, record, target=SHANGQIU)
     expected = {"HA": (SHANGQIU,)}
     assert expected == Rulebook(AGREEMENT).expected(hit, _on(f"hx.inbox.{SHANGQIU}"))
+
+
+def test_the_senders_own_copy_of_a_hit_is_due_nowhere() -> None:
+    """A Jining hit's sender's copy in Jining's own inbox goes to no local system."""
+    hit = _event("AlertHit", JINING, {"hit_id": "h-1", "alert_id": "a-2"}, target=SHANGQIU)
+    assert {} == Rulebook(AGREEMENT).expected(hit, _on(f"hx.inbox.{JINING}"))
