@@ -273,7 +273,10 @@ def test_replay_after_operator_login_is_done_and_audited(
         assert set() == dlq.flush()
     finally:
         dlq.close()
-    button = "#dead-letters button.replay:not([disabled])"
+    # This group's button: other groups may hold entries of their own (a refusal of the
+    # demo's traffic), listed before it.
+    button = f'#dead-letters div.group[data-group="{group}"] button.replay:not([disabled])'
+
     assert browser.wait_for(f"document.querySelector('{button}') !== null", 30)
     password = (demo.root / ".state" / "secrets" / "console-operator.password").read_text()
 

@@ -259,7 +259,7 @@
     if (!names.length) parts.push(el("p", { class: "hint" }, "no dead-letter queue yet"));
     for (const name of names) {
       const g = groups[name];
-      const div = el("div", { class: "group" });
+      const div = el("div", { class: "group", "data-group": name });
       const reasons = Object.entries(g.reasons).map(([r, n]) => `${r} ×${n}`).join(", ") || "empty";
       div.appendChild(el("h3", { class: "hint" }, `${name}: ${g.count} — ${reasons}`));
       if (g.entries.length) {
