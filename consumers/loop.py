@@ -487,12 +487,17 @@ class ConsumerRuntime:
         return True
 
     def _reading_behind(self, stopped: TopicPartition) -> bool:
-        """Whether a partition this worker holds, other than ``stopped``, has records it
-        has not read yet (its position is below the high watermark the last fetch saw)."""
+        """Whether a partition this worker holds, other than ``stopped`` and those held
+        back for a retry of their own, has records it has not read yet (its position is
+        below the high watermark the last fetch saw). Partitions waiting on a retry do
+        not count: two inbox partitions each stopped at an unknown hit would otherwise
+        keep each other waiting to the ceiling."""
         consumer = self._batch_consumer
         if consumer is None:
             return False
         for tp in set(consumer.assignment()) - {stopped}:
+            if self._retries.get(tp) is not None:
+                continue
             try:
                 with kafka_errors("read position"):
                     highwater = consumer.highwater(tp)

@@ -598,6 +598,13 @@ class BehindConsumer(FakeConsumer):
         return len(self.log[tp]) + 1
 
 
+class ReadToEndConsumer(BehindConsumer):
+    """A consumer whose high watermarks are the ends of its partitions, as once read."""
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return len(self.log[tp])
+
+
 def test_unknown_alert_waits_longer_while_other_partitions_are_unread(
     bench: Callable[..., Bench], hit_template: ExchangeEvent
 ) -> None:
@@ -615,6 +622,28 @@ def test_unknown_alert_waits_longer_while_other_partitions_are_unread(
     stats = runtime.run(idle_timeout=0.5)
     assert ([good.envelope.message_id], ["not_authorized"], 5) == (
         handler.durable,
+        [reason for _o, reason in dlq.sent],
+        stats.retried,
+    )
+
+
+def test_partitions_waiting_on_their_own_retry_do_not_hold_each_other_back(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """Two partitions each stopped at a hit on an unknown alert, and nothing else to read:
+    each is refused after unknown_after - 1 retries, not held to unknown_ceiling by the
+    other."""
+    first, second = hits(hit_template, 2)
+    for stray in (first, second):
+        stray.record["alert_id"] = str(uuid.uuid4())
+    b = bench([first], [second])
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=3, unknown_ceiling=6)
+    gate = AuthorityGate(shared_alert_facts(hit_template))
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    runtime = b.runtime(handler, dlq, retry=policy, authority=gate)
+    runtime._consumer_factory = lambda _settings, **_o: ReadToEndConsumer(b.log, b.committed)
+    stats = runtime.run(idle_timeout=0.5)
+    assert (["not_authorized", "not_authorized"], 4) == (
         [reason for _o, reason in dlq.sent],
         stats.retried,
     )
