@@ -59,6 +59,7 @@ from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
 from consumers.lag import DEFAULT_LAG_EVERY_S, LagMonitor
 from consumers.offsets import CommitTracker
+from consumers.parked_fetches import drop_parked_records
 from consumers.reading import (
     UNEXPECTED,
     Decoder,
@@ -665,7 +666,10 @@ class ConsumerRuntime:
         due = self._retries.take_due(now)
         if due:
             owned = consumer.assignment()
-            consumer.resume(*(tp for tp in due if tp in owned))
+            resumed = [tp for tp in due if tp in owned]
+            consumer.resume(*resumed)
+            # Else a read-ahead parked while paused keeps the partition unfetched for good.
+            drop_parked_records(consumer, resumed)
 
     def _hand_over(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, Any]:
         """Called from the rebalance listener: what to commit for ``partitions`` before they

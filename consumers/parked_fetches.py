@@ -1,0 +1,42 @@
+"""Resuming a paused partition in kafka-python 3.0.12 without it staying stuck for good.
+
+When a fetch response for a partition arrives while the runtime has it paused (a retry's
+backoff), kafka-python parks the parsed records (``Fetcher._paused_partition_records``,
+KAFKA-7548) and, while they are parked, never fetches that partition again. It puts them
+back only when its in-line slot ``_next_partition_records`` is ``None``; but a drained
+in-line batch stays in that slot as an empty, falsy object, not ``None``, so after the
+first batch the parked records are never put back: the resumed partition is fetched
+never again, its retry never happens, and an idle watch waits for ever (seen in
+tests/e2e/test_four_bridges.py: a bridge's inbox partition stuck at the offset of its
+first ``alert_unknown`` retry, the alerts behind it unread, later hits dead-lettered).
+
+The runtime always seeks a partition back to its first offset not done before pausing
+it (``ConsumerRuntime._pause_at``), so what was parked is a stale read-ahead: dropping it
+on resume loses nothing, and the partition is fetched again from that offset. Reached
+through private names with ``getattr``: a kafka-python without them (or a test double)
+is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def drop_parked_records(consumer: Any, partitions: Iterable[Any]) -> int:
+    """Drop the records kafka-python parked for ``partitions`` (just resumed); how many
+    partitions had some."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    parked = getattr(fetcher, "_paused_partition_records", None)
+    if not isinstance(parked, dict):
+        return 0
+    dropped = 0
+    for tp in partitions:
+        records = parked.pop(tp, None)
+        if records is None:
+            continue
+        drain = getattr(records, "drain", None)
+        if callable(drain):
+            drain()
+        dropped += 1
+    return dropped
