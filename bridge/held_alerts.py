@@ -15,6 +15,12 @@ connection). One file per consumer group under the state directory; one writer.
 Beside each alert, the agencies of the province that received it (``held_by``, the union
 over its revisions): the audit records a withdrawal once per agency that got the alert,
 so ``hxbus audit --alert ID`` can say, agency by agency, that the withdrawal reached it.
+
+Need-to-know alerts arrive as one directed copy per agency (``bridge.inbound``), so two
+more facts are kept: the agencies a narrowing revision dropped (``released``: the local
+system drops the alert once no agency of the province still shares it), and the alerts
+whose status change the local system already has (``ended``: the second agency's copy
+of one withdrawal is audited, not delivered again).
 """
 
 from __future__ import annotations
@@ -38,6 +44,15 @@ CREATE TABLE IF NOT EXISTS held_by (
     alert_id TEXT NOT NULL,
     agency TEXT NOT NULL,
     PRIMARY KEY (alert_id, agency)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS released (
+    alert_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    PRIMARY KEY (alert_id, agency)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ended (
+    alert_id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -80,9 +95,7 @@ class HeldAlerts:
     ) -> None:
         """Stage: the province now holds this alert (latest revision kept), received by
         ``agencies`` (added to those of earlier revisions)."""
-        if not self._open:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._open = True
+        self._begin()
         self._db.execute(
             "INSERT INTO held (alert_id, alert_kind, revision, message_id, delivered_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET "
@@ -94,6 +107,60 @@ class HeldAlerts:
             "INSERT OR IGNORE INTO held_by (alert_id, agency) VALUES (?, ?)",
             [(alert_id, agency) for agency in agencies],
         )
+
+    # -- need-to-know copies (one per agency; see the module docstring) -------------------
+
+    def revision(self, alert_id: str) -> int | None:
+        """The latest revision of ``alert_id`` the local system received, or None."""
+        row = self._db.execute("SELECT revision FROM held WHERE alert_id = ?", (alert_id,))
+        found = row.fetchone()
+        return None if found is None else int(found[0])
+
+    def add_recipient(self, alert_id: str, agency: str) -> None:
+        """Stage: ``agency`` received the alert too (its copy was not delivered again)."""
+        self._begin()
+        self._db.execute(
+            "INSERT OR IGNORE INTO held_by (alert_id, agency) VALUES (?, ?)", (alert_id, agency)
+        )
+        self._db.execute(
+            "DELETE FROM released WHERE alert_id = ? AND agency = ?", (alert_id, agency)
+        )
+
+    def release(self, alert_id: str, agency: str) -> tuple[str, ...]:
+        """Stage: a narrowing dropped ``agency``; the agencies that still hold the alert."""
+        self._begin()
+        self._db.execute(
+            "INSERT OR IGNORE INTO released (alert_id, agency) VALUES (?, ?)", (alert_id, agency)
+        )
+        rows = self._db.execute(
+            "SELECT agency FROM held_by WHERE alert_id = ? AND agency NOT IN "
+            "(SELECT agency FROM released WHERE alert_id = ?) ORDER BY agency",
+            (alert_id, alert_id),
+        ).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
+    def ended(self, alert_id: str) -> bool:
+        """Whether the local system already has a status change of ``alert_id``."""
+        row = self._db.execute("SELECT 1 FROM ended WHERE alert_id = ?", (alert_id,))
+        return row.fetchone() is not None
+
+    def end(self, alert_id: str, message_id: str) -> None:
+        """Stage: the local system now has a status change of ``alert_id``."""
+        self._begin()
+        self._db.execute(
+            "INSERT OR IGNORE INTO ended (alert_id, message_id) VALUES (?, ?)",
+            (alert_id, message_id),
+        )
+
+    def reopen(self, alert_id: str) -> None:
+        """Stage: a newer revision was delivered after a status change (a re-share)."""
+        self._begin()
+        self._db.execute("DELETE FROM ended WHERE alert_id = ?", (alert_id,))
+
+    def _begin(self) -> None:
+        if not self._open:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._open = True
 
     def commit(self) -> None:
         """Make the staged rows durable (called after the sink's flush)."""

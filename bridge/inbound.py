@@ -42,17 +42,33 @@ from bridge.audit import (
     outcome_of_error,
 )
 from bridge.held_alerts import HeldAlerts
-from bridge.profiles.base import Profile
-from bridge.recipients import ALERT_TYPES, STATUS_CHANGE, Decision, decide, sender_copy
-from bridge.sinks import Sink
+from bridge.profiles.base import LocalMessage, Profile
+from bridge.recipients import (
+    ALERT_TYPES,
+    STATUS_CHANGE,
+    Decision,
+    decide,
+    decide_copy,
+    is_copy,
+    sender_copy,
+)
+from bridge.sinks import DeliveryResult, Sink
 from consumers import DeadLetterSink, Delivery, Origin
 from runtime.metrics import BRIDGE_DELIVERIES, END_TO_END_SECONDS, SINK_SECONDS, TRANSLATE_SECONDS
 from schemas import EVENT_TYPES, Agreement, parse_headers, utc_now_ms
+from schemas.audiences import NARROWED_REASON
 from schemas.errors import HxError, public_text
 
 log = structlog.get_logger("hxbus.bridge")
 
 _ALERT_KIND = {"PersonAlert": "PERSON", "VehicleAlert": "VEHICLE"}
+#: Audit reasons of a need-to-know copy not delivered again (fixed texts: no record data).
+_HAS_REVISION = "the local system has this revision or a later one from another agency's copy"
+_HAS_STATUS = "the local system has this alert's status change from another agency's copy"
+_STILL_SHARED = (
+    "withdrawn for this agency; the local system keeps the alert for the agencies of the "
+    "province that still share it"
+)
 
 
 class AuditLog(Protocol):
@@ -94,19 +110,14 @@ class InboundBridge:
         """Deliver ``message`` if it is for this province; count and log it if not."""
         started = time.perf_counter()
         self.seen += 1
+        if is_copy(message.event_type, message.envelope.target):
+            self._handle_copy(message, started)
+            return
         decision = self._decide(message)
         if not decision.deliver:
-            self._count(message.event_type, "filtered")
-            self._line(message, "filtered", decision.reason.value, started)
+            self._filtered(message, decision, started)
             return
-        translating = time.perf_counter()
-        local = self.profile.to_local(message.event)  # TranslationError: to the DLQ
-        TRANSLATE_SECONDS.labels(self.province, "inbound").observe(
-            time.perf_counter() - translating
-        )
-        delivering = time.perf_counter()
-        result = self.sink.deliver(local, message.envelope, key=message.key)
-        self._sink_seconds += time.perf_counter() - delivering
+        local, result = self._to_sink(message)
         recipients: tuple[str | None, ...] = decision.agencies
         if message.event_type in ALERT_TYPES:
             record = message.record
@@ -120,6 +131,30 @@ class InboundBridge:
         elif message.event_type == STATUS_CHANGE:
             # The withdrawal reaches each agency that received the alert: one record each.
             recipients = self.held.recipients(str(message.record.get("alert_id")))
+        self._delivered_to(message, recipients, local, result, decision, started)
+
+    def _to_sink(self, message: Delivery) -> tuple[LocalMessage, DeliveryResult]:
+        """Translate ``message`` and hand it to the sink (TranslationError: to the DLQ)."""
+        translating = time.perf_counter()
+        local = self.profile.to_local(message.event)
+        TRANSLATE_SECONDS.labels(self.province, "inbound").observe(
+            time.perf_counter() - translating
+        )
+        delivering = time.perf_counter()
+        result = self.sink.deliver(local, message.envelope, key=message.key)
+        self._sink_seconds += time.perf_counter() - delivering
+        return local, result
+
+    def _delivered_to(
+        self,
+        message: Delivery,
+        recipients: tuple[str | None, ...],
+        local: LocalMessage,
+        result: DeliveryResult,
+        decision: Decision,
+        started: float,
+    ) -> None:
+        """One audit record per receiving agency (sent at ``flush``), count, latency, log."""
         outcome = outcome_of_delivery(result)
         for recipient in recipients or (None,):
             self._delivered.append(
@@ -140,6 +175,77 @@ class InboundBridge:
         if latency >= 0:
             END_TO_END_SECONDS.labels(self.province).observe(latency)
         self._line(message, outcome.value.lower(), decision.reason.value, started)
+
+    def _filtered(self, message: Delivery, decision: Decision, started: float) -> None:
+        self._count(message.event_type, "filtered")
+        self._line(message, "filtered", decision.reason.value, started)
+
+    # -- need-to-know copies -----------------------------------------------------------------
+
+    def _handle_copy(self, message: Delivery, started: float) -> None:
+        """A need-to-know alert's or status change's copy for one agency (``decide_copy``).
+
+        The province's local system gets each revision, and each status change, once
+        although several of its agencies got copies: the first copy is delivered, the
+        others are audited for their agency (DUPLICATE, the local system has it) and not
+        delivered again. A narrowing withdrawal (``NARROWED_REASON``) for one agency
+        withdraws the alert from the local system only once no agency of the province
+        still shares it; until then it is audited for the dropped agency.
+        """
+        record, target = message.record, str(message.envelope.target)
+        alert_id = str(record.get("alert_id"))
+        held_by = self.held.recipients(alert_id) if message.event_type == STATUS_CHANGE else ()
+        decision = decide_copy(message.event_type, record, target, self.agencies, held_by=held_by)
+        if not decision.deliver:
+            self._filtered(message, decision, started)
+            return
+        if message.event_type in ALERT_TYPES:
+            revision = int(record.get("revision") or 1)
+            held = self.held.revision(alert_id)
+            if held is not None and revision <= held:
+                if not self.held.ended(alert_id):
+                    self.held.add_recipient(alert_id, target)
+                self._audited_only(message, target, _HAS_REVISION, decision, started)
+                return
+            local, result = self._to_sink(message)
+            kind = _ALERT_KIND[message.event_type]
+            self.held.add(alert_id, kind, revision, message.message_id, (target,))
+            self.held.add_recipient(alert_id, target)
+            self.held.reopen(alert_id)
+        else:
+            narrowing = (
+                record.get("status") == "WITHDRAWN" and record.get("reason") == NARROWED_REASON
+            )
+            if narrowing and self.held.release(alert_id, target):
+                self._audited_only(message, target, _STILL_SHARED, decision, started)
+                return
+            if not narrowing and self.held.ended(alert_id):
+                self._audited_only(message, target, _HAS_STATUS, decision, started)
+                return
+            local, result = self._to_sink(message)
+            self.held.end(alert_id, message.message_id)
+        self._delivered_to(message, (target,), local, result, decision, started)
+
+    def _audited_only(
+        self, message: Delivery, target: str, reason: str, decision: Decision, started: float
+    ) -> None:
+        """A copy the local system needs no second time: audited for its agency, no sink."""
+        self._delivered.append(
+            self.scope.record(
+                message.envelope,
+                value=message.value,
+                outcome=AuditOutcome.DUPLICATE,
+                record=message.record,
+                key=message.key,
+                reason=reason,
+                position=message,
+                recipient=target,
+            )
+        )
+        # Nothing new reached the local system: counted with what was not delivered, so
+        # that "delivered" keeps matching the files in a directory sink.
+        self._count(message.event_type, "filtered")
+        self._line(message, "duplicate", decision.reason.value, started)
 
     def flush(self) -> None:
         """Sink durable, then the held-alert rows, then the delivery audit records."""

@@ -9,6 +9,11 @@ either moved after its acknowledgement or left in the outbox for the next run.
 
 Messages are signed with the key of their ``ce_source`` agency: the outbox only accepts
 events of the province's own agencies, so the province's keys are all it needs.
+
+Before the first scan the thread learns where the province's earlier alerts went (need
+to know, ``schemas.audiences``): its agencies' own copies in their inboxes, which the
+bridge's login reads, and their broadcast alerts in the alert register. A status change
+of an alert known to neither is refused (its file goes to ``rejected/``), never guessed.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import structlog
 from bridge.outbox import FileOutcome, OutboxPublisher
 from bridge.profiles.base import Profile
 from bridge.unexpected import unexpected_error
+from consumers import load_register, read_issued_copies
 from producers import Publisher
-from runtime import Settings, agreement_signer
+from runtime import Settings, agreement_signer, agreement_verifier
 from runtime.signing import AgencySigners, Signer
 from schemas import Agreement
-from schemas.errors import ConfigError
+from schemas.audiences import AudienceBook, broadcast_audience
+from schemas.errors import ConfigError, HxError
 
 log = structlog.get_logger("hxbus.outbox")
 
@@ -67,8 +74,15 @@ class OutboundThread:
         root: Path,
         *,
         interval_s: float = DEFAULT_SCAN_INTERVAL_S,
+        learn_audiences: bool = False,
     ) -> None:
         self._interval_s = interval_s
+        #: Read where the province's earlier alerts went before the first scan (the
+        #: runner asks for it; a test of the scanning alone does not need a broker).
+        self._learn = learn_audiences
+        self._settings = settings
+        self._agreement = agreement
+        self._agencies = [a.id for a in agreement.agencies_of(province)]
         self._stop = threading.Event()
         signer = province_signer(settings, agreement, province)
         self._publisher = Publisher(settings, agreement, signer=signer)
@@ -103,6 +117,8 @@ class OutboundThread:
     def _run(self) -> None:
         log.info("outbox_starting", outbox=str(self.outbox.outbox))
         try:
+            if self._learn:
+                self._learn_audiences(self._publisher.audiences)
             while not self._stop.is_set():
                 try:
                     for report in self.outbox.scan():
@@ -115,3 +131,21 @@ class OutboundThread:
             self.failure = exc
             log.exception("outbox_failed", error=str(exc))
         log.info("outbox_stopped", finished=self.finished)
+
+    def _learn_audiences(self, book: AudienceBook) -> None:
+        """Where the province's earlier alerts went (module docstring)."""
+        verifier = agreement_verifier(self._agreement, role="bridge")
+        try:
+            for copy in read_issued_copies(self._settings, self._agencies, verifier=verifier):
+                book.note(copy.event_type, copy.record)
+            register, _ = load_register(self._settings)
+        except HxError as exc:  # unknown alerts' status changes are refused, never guessed
+            log.warning("outbox_audiences_unread", error=str(exc))
+            return
+        for state in register.states():
+            if state.issuing_agency in self._agencies:
+                book.add(
+                    broadcast_audience(
+                        state.alert_id, state.kind, state.issuing_agency, state.revision
+                    )
+                )

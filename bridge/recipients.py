@@ -28,6 +28,16 @@ files every hit and request in the sender's inbox too, so that its receivers can
 the confirmations and responses that come back) is the sender's record, never a message
 for its local system: filtered with the reason ``sender_copy`` (``sender_copy``).
 
+Need-to-know alerts arrive differently (``producers.routing``): never on the broadcast
+topics, but as one directed copy per recipient in its inbox — the issuer's own copy, and
+one for each agency in ``share_with`` — and so do their status changes. ``decide_copy``
+judges such a copy by its target alone: the issuer's own copy is its record, never
+delivered back to its own province (another agency of that province in ``share_with``
+has a copy of its own); an agency's copy is delivered when the target is in the
+province and in ``share_with``; a status change when the target received the alert.
+That a province's system gets each revision once although several of its agencies got
+copies is ``bridge.inbound``'s business (it knows what was delivered).
+
 Expiry is judged by the consumer runtime before the bridge sees a message (the outcome
 ``expired``); the bridge audits it as a refusal.
 """
@@ -60,6 +70,7 @@ class Reason(enum.StrEnum):
     NOT_HELD = "not_held"  # a status change of an alert the province never received
     UNKNOWN_TYPE = "unknown_type"
     SENDER_COPY = "sender_copy"  # the sender's own record of a hit or request it sent
+    ISSUER_COPY = "issuer_copy"  # a need-to-know alert's copy for its own issuer
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +126,37 @@ def sender_copy(source: str, target: str | None) -> Decision | None:
     if target is not None and target == source:
         return Decision(False, Reason.SENDER_COPY)
     return None
+
+
+def is_copy(event_type: str, target: str | None) -> bool:
+    """Whether a message is a need-to-know alert's (or its status change's) directed copy."""
+    return target is not None and (event_type in ALERT_TYPES or event_type == STATUS_CHANGE)
+
+
+def decide_copy(
+    event_type: str,
+    record: Mapping[str, Any],
+    target: str | None,
+    province_agencies: Collection[str],
+    *,
+    held_by: Collection[str] = (),
+) -> Decision:
+    """The decision for one directed copy (``is_copy``): delivered for its target only.
+
+    ``held_by``: the province's agencies that received the alert (for a status change).
+    """
+    if target is None or target not in province_agencies:
+        return Decision(False, Reason.NOT_ADDRESSED)
+    if event_type in ALERT_TYPES:
+        if target == record.get("issuing_agency"):
+            return Decision(False, Reason.ISSUER_COPY)
+        if alert_recipients(record, (target,)):
+            return Decision(True, Reason.SHARED, (target,))
+        return Decision(False, Reason.NOT_SHARED)
+    if event_type == STATUS_CHANGE:
+        if target == record.get("agency"):
+            return Decision(False, Reason.ISSUER_COPY)
+        if target in held_by:
+            return Decision(True, Reason.HELD, (target,))
+        return Decision(False, Reason.NOT_HELD)
+    return Decision(False, Reason.UNKNOWN_TYPE)

@@ -205,7 +205,9 @@ def run_inbound(
     profile = get_profile(agreement.provinces[key].format, agreement)
     outbound = None
     if outbound_root is not None:
-        outbound = OutboundThread(settings, agreement, key, profile, outbound_root)
+        outbound = OutboundThread(
+            settings, agreement, key, profile, outbound_root, learn_audiences=True
+        )
     topics = bridge_topics(agreement, key)
     sink = sink_choice.build(settings, group, key, agreement)
     held = HeldAlerts(held_alerts_path(settings.state_dir, group))
@@ -338,7 +340,7 @@ def run_outbound(
     of outbox files finished."""
     key = agreement.province_key(province)
     profile = get_profile(agreement.provinces[key].format, agreement)
-    outbound = OutboundThread(settings, agreement, key, profile, root)
+    outbound = OutboundThread(settings, agreement, key, profile, root, learn_audiences=True)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

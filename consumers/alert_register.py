@@ -11,7 +11,11 @@ from the alert topics:
   keeps its state after its first revision has been deleted;
 - it holds no personal data in clear (``schemas.subjects``), and each state points at its
   latest revision on the alert topic (``position``), so a re-delivery reads those exact
-  signed bytes and partners verify them as usual.
+  signed bytes and partners verify them as usual;
+- every agency reads it, so it holds broadcast alerts only: a need-to-know alert never
+  travels on the alert topics (``producers.routing``), and one that does anyway (a
+  partner's mistake, a forgery) is not folded (``publicly_foldable``): no alert id,
+  category, revision or subject key of a restricted alert is ever written here.
 
 The tail is read as every receiver reads: the signature verified (when a verifier is
 given) and the authority rules applied against the register as folded so far, so that a
@@ -57,6 +61,7 @@ from consumers.reading import MessageReader, Poison, utc_now
 from runtime import Settings, Verifier, kafka_errors, make_consumer, make_producer
 from runtime.metrics import LIVE_ALERTS
 from schemas import BROADCAST_TOPICS, Agreement, Codec
+from schemas.audiences import ALERT_KIND_OF, is_restricted
 from schemas.authority import judge
 from schemas.errors import AuthorityRefused, BrokerUnavailable
 
@@ -68,6 +73,13 @@ REGISTER_TYPES = frozenset({"PersonAlert", "VehicleAlert", "AlertStatusChange"})
 ALERT_TOPICS: tuple[str, ...] = tuple(BROADCAST_TOPICS.values())
 #: Longest wait for a topic to yield the records up to the end offset read at start.
 READ_TIMEOUT_S = 60.0
+
+
+def publicly_foldable(event_type: str, record: Mapping[str, Any]) -> bool:
+    """Whether a message may change what every agency reads: not a need-to-know alert."""
+    if event_type not in REGISTER_TYPES:
+        return False
+    return event_type not in ALERT_KIND_OF or not is_restricted(record.get("handling"))
 
 
 @dataclass(slots=True)
@@ -125,7 +137,7 @@ def load_register(
             if isinstance(read, Poison):
                 stats.unreadable += 1  # poison is the DLQ's business, not the register's
                 continue
-            if read.event_type not in REGISTER_TYPES:
+            if not publicly_foldable(read.event_type, read.record):
                 continue
             try:
                 judge(said_of(read), known)
@@ -249,7 +261,7 @@ class RegisterWriter:
         self._clock = clock
 
     def handle(self, message: Delivery) -> None:
-        if message.event_type not in REGISTER_TYPES:
+        if not publicly_foldable(message.event_type, message.record):
             return
         position = f"{message.topic}/{message.partition}@{message.offset}"
         changed = self.register.apply(message.event_type, message.record, position)

@@ -1,17 +1,26 @@
 """Publishing: the Publisher (validate, encode, route, sign, send), routing, synthetic traffic."""
 
-from producers.duplicates import DuplicateCheck, KnownAlert, LiveAlerts
+from producers.duplicates import DuplicateCheck, KnownAlert, LiveAlerts, SubjectLookup
+from producers.lookup_client import LazyLookup, LookupClient
 from producers.outgoing import MessageBuilder, OutgoingMessage
 from producers.pacing import RateMeter, TokenBucket, paced
 from producers.publisher import Outcome, Publisher, Receipt, producer_overrides
-from producers.routing import DIRECTED_TYPES, Route, fan_out_message_id, routes
+from producers.routing import (
+    DIRECTED_TYPES,
+    Route,
+    fan_out_message_id,
+    narrowing_withdrawals,
+    routes,
+)
 from producers.synthetic import SyntheticTraffic
 
 __all__ = [
     "DIRECTED_TYPES",
     "DuplicateCheck",
     "KnownAlert",
+    "LazyLookup",
     "LiveAlerts",
+    "LookupClient",
     "MessageBuilder",
     "Outcome",
     "OutgoingMessage",
@@ -19,9 +28,11 @@ __all__ = [
     "RateMeter",
     "Receipt",
     "Route",
+    "SubjectLookup",
     "SyntheticTraffic",
     "TokenBucket",
     "fan_out_message_id",
+    "narrowing_withdrawals",
     "paced",
     "producer_overrides",
     "routes",

@@ -11,6 +11,16 @@ already has a live alert
   ``related_alerts`` (the contract's link field), so that every partner sees both and the
   two desks can talk.
 
+Need-to-know alerts are not in the alert register (it holds nothing of them): for a new
+restricted alert the check asks the operator's lookup service instead (``SubjectLookup``,
+``producers.lookup_client``), which answers hit or no hit, the agencies to contact, and
+the ids of the asker's own alerts only. A hit of the same agency is refused like above,
+naming its alert; a hit of another agency cannot be linked (its id is not shown) and is
+reported as a notice: "a live alert on this subject exists at <agency>: contact it". A
+refused question (rate limit) refuses the alert, to be sent again later; no answer at all
+(the service is not running) lets it go unchecked, with a warning from the client: the
+check helps the desk, it does not guard need to know.
+
 Revisions and re-sends of an alert already known (same alert_id, e.g. a file published
 again after a timeout) are not new alerts and pass unchecked, so publishing stays
 idempotent.
@@ -27,8 +37,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from schemas import ExchangeEvent
-from schemas.errors import DuplicateAlert, Issue
-from schemas.subjects import ALERT_TYPES, subject_of
+from schemas.audiences import is_restricted
+from schemas.errors import BrokerUnavailable, DuplicateAlert, Issue
+from schemas.lookup import LookupReply
+from schemas.subjects import ALERT_TYPES, Subject, subject_of
 
 
 class KnownAlert(Protocol):
@@ -63,11 +75,22 @@ class LiveAlerts(Protocol):
         ...
 
 
+class SubjectLookup(Protocol):
+    """The operator's hit/no-hit lookup on need-to-know alerts (``schemas.lookup``)."""
+
+    def ask(self, subject_key: str) -> LookupReply | None:
+        """The answer; None when the service cannot answer (the alert goes unchecked)."""
+        ...
+
+
 class DuplicateCheck:
     """Applies the rule to validated events; remembers what was sent through ``sent``."""
 
-    def __init__(self, live: LiveAlerts) -> None:
+    def __init__(self, live: LiveAlerts, lookup: SubjectLookup | None = None) -> None:
         self._live = live
+        self._lookup = lookup
+        #: What the last ``admit`` has to tell the desk without refusing (contact notes).
+        self.notices: list[Issue] = []
 
     def admit(self, event: ExchangeEvent) -> ExchangeEvent | None:
         """None when the event passes as it is; the event with links when it needs them.
@@ -76,6 +99,7 @@ class DuplicateCheck:
         issuing agency already has a live alert on the subject.
         """
         record = event.record
+        self.notices = []
         if event.event_type not in ALERT_TYPES or record.get("revision") != 1:
             return None
         alert_id = record["alert_id"]
@@ -84,6 +108,8 @@ class DuplicateCheck:
         subject = subject_of(event.event_type, record)
         if subject is None:
             return None
+        if self._lookup is not None and is_restricted(record.get("handling")):
+            self._ask(self._lookup, record, subject)
         existing = [a for a in self._live.find(subject.key) if a.alert_id != alert_id]
         own = [a for a in existing if a.issuing_agency == record["issuing_agency"]]
         if own:
@@ -93,6 +119,35 @@ class DuplicateCheck:
         if not missing:
             return None
         return ExchangeEvent(event.envelope, {**record, "related_alerts": linked + missing})
+
+    def _ask(self, lookup: SubjectLookup, record: dict[str, Any], subject: Subject) -> None:
+        """The lookup's answer applied: refused for an own hit, a notice for another's."""
+        reply = lookup.ask(subject.key)
+        if reply is None:
+            return
+        if reply.refused is not None:
+            raise BrokerUnavailable(f"lookup: the service refused the question ({reply.refused})")
+        issuer = record["issuing_agency"]
+        own = [i for i in reply.alert_ids if i != record["alert_id"]]
+        if own:
+            raise DuplicateAlert(
+                [
+                    Issue(
+                        subject.path,
+                        f"already has a live need-to-know alert of this agency: "
+                        f"{', '.join(own)}; revise it instead of issuing a new alert",
+                    )
+                ]
+            )
+        others = [a for a in reply.issuers if a != issuer]
+        if others:
+            self.notices.append(
+                Issue(
+                    subject.path,
+                    f"a live alert on this subject exists at {', '.join(others)}: contact "
+                    "that agency (a need-to-know alert: its id is not shown)",
+                )
+            )
 
     def sent(self, event: ExchangeEvent) -> None:
         """The event was handed to the broker: later events are checked against it."""

@@ -22,6 +22,7 @@ from schemas import (
     record_key,
     validate_event,
 )
+from schemas.audiences import AudienceLookup
 from schemas.errors import ValidationFailed
 
 
@@ -40,11 +41,18 @@ class MessageBuilder:
     """Validates an event and builds its messages; ``ValidationFailed`` lists every issue."""
 
     def __init__(
-        self, agreement: Agreement, *, codec: Codec | None = None, signer: Signer | None = None
+        self,
+        agreement: Agreement,
+        *,
+        codec: Codec | None = None,
+        signer: Signer | None = None,
+        audiences: AudienceLookup | None = None,
     ) -> None:
         self._agreement = agreement
         self._codec = codec or Codec()
         self._signer = signer
+        #: Where earlier revisions of alerts went (``producers.audiences``), for routing.
+        self._audiences = audiences
 
     def validate(self, event: ExchangeEvent) -> ExchangeEvent:
         """The event with its record normalised; ValidationFailed when anything is wrong.
@@ -62,7 +70,7 @@ class MessageBuilder:
     def build(self, event: ExchangeEvent) -> tuple[ExchangeEvent, list[OutgoingMessage]]:
         """The validated event and one message per copy of it, in send order."""
         checked = self.validate(event)
-        copies = routes(checked, self._agreement)
+        copies = routes(checked, self._agreement, self._audiences)
         event_type = checked.event_type
         value = self._codec.encode(event_type, checked.record)
         key = record_key(event_type, checked.record)

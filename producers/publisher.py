@@ -33,12 +33,14 @@ from typing import Any
 import structlog
 
 from producers.connection import ProducerConnection
-from producers.duplicates import DuplicateCheck, LiveAlerts
+from producers.duplicates import DuplicateCheck, LiveAlerts, SubjectLookup
 from producers.outgoing import MessageBuilder, OutgoingMessage
+from producers.routing import narrowing_withdrawals
 from runtime import Settings, Signer, kafka_errors, make_producer
 from runtime.metrics import PUBLISHED
 from schemas import EVENT_TYPES, Agreement, Codec, ExchangeEvent
-from schemas.errors import BrokerUnavailable, HxError, ValidationFailed, public_text
+from schemas.audiences import AudienceBook
+from schemas.errors import BrokerUnavailable, HxError, Issue, ValidationFailed, public_text
 
 log = structlog.get_logger("hxbus.publisher")
 
@@ -113,6 +115,8 @@ class Outcome:
     event: ExchangeEvent
     receipts: tuple[Receipt, ...] = ()
     error: HxError | None = None
+    #: What the desk should know although the event went (the duplicate check's notes).
+    notices: tuple[Issue, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -132,6 +136,7 @@ class _InFlight:
     generation: int = 0
     copies: list[tuple[OutgoingMessage, Any]] = field(default_factory=list)
     error: HxError | None = None
+    notices: tuple[Issue, ...] = ()
 
     def settled(self) -> bool:
         return all(future.is_done for _, future in self.copies)
@@ -155,10 +160,18 @@ class Publisher:
         batch_size: int = 16_384,
         max_block_ms: int = 10_000,
         live_alerts: LiveAlerts | None = None,
+        audiences: AudienceBook | None = None,
+        lookup: SubjectLookup | None = None,
     ) -> None:
-        self._builder = MessageBuilder(agreement, codec=codec, signer=signer)
+        #: Where each alert it knows went: need-to-know routing (``producers.audiences``).
+        #: Given the issuer's own copies at start by ``hxbus publish``; always kept current
+        #: with what this publisher builds.
+        self.audiences = audiences if audiences is not None else AudienceBook()
+        self._builder = MessageBuilder(
+            agreement, codec=codec, signer=signer, audiences=self.audiences
+        )
         #: The duplicate check before entry, when the caller knows the live alerts.
-        self._duplicates = DuplicateCheck(live_alerts) if live_alerts is not None else None
+        self._duplicates = DuplicateCheck(live_alerts, lookup) if live_alerts is not None else None
         self._agencies = frozenset(agreement.by_id)
         self._window = max(1, window)
         self._delivery_timeout_s = delivery_timeout_ms / 1000
@@ -268,10 +281,19 @@ class Publisher:
     # -- one event ----------------------------------------------------------------------
 
     def _build(self, event: ExchangeEvent) -> _Built:
+        """The event's messages, and the withdrawals a narrowing revision owes (sent with
+        it, as copies of the one event); the alert's audience is noted once it is built,
+        so that its later revisions and status changes in the same run are routed by it."""
         try:
-            return self._builder.build(event)
+            checked, messages = self._builder.build(event)
+            alert_id = checked.record.get("alert_id")
+            previous = self.audiences.get(str(alert_id)) if alert_id else None
+            for withdrawal in narrowing_withdrawals(checked, previous):
+                messages += self._builder.build(withdrawal)[1]
         except ValidationFailed as exc:
             return exc
+        self.audiences.note(checked.event_type, checked.record)
+        return checked, messages
 
     def _submit(self, event: ExchangeEvent, built: _Built | None = None) -> _InFlight:
         """Validate and hand every copy to the producer; nothing is sent if anything is wrong.
@@ -284,15 +306,17 @@ class Publisher:
             built = self._build(event)
         if isinstance(built, ValidationFailed):
             return _InFlight(event, deadline, error=built)
+        notices: tuple[Issue, ...] = ()
         try:
             checked, messages = built
             if self._duplicates is not None:
                 linked = self._duplicates.admit(checked)
+                notices = tuple(self._duplicates.notices)
                 if linked is not None:  # rare: built again with the links to other alerts
                     checked, messages = self._builder.build(linked)
-        except ValidationFailed as exc:
+        except HxError as exc:  # refused, or the lookup could not answer
             return _InFlight(event, deadline, error=exc)
-        in_flight = _InFlight(checked, deadline)
+        in_flight = _InFlight(checked, deadline, notices=notices)
         try:
             producer = self._connection.current()
         except HxError as exc:
@@ -332,7 +356,7 @@ class Publisher:
                 Receipt(message.topic, metadata.partition, metadata.offset, message.message_id)
             )
         self._unreported -= 1
-        outcome = Outcome(in_flight.event, tuple(receipts), error)
+        outcome = Outcome(in_flight.event, tuple(receipts), error, in_flight.notices)
         self._record(outcome)
         return outcome
 

@@ -1,7 +1,14 @@
 """Where each event goes: topic, and one envelope per copy (docs/architecture.md).
 
-Broadcasts (alerts and their status changes) go to the alert topic of their kind, for
-every partner. Directed events go to the inbox of the agency addressed by the envelope's
+Broadcasts (SHARE_ALL_PARTNERS alerts and their status changes) go to the alert topic of
+their kind, for every partner. A need-to-know alert (any other ``handling``: unknown
+symbols fail closed) never touches those topics: it goes as one directed copy into the
+inbox of each agency in {issuer} ∪ ``share_with`` (the issuer's copy is its record of
+what it issued), each copy keyed by alert_id with a message id derived from the
+original's like a request's fan-out; its status changes go to its current recipients and
+a revision that narrows ``share_with`` withdraws it from the agencies dropped
+(``narrowing_withdrawals``). Which alert is which comes from ``producers.audiences``.
+Directed events go to the inbox of the agency addressed by the envelope's
 ``target``: the publisher cannot guess the issuer of an alert or the reporter of a hit,
 so the sender must say. An AssistanceRequest is addressed by its own ``target_agencies``:
 one copy per target, each with a message id derived from the request's (uuid5), so that
@@ -25,11 +32,15 @@ import uuid
 from dataclasses import dataclass
 
 from schemas import BROADCAST_TOPICS, Agreement, Envelope, ExchangeEvent, inbox_topic
+from schemas.audiences import (
+    ALERT_KIND_OF,
+    NARROWED_REASON,
+    Audience,
+    AudienceLookup,
+    audience_of,
+)
 from schemas.authority import self_addressed_refusal
 from schemas.errors import Issue, ValidationFailed
-
-#: Alerts: the alert kind whose broadcast topic carries them.
-ALERT_KIND_OF: dict[str, str] = {"PersonAlert": "PERSON", "VehicleAlert": "VEHICLE"}
 
 #: Events addressed to one agency's inbox by ``envelope.target``.
 DIRECTED_TYPES: frozenset[str] = frozenset({"AlertHit", "HitConfirmation", "AssistanceResponse"})
@@ -56,13 +67,21 @@ def fan_out_message_id(base_message_id: str, target: str) -> str:
     return str(uuid.uuid5(base, target))
 
 
-def routes(event: ExchangeEvent, agreement: Agreement) -> list[Route]:
-    """Every copy ``event`` is sent as; ``ValidationFailed`` naming the field when unroutable."""
-    copies = _addressed_routes(event, agreement)
+def routes(
+    event: ExchangeEvent, agreement: Agreement, audiences: AudienceLookup | None = None
+) -> list[Route]:
+    """Every copy ``event`` is sent as; ``ValidationFailed`` naming the field when unroutable.
+
+    ``audiences``: what the sender knows of earlier revisions (the Publisher always passes
+    its book). Without it a status change is taken to be of a broadcast alert.
+    """
+    copies = _routes(event, agreement, audiences)
     envelope = event.envelope
     resend = envelope.event_type == "AssistanceRequest" and envelope.target is not None
     if envelope.event_type in SENDER_COPY_TYPES and not resend:
         copies.append(sender_copy_route(event))
+    if audiences is not None:
+        _references_stay_shared(event, copies, audiences)
     return copies
 
 
@@ -85,20 +104,58 @@ def sender_copy_route(event: ExchangeEvent) -> Route:
     )
 
 
-def _addressed_routes(event: ExchangeEvent, agreement: Agreement) -> list[Route]:
+def _routes(
+    event: ExchangeEvent, agreement: Agreement, audiences: AudienceLookup | None
+) -> list[Route]:
     """The copies for the event's addressees (broadcast, one inbox, or each target)."""
     envelope = event.envelope
     event_type = envelope.event_type
     if event_type in ALERT_KIND_OF:
-        return [_broadcast(envelope, ALERT_KIND_OF[event_type])]
+        return _alert_routes(event, agreement, audiences)
     if event_type == "AlertStatusChange":
-        return [_broadcast(envelope, str(event.record.get("alert_kind")))]
+        return _status_change_routes(event, agreement, audiences)
     if event_type in DIRECTED_TYPES:
         target = _known_target(envelope.target, agreement)
         return [Route(inbox_topic(target), envelope)]
     if event_type == "AssistanceRequest":
         return _fan_out(envelope, list(event.record.get("target_agencies") or []), agreement)
     raise ValidationFailed([Issue("type", f"{event_type!r} is not an event type of the contract")])
+
+
+#: Fields that name other alerts by id.
+_REFERENCE_FIELDS = ("related_alerts", "linked_person_alerts", "linked_alerts")
+
+
+def _references_stay_shared(
+    event: ExchangeEvent, copies: list[Route], audiences: AudienceLookup
+) -> None:
+    """An event may name a need-to-know alert (by id) only to that alert's recipients.
+
+    Checked against the alerts the sender knows (its own, from its copies): a request, a
+    hit or a broadcast alert that names one would show its id to partners it was not
+    shared with.
+    """
+    readers = {r.envelope.target for r in copies}
+    issues = []
+    for name in _REFERENCE_FIELDS:
+        for index, alert_id in enumerate(event.record.get(name) or ()):
+            known = audiences.get(str(alert_id))
+            if known is None or not known.restricted:
+                continue
+            outside = sorted(
+                "every partner" if reader is None else reader
+                for reader in readers
+                if reader is None or reader not in known.recipients
+            )
+            if outside:
+                issues.append(
+                    Issue(
+                        f"{name}[{index}]",
+                        f"names a need-to-know alert not shared with {', '.join(outside)}",
+                    )
+                )
+    if issues:
+        raise ValidationFailed(issues)
 
 
 def _broadcast(envelope: Envelope, alert_kind: str) -> Route:
@@ -149,3 +206,131 @@ def _fan_out(envelope: Envelope, targets: list[str], agreement: Agreement) -> li
         )
         for target in dict.fromkeys(targets)
     ]
+
+
+# -- need to know -----------------------------------------------------------------------
+
+
+def _alert_routes(
+    event: ExchangeEvent, agreement: Agreement, audiences: AudienceLookup | None
+) -> list[Route]:
+    envelope, record = event.envelope, event.record
+    audience = audience_of(envelope.event_type, record)
+    if audience is None:  # not an alert type: routes() does not call this then
+        raise ValidationFailed([Issue("type", f"{envelope.event_type} is not an alert")])
+    previous = audiences.get(audience.alert_id) if audiences is not None else None
+    if previous is not None and previous.restricted != audience.restricted:
+        raise ValidationFailed([_handling_change(previous, record.get("handling"))])
+    if not audience.restricted:
+        return [_broadcast(envelope, audience.kind)]
+    return _directed_copies(envelope, _issuer_first(audience), agreement)
+
+
+def _status_change_routes(
+    event: ExchangeEvent, agreement: Agreement, audiences: AudienceLookup | None
+) -> list[Route]:
+    envelope, record = event.envelope, event.record
+    alert_id = str(record.get("alert_id"))
+    if audiences is None:
+        return [_broadcast(envelope, str(record.get("alert_kind")))]
+    audience = audiences.get(alert_id)
+    if audience is None:
+        # Fail closed: sent to the broadcast topics it would show a need-to-know alert's
+        # id to every partner; its recipients are unknown, so it is not sent at all.
+        raise ValidationFailed(
+            [
+                Issue(
+                    "alert_id",
+                    "is not an alert this publisher knows (not in the alert register, nor "
+                    "among the issuer's own copies in its inbox): cannot tell who may read "
+                    "its status change",
+                )
+            ]
+        )
+    if not audience.restricted:
+        return [_broadcast(envelope, str(record.get("alert_kind")))]
+    if envelope.target is not None:  # one copy (a withdrawal for a dropped agency, a re-send)
+        if envelope.target not in audience.reached:
+            raise ValidationFailed(
+                [Issue("hxtarget", f"{envelope.target} never received alert {alert_id}")]
+            )
+        return _directed_copies(envelope, sorted(audience.reached), agreement)
+    return _directed_copies(envelope, _issuer_first(audience), agreement)
+
+
+def _issuer_first(audience: Audience) -> list[str]:
+    """The recipients, the issuer's own copy first (its record of what it sent)."""
+    return sorted(audience.recipients, key=lambda agency: (agency != audience.issuer, agency))
+
+
+def _directed_copies(envelope: Envelope, targets: list[str], agreement: Agreement) -> list[Route]:
+    """One copy per target, as a request's fan-out: ``envelope.target``, when set, picks
+    one of them (a re-send, or a withdrawal for one dropped agency)."""
+    if envelope.target is not None:
+        if envelope.target not in targets:
+            raise ValidationFailed(
+                [Issue("hxtarget", f"{envelope.target} is not one of the alert's recipients")]
+            )
+        targets = [envelope.target]
+    correlation_id = envelope.correlation_id or envelope.message_id
+    return [
+        Route(
+            inbox_topic(_known_target(target, agreement)),
+            envelope.evolve(
+                message_id=fan_out_message_id(envelope.message_id, target),
+                target=target,
+                correlation_id=correlation_id,
+            ),
+        )
+        for target in dict.fromkeys(targets)
+    ]
+
+
+def _handling_change(previous: Audience, handling: object) -> Issue:
+    was = "need-to-know" if previous.restricted else "broadcast to every partner"
+    return Issue(
+        "handling",
+        f"is {handling}, but alert {previous.alert_id} was issued {was}: a revision cannot "
+        "move an alert between broadcast and need-to-know handling; withdraw it and issue "
+        "a new alert",
+    )
+
+
+def narrowing_withdrawals(event: ExchangeEvent, previous: Audience | None) -> list[ExchangeEvent]:
+    """The WITHDRAWN status changes a revision owes the agencies its ``share_with`` drops.
+
+    One per dropped agency, addressed to it alone (``target``), signed by the issuer like
+    the revision, with a fixed ``reason`` code and a message id derived from the
+    revision's, so that sending the revision again sends the same withdrawals.
+    """
+    envelope, record = event.envelope, event.record
+    audience = audience_of(envelope.event_type, record)
+    if audience is None or previous is None or not (audience.restricted and previous.restricted):
+        return []
+    dropped = sorted(previous.recipients - audience.recipients - {audience.issuer})
+    withdrawals = []
+    for agency in dropped:
+        withdrawal = Envelope(
+            event_type="AlertStatusChange",
+            source=audience.issuer,
+            message_id=fan_out_message_id(envelope.message_id, f"withdraw:{agency}"),
+            created_at=envelope.created_at,
+            correlation_id=envelope.correlation_id or envelope.message_id,
+            causation_id=envelope.message_id,
+            traceparent=envelope.traceparent,
+            target=agency,
+        )
+        withdrawals.append(
+            ExchangeEvent(
+                withdrawal,
+                {
+                    "alert_id": audience.alert_id,
+                    "alert_kind": audience.kind,
+                    "status": "WITHDRAWN",
+                    "reason": NARROWED_REASON,
+                    "changed_at": envelope.created_at,
+                    "agency": audience.issuer,
+                },
+            )
+        )
+    return withdrawals

@@ -54,6 +54,7 @@ from producers.synthetic_records import (
     weighted,
 )
 from schemas import Agency, Agreement, Envelope, ExchangeEvent
+from schemas.audiences import is_restricted
 
 ACTIONS: tuple[tuple[str, int], ...] = (
     ("PersonAlert", 9),
@@ -114,6 +115,11 @@ class _Alert:
     issuer: Agency
     record: dict[str, Any]
     message_id: str
+
+    @property
+    def broadcast(self) -> bool:
+        """Shared with every partner (its id may be named to anyone)."""
+        return not is_restricted(self.record.get("handling"))
 
 
 @dataclass(slots=True)
@@ -294,7 +300,11 @@ class SyntheticTraffic:
         issuer = self._agency()
         category, _, action, reason = weighted(self._rng, VEHICLE_CATEGORIES)
         seen = now - timedelta(hours=self._rng.randint(1, 48))
-        person_alerts = [a.record["alert_id"] for a in self._world.live if a.kind == "PERSON"]
+        # Only broadcast alerts are linked: a need-to-know alert's id may not travel to
+        # partners it was not shared with (this vehicle alert may be broadcast).
+        person_alerts = [
+            a.record["alert_id"] for a in self._world.live if a.kind == "PERSON" and a.broadcast
+        ]
         linked = (
             [self._rng.choice(person_alerts)] if person_alerts and self._rng.random() < 0.2 else []
         )
@@ -420,7 +430,13 @@ class SyntheticTraffic:
         priority = weighted(self._rng, PRIORITIES)[0]
         deadline = self._agreement.deadline_seconds(priority)
         ack_by = now + timedelta(seconds=deadline // 2)
-        own = [a.record["alert_id"] for a in self._world.live if a.issuer.id == requester.id]
+        # A request names only the requester's broadcast alerts: its targets may not be
+        # among a need-to-know alert's recipients.
+        own = [
+            a.record["alert_id"]
+            for a in self._world.live
+            if a.issuer.id == requester.id and a.broadcast
+        ]
         record = {
             "request_id": seeded_uuid(self._rng),
             "case_ref": case_ref(self._rng, requester, now.year),

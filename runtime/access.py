@@ -19,6 +19,12 @@ Principals (SCRAM user names) and what they get (``desired_grants``):
   and every inbox (its outbox publishes for the province's agencies: their signatures say
   who speaks); its groups (``hx.bridge.<key>``, as ``bridge.runner`` names them) and their
   DLQs; WRITE the audit topic; its transactional ids (prefix ``bridge-<key>.``).
+- need to know (docs/security.md): each agency WRITE its own inbox (the issuer's own copy
+  of a need-to-know alert, its record of what it issued), WRITE ``hx.lookup.requests`` (questions to
+  the operator's lookup service) and READ its own ``hx.lookup.replies.<agency id>``;
+  nobody but the operator reads the questions, writes the answers or touches
+  ``hx.lookup.index``. Restricted alerts travel in the inboxes, so the READ on the
+  broadcast prefix ``hx.alerts.`` (alert topics and register) shows nothing restricted.
 - each auditor (``Agreement`` has none listed: ``DEFAULT_AUDITORS``): READ the audit topic
   and its groups (prefix ``<name>.``). Nobody else reads the audit.
 
@@ -56,6 +62,7 @@ from runtime.secrets import ensure_secret, password_file
 from runtime.settings import Settings
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, bridge_principal, inbox_topic
 from schemas.errors import BrokerError
+from schemas.lookup import LOOKUP_REQUESTS, lookup_replies_topic
 
 #: The super-user of a secured broker (``hxbus broker start --secure``): never revoked.
 SUPER_USER = "admin"
@@ -131,6 +138,7 @@ def desired_grants(agreement: Agreement) -> set[Grant]:
         dlq = f"{DLQ_PREFIX}{me}."
         wanted += _grants(me, "TOPIC", "PREFIXED", dlq, "CREATE", "WRITE", "READ", "DESCRIBE")
         wanted += _grants(me, "TRANSACTIONAL_ID", "PREFIXED", f"{me}.", "WRITE", "DESCRIBE")
+        wanted += _need_to_know_grants(me)
     for key in agreement.provinces:
         bridge, group = bridge_user(key), f"hx.bridge.{key.lower()}"
         wanted += _grants(bridge, "TOPIC", "PREFIXED", ALERTS_PREFIX, "READ", "DESCRIBE")
@@ -153,6 +161,16 @@ def desired_grants(agreement: Agreement) -> set[Grant]:
         wanted += _grants(auditor, "TOPIC", "LITERAL", AUDIT_TOPIC, "READ", "DESCRIBE")
         wanted += _grants(auditor, "GROUP", "PREFIXED", f"{auditor}.", "READ", "DESCRIBE")
     return set(wanted)
+
+
+def _need_to_know_grants(agency: str) -> list[Grant]:
+    """Write its own copy of a need-to-know alert into its own inbox; ask the lookup
+    service and read its own answers (see the module docstring)."""
+    return [
+        *_grants(agency, "TOPIC", "LITERAL", inbox_topic(agency), "WRITE", "DESCRIBE"),
+        *_grants(agency, "TOPIC", "LITERAL", LOOKUP_REQUESTS, "WRITE", "DESCRIBE"),
+        *_grants(agency, "TOPIC", "LITERAL", lookup_replies_topic(agency), "READ", "DESCRIBE"),
+    ]
 
 
 # --- what the broker has, and the plan ----------------------------------------------------

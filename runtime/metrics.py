@@ -125,6 +125,13 @@ LIVE_ALERTS = Gauge(
     ["kind"],
 )
 
+LOOKUPS = Counter(
+    "hx_lookups_total",
+    "Hit/no-hit lookups on need-to-know alerts' subjects, by asking agency; outcome is "
+    "hit, no_hit, rate_limited, unverified or malformed (never a value asked about).",
+    ["agency", "outcome"],
+)
+
 
 def topic_kind(topic: str) -> str:
     """The closed-set kind of a topic name: ``hx.alerts.person`` -> ``alerts``."""

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     alert_register_group: str = Field(
         "hx.alert-register", description="consumer group of the register that writes it"
     )
+    lookup_timeout_s: float = Field(
+        5.0,
+        ge=0,
+        description="how long hxbus publish waits for the lookup service (need-to-know "
+        "duplicate check); 0 = do not ask: such alerts then go unchecked, with a warning",
+    )
 
     @model_validator(mode="after")
     def _protocol_has_its_parts(self) -> Settings:

@@ -13,6 +13,13 @@ small enough that someone holding a key and time can test candidates. The regist
 is therefore read under the same ACL as the alert topics themselves, which carry the
 numbers in clear.
 
+Need-to-know alerts are never in the register (design.md "Need to know"), so their
+subjects are not compared by these keys in anything an agency reads. The operator's
+lookup service (``consumers.lookup``) indexes them by ``lookup_token``: HMAC-SHA256 of the
+subject key under a secret lookup key that only that service holds. A member holding a
+token cannot test candidate numbers against it without the key; what a member may learn
+is the service's hit/no-hit answer, one rate-limited, counted question at a time.
+
 The value must already be normalised by the models (a 15-digit legacy number converted,
 a plate upper-cased), which is what the publisher's validated record holds and what
 decoded records off the bus hold.
@@ -21,6 +28,7 @@ decoded records off the bus hold.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +52,18 @@ def subject_key(kind: str, value: str) -> str:
     """The pseudonymous key of a ``kind`` ("person" or "vehicle") subject ``value``."""
     digest = hashlib.sha256(f"{_DOMAIN}|{kind}|{value.strip().upper()}".encode()).hexdigest()
     return f"{kind}:{digest[:32]}"
+
+
+#: Bump when the keyed derivation changes.
+_LOOKUP_DOMAIN = b"hxbus-lookup-v1|"
+
+
+def lookup_token(lookup_key: bytes, key: str) -> str:
+    """The keyed token of a subject key (``subject_key``) under the operator's lookup key."""
+    if not lookup_key:
+        raise ValueError("the lookup key is empty")
+    digest = hmac.new(lookup_key, _LOOKUP_DOMAIN + key.encode(), hashlib.sha256).hexdigest()
+    return f"token:{digest}"
 
 
 def subject_of(event_type: str, record: Mapping[str, Any]) -> Subject | None:

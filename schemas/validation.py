@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.agreement import Agreement
+from schemas.audiences import is_restricted
 from schemas.authority import author_refusal
 from schemas.edge import CREATED_MIN, CREATED_RANGE_RULE, TIME_MAX, edge_issues, text_rule
 from schemas.envelope import EVENT_TYPES, Envelope, ExchangeEvent, utc_now_ms
@@ -165,13 +166,23 @@ def _envelope_fits_record(envelope: Envelope, record: Mapping[str, Any]) -> list
     if refusal is not None:
         issues.append(Issue("source", str(refusal)))
     if envelope.target is not None:
-        if event_type in BROADCAST_TYPES:
+        if event_type in BROADCAST_TYPES and not _may_be_directed(event_type, record, envelope):
             issues.append(
                 Issue("hxtarget", f"a {event_type} goes to every partner: leave hxtarget out")
             )
         elif event_type == "AssistanceRequest" and envelope.target not in record["target_agencies"]:
             issues.append(Issue("hxtarget", "must be one of the request's target_agencies"))
     return issues
+
+
+def _may_be_directed(event_type: str, record: Mapping[str, Any], envelope: Envelope) -> bool:
+    """A need-to-know alert's copy names one of its recipients; a status change may name
+    one (routing checks that it received the alert: only the sender's memory knows)."""
+    if event_type == "AlertStatusChange":
+        return True
+    if not is_restricted(record.get("handling")):
+        return False
+    return envelope.target in {record.get("issuing_agency"), *(record.get("share_with") or ())}
 
 
 def normalise_time(value: Any) -> datetime:

@@ -25,6 +25,18 @@ alert (revise it instead); one on a subject another agency has a live alert on i
 with ``related_alerts`` naming it. The live alerts are read at start from the alert
 register (``hxbus alerts``) and kept current with what this command sends.
 
+Need to know: an alert whose handling is not SHARE_ALL_PARTNERS goes as one copy into
+the inbox of its issuer and of each agency in ``share_with``, never to the broadcast
+topics; so do its revisions and status changes. Where an earlier alert went is read at
+start from the agency's own copies in its own inbox (restricted alerts) and from the
+alert register (broadcast ones). A revision that narrows ``share_with`` also sends each
+dropped agency a withdrawal; one that changes handling between broadcast and restricted
+is refused (withdraw the alert and issue a new one). The duplicate check of a new
+need-to-know alert asks the operator's lookup service (``hxbus lookup-service``): an
+alert of this agency on the subject refuses it; another agency's gives a notice line
+
+    <file>:<line>: notice: <path>: a live alert on this subject exists at <agency>: ...
+
 Exit status: 0 when every event was stored, 1 when any was refused or not sent, 2 when
 a file cannot be read as UTF-8 JSON at all.
 """
@@ -42,11 +54,12 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from consumers import RegisterFacts, load_register
+from consumers import AlertRegister, RegisterFacts, load_register, read_issued_copies
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
-from producers import DIRECTED_TYPES, Outcome, Publisher
+from producers import DIRECTED_TYPES, LazyLookup, Outcome, Publisher
 from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
+from schemas.audiences import AudienceBook, broadcast_audience
 from schemas.authority import Facts, NoFacts, Said, judge
 from schemas.errors import (
     AuthorityRefused,
@@ -180,6 +193,9 @@ class _Report:
         entry = self._refusals_then_next()
         for receipt in outcome.receipts:
             self.out.write(f"ok {receipt.message_id} {receipt}\n")
+        for notice in outcome.notices:
+            where = f"{entry.label}:{entry.line}" if entry else "?"
+            self.out.write(f"{where}: notice: {notice}\n")
         if outcome.error is None:
             self.ok += 1
         else:
@@ -224,6 +240,8 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     live_alerts, _ = load_register(settings, verifier=verifier)
     feed = _Feed(args.files, agreement, as_agency, args.target, RegisterFacts(live_alerts))
     report = _Report(feed, sys.stdout)
+    audiences = known_audiences(settings, agreement, as_agency, live_alerts)
+    lookup = LazyLookup(settings, as_agency, signer=signer)
     with (
         serving_metrics(args, settings) as ready,
         Publisher(
@@ -232,6 +250,8 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
             signer=signer,
             delivery_timeout_ms=timeout_ms,
             live_alerts=live_alerts,
+            audiences=audiences,
+            lookup=lookup,
         ) as publisher,
         _progress() as progress,
     ):
@@ -243,7 +263,23 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
                 progress.update(
                     task, advance=1, description=f"ok {report.ok}, refused {report.refused}"
                 )
+    lookup.close()
     return report.finish()
+
+
+def known_audiences(
+    settings: Settings, agreement: Agreement, agency: str, register: AlertRegister
+) -> AudienceBook:
+    """Where the agency's earlier alerts went: its broadcast alerts from the register, its
+    need-to-know alerts from its own copies in its own inbox (verified when keys exist)."""
+    book = AudienceBook(
+        broadcast_audience(s.alert_id, s.kind, s.issuing_agency, s.revision)
+        for s in register.states(agency=agency)
+    )
+    verifier = agreement_verifier(agreement, role="publish")
+    for copy in read_issued_copies(settings, [agency], verifier=verifier):
+        book.note(copy.event_type, copy.record)
+    return book
 
 
 def _progress() -> AbstractContextManager[Progress | None]:

@@ -19,6 +19,7 @@ from bridge.profiles.henan import HenanProfile
 from producers import Publisher
 from runtime import Settings
 from schemas import BROADCAST_TOPICS, Agreement, Codec, Envelope, ExchangeEvent
+from schemas.audiences import AudienceBook, broadcast_audience
 
 pytestmark = pytest.mark.broker
 
@@ -57,7 +58,9 @@ def test_an_outbox_file_is_on_the_topic_with_the_local_message_id_as_ce_id(
     start = end_offsets(settings, partitions)
     local_id, alert_id = str(uuid.uuid4()), str(uuid.uuid4())
 
-    with Publisher(settings, agreement) as publisher:
+    # A broadcast alert of Shangqiu's, as the outbound side learns it at start (register).
+    known = AudienceBook([broadcast_audience(alert_id, "PERSON", SHANGQIU, 1)])
+    with Publisher(settings, agreement, audiences=known) as publisher:
         outbox = OutboxPublisher(tmp_path, HenanProfile(agreement), publisher, agreement)
         (outbox.outbox / "withdrawal.dat").write_bytes(withdrawal_line(local_id, alert_id))
         outbox.scan()

@@ -130,7 +130,14 @@ def provisioned(kafka_bootstrap: str, agreement: Agreement) -> str:
 def run_hxbus(
     bootstrap: str, *args: str, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "HX_BOOTSTRAP": bootstrap, "HX_LOG_LEVEL": "WARNING"}
+    # No lookup service runs for these tests: need-to-know alerts go without asking it
+    # (tests/integration/test_need_to_know_acl.py runs one and checks the lookup).
+    env = {
+        **os.environ,
+        "HX_BOOTSTRAP": bootstrap,
+        "HX_LOG_LEVEL": "WARNING",
+        "HX_LOOKUP_TIMEOUT_S": "0",
+    }
     return subprocess.run(
         [*HXBUS, *args], input=stdin, capture_output=True, env=env, timeout=240, check=False
     )
@@ -147,16 +154,29 @@ def simulated_lines(bootstrap: str, count: int, seed: int) -> list[str]:
     return done.stdout.decode().splitlines()
 
 
+#: The recipients (issuer first) of each need-to-know alert copy_ids has seen.
+_RESTRICTED: dict[str, list[str]] = {}
+
+
 def copy_ids(event: dict[str, Any]) -> list[str]:
-    """The message ids one JSON event is sent as: its id, or one uuid5 per request target;
-    a hit or request also uuid5(id, source), the sender's copy in its own inbox."""
-    base = uuid.UUID(event["id"])
+    """The message ids one JSON event is sent as: its id, or one uuid5 per request target,
+    per recipient of a need-to-know alert and of its status changes (events in order); a
+    hit or request also uuid5(id, source), the sender's copy in its own inbox."""
+    data, base = event["data"], uuid.UUID(event["id"])
     sender_copy = [str(uuid.uuid5(base, event["source"]))]
     if event["type"] == "AssistanceRequest":
-        targets = event["data"]["target_agencies"]
+        targets = data["target_agencies"]
         return [str(uuid.uuid5(base, target)) for target in targets] + sender_copy
     if event["type"] == "AlertHit":
         return [event["id"], *sender_copy]
+    if event["type"] in ("PersonAlert", "VehicleAlert"):
+        if data["handling"] == "SHARE_ALL_PARTNERS":
+            return [event["id"]]
+        recipients = list(dict.fromkeys([data["issuing_agency"], *sorted(data["share_with"])]))
+        _RESTRICTED[data["alert_id"]] = recipients
+        return [str(uuid.uuid5(base, target)) for target in recipients]
+    if event["type"] == "AlertStatusChange" and data["alert_id"] in _RESTRICTED:
+        return [str(uuid.uuid5(base, target)) for target in _RESTRICTED[data["alert_id"]]]
     return [event["id"]]
 
 
@@ -314,11 +334,12 @@ def own_broker(tmp_path: Path) -> Iterator[broker.Cluster]:
 
 
 def _person_alerts(agreement: Agreement, count: int, seed: int) -> list[ExchangeEvent]:
+    """Broadcast PersonAlerts (all on hx.alerts.person, the one topic the broker has)."""
     traffic = SyntheticTraffic(agreement, seed=seed, start=utc_now_ms())
     alerts: list[ExchangeEvent] = []
     while len(alerts) < count:
         event = traffic.next_event()
-        if event.event_type == "PersonAlert":
+        if event.event_type == "PersonAlert" and event.record["handling"] == "SHARE_ALL_PARTNERS":
             alerts.append(event)
     return alerts
 

@@ -74,6 +74,7 @@ def alert(revision: int) -> dict[str, Any]:
         "issuing_agency": "320300000000",
         "issued_at": NOW,
         "valid_until": NOW + timedelta(days=30),
+        "handling": "SHARE_ALL_PARTNERS",
         "related_alerts": [],
     }
 

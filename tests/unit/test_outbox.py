@@ -20,6 +20,7 @@ from bridge.profiles.henan import HenanProfile
 from producers import Publisher
 from runtime import Settings
 from schemas import Agreement, Envelope, ExchangeEvent
+from schemas.audiences import AudienceBook, broadcast_audience
 
 SHANGQIU = "411400000000"
 CHANGED_AT = datetime(2026, 11, 20, 1, 15, tzinfo=UTC)
@@ -67,10 +68,15 @@ class FakeProducer:
         return [headers["ce_id"].decode() for _, _, headers in self.sent]
 
 
+#: The alert the outbox's status changes are about: a broadcast alert of Shangqiu's, as the
+#: outbound side learns it from the alert register at start.
+ALERT_ID = "0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31"
+
+
 def status_line(message_id: str, *, agency: str = SHANGQIU, source: str = SHANGQIU) -> bytes:
     """One Henan BKZT line: an alert withdrawn by ``agency``, sent by ``source``."""
     record: dict[str, Any] = {
-        "alert_id": "0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31",
+        "alert_id": ALERT_ID,
         "alert_kind": "PERSON",
         "status": "WITHDRAWN",
         "reason": "嫌疑人已到案",
@@ -79,6 +85,11 @@ def status_line(message_id: str, *, agency: str = SHANGQIU, source: str = SHANGQ
     }
     envelope = Envelope("AlertStatusChange", source, message_id, created_at=CHANGED_AT)
     return HenanProfile().to_local(ExchangeEvent(envelope, record)).content
+
+
+def known_alert() -> AudienceBook:
+    """What the outbound side knows at start: ALERT_ID is a broadcast alert of Shangqiu."""
+    return AudienceBook([broadcast_audience(ALERT_ID, "PERSON", SHANGQIU, 1)])
 
 
 def message_id(number: int) -> str:
@@ -92,7 +103,7 @@ def producer() -> FakeProducer:
 
 @pytest.fixture
 def outbox(tmp_path: Path, producer: FakeProducer, agreement: Agreement) -> OutboxPublisher:
-    publisher = Publisher(Settings(), agreement, producer=producer)
+    publisher = Publisher(Settings(), agreement, producer=producer, audiences=known_alert())
     return OutboxPublisher(tmp_path, HenanProfile(agreement), publisher, agreement)
 
 
@@ -180,7 +191,7 @@ def test_a_file_stays_in_the_outbox_until_the_broker_acknowledges_it(
     first = OutboxPublisher(
         tmp_path,
         HenanProfile(agreement),
-        Publisher(Settings(), agreement, producer=down),
+        Publisher(Settings(), agreement, producer=down, audiences=known_alert()),
         agreement,
     )
     drop(first, "batch.dat", status_line(message_id(1)) + status_line(message_id(2)))
@@ -194,7 +205,10 @@ def test_a_file_stays_in_the_outbox_until_the_broker_acknowledges_it(
 
     up = FakeProducer()
     restarted = OutboxPublisher(
-        tmp_path, HenanProfile(agreement), Publisher(Settings(), agreement, producer=up), agreement
+        tmp_path,
+        HenanProfile(agreement),
+        Publisher(Settings(), agreement, producer=up, audiences=known_alert()),
+        agreement,
     )
     restarted.scan()
     assert [FileOutcome.SENT] == [r.outcome for r in restarted.scan()]

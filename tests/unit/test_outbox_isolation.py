@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from test_outbox import FakeProducer, message_id, status_line
+from test_outbox import FakeProducer, known_alert, message_id, status_line
 
 from bridge.outbox import FileOutcome, OutboxPublisher, PublishOutcome
 from bridge.profiles.henan import HenanProfile
@@ -67,7 +67,7 @@ class ExplodingPublisher:
 def make_outbox(
     tmp_path: Path, agreement: Agreement, producer: FakeProducer, profile: HenanProfile
 ) -> OutboxPublisher:
-    publisher = Publisher(Settings(), agreement, producer=producer)
+    publisher = Publisher(Settings(), agreement, producer=producer, audiences=known_alert())
     return OutboxPublisher(tmp_path, profile, publisher, agreement)
 
 
@@ -98,7 +98,7 @@ def test_a_publisher_bug_on_one_file_rejects_it_and_the_next_file_goes_out(
 ) -> None:
     """The first file's failure rejects it with the class; the second file is still sent."""
     producer = FakeProducer()
-    inner = Publisher(Settings(), agreement, producer=producer)
+    inner = Publisher(Settings(), agreement, producer=producer, audiences=known_alert())
     outbox = OutboxPublisher(
         tmp_path, HenanProfile(agreement), ExplodingPublisher(inner, message_id(1)), agreement
     )
@@ -126,7 +126,9 @@ def test_the_outbound_thread_survives_a_failing_scan(
     producer = FakeProducer()
     monkeypatch.setattr(
         "bridge.outbound.Publisher",
-        lambda *a, **k: Publisher(Settings(), agreement, producer=producer),
+        lambda *a, **k: Publisher(
+            Settings(), agreement, producer=producer, audiences=known_alert()
+        ),
     )
     thread = OutboundThread(
         Settings(), agreement, "HA", HenanProfile(agreement), tmp_path, interval_s=0.01

@@ -90,26 +90,28 @@ def _of(agreement: Agreement, user: str) -> set[Grant]:
 
 
 def test_agency_reads_broadcast_and_own_inbox_only(agreement: Agreement) -> None:
-    """Topic READ for an agency: the alerts prefix, its inbox, its DLQ prefix; nothing else."""
+    """Topic READ for an agency: the alerts prefix, its inbox, its lookup answers, its DLQ
+    prefix; nothing else."""
     reads = {(g.pattern, g.name) for g in _of(agreement, XUZHOU) if g.operation == "READ"}
     assert {
         ("PREFIXED", "hx.alerts."),
         ("LITERAL", inbox_topic(XUZHOU)),
+        ("LITERAL", f"hx.lookup.replies.{XUZHOU}"),
         ("PREFIXED", f"hx.dlq.{XUZHOU}."),
         ("PREFIXED", f"{XUZHOU}."),  # its consumer groups
     } == reads
 
 
 def test_agency_writes_broadcast_and_the_inboxes(agreement: Agreement) -> None:
-    """Topic WRITE: the two alert topics and every inbox, its own for a DLQ replay (not the
-    audit)."""
+    """Topic WRITE: the two alert topics, every inbox (its own for a DLQ replay and the
+    issuer's copy of a need-to-know alert) and the lookup questions; not the audit."""
     writes = {
         g.name
         for g in _of(agreement, XUZHOU)
         if g.operation == "WRITE" and g.resource == "TOPIC" and g.pattern == "LITERAL"
     }
     inboxes = {inbox_topic(a.id) for a in agreement.agencies}
-    assert {"hx.alerts.person", "hx.alerts.vehicle", *inboxes} == writes
+    assert {"hx.alerts.person", "hx.alerts.vehicle", "hx.lookup.requests", *inboxes} == writes
 
 
 def test_bridge_reads_its_provinces_inboxes_and_writes_audit(agreement: Agreement) -> None:

@@ -1,0 +1,80 @@
+"""What an agency issued under need-to-know: its own copies, read back from its own inbox.
+
+A need-to-know alert never touches the broadcast topics (``producers.routing``): its
+issuer gets one directed copy of every revision and status change in its own inbox, its
+record of what it issued. A publisher that starts later (``hxbus publish``, a bridge's
+outbox) reads them back here to learn where each of its restricted alerts went — a
+status change goes to the current recipients, a narrowing revision withdraws the alert
+from those it drops — with the agency's own login (it reads its own inbox and nothing
+else directed), the way ``load_register`` reads the register for the duplicate check.
+
+Only copies whose envelope names the issuer as both source and target count, and only
+when they verify (when the agreement has keys): any partner may write into the inbox, so
+a planted "copy" must not redirect the issuer's next status change.
+
+Limits: the inbox keeps 90 days (deploy/agencies.toml); an alert whose every copy aged
+out is not known here, and its status change is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+
+from consumers.alert_register import _beginnings, _read_to_end
+from consumers.delivery import Delivery
+from consumers.reading import MessageReader
+from runtime import Settings, Verifier, make_consumer
+from schemas import Codec, inbox_topic
+
+log = structlog.get_logger("hxbus.issued_copies")
+
+#: The event types an issuer's own copies hold.
+COPY_TYPES = frozenset({"PersonAlert", "VehicleAlert", "AlertStatusChange"})
+_AUTHOR = {"PersonAlert": "issuing_agency", "VehicleAlert": "issuing_agency"}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCopy:
+    """One copy an agency sent itself: event type and decoded record."""
+
+    event_type: str
+    record: dict[str, object]
+
+
+def is_issuer_copy(delivery: Delivery) -> bool:
+    """An alert (or its status change) its source addressed to itself."""
+    envelope = delivery.envelope
+    if delivery.event_type not in COPY_TYPES or envelope.target != envelope.source:
+        return False
+    author = _AUTHOR.get(delivery.event_type, "agency")
+    return delivery.record.get(author) == envelope.source
+
+
+def read_issued_copies(
+    settings: Settings,
+    agencies: Iterable[str],
+    *,
+    verifier: Verifier | None = None,
+    codec: Codec | None = None,
+) -> list[IssuedCopy]:
+    """The issuer's own copies in the inboxes of ``agencies``, in offset order per partition."""
+    reader = MessageReader(codec or Codec(), verifier)
+    topics = [inbox_topic(agency) for agency in agencies]
+    copies: list[IssuedCopy] = []
+    skipped = 0
+    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    try:
+        for record in _read_to_end(consumer, _beginnings(consumer, topics)):
+            read = reader.read(record)
+            if not isinstance(read, Delivery):
+                skipped += 1
+                continue
+            if is_issuer_copy(read):
+                copies.append(IssuedCopy(read.event_type, dict(read.record)))
+    finally:
+        consumer.close(autocommit=False)
+    log.info("issued_copies_loaded", inboxes=len(topics), copies=len(copies), skipped=skipped)
+    return copies
