@@ -278,7 +278,10 @@ def test_request_naming_a_restricted_alert_to_others_is_refused(agreement: Agree
     assert [("linked_alerts[0]", f"names a need-to-know alert not shared with {JINING}")] == [
         (i.path, i.rule) for i in refused.value.issues
     ]
-    assert [inbox_topic(HUAIBEI)] == [r.topic for r in routes(inside, agreement, book)]
+    # (and the sender's copy into Xuzhou's own inbox: Xuzhou issued the alert)
+    assert [inbox_topic(HUAIBEI), inbox_topic(XUZHOU)] == [
+        r.topic for r in routes(inside, agreement, book)
+    ]
 
 
 def test_audience_book_forgets_the_oldest_past_its_limit(agreement: Agreement) -> None:
