@@ -26,12 +26,12 @@ import structlog
 from bridge.outbox import FileOutcome, OutboxPublisher
 from bridge.profiles.base import Profile
 from bridge.unexpected import unexpected_error
-from consumers import load_register, read_issued_copies
+from consumers import learn_audiences
 from producers import Publisher
 from runtime import Settings, agreement_signer, agreement_verifier
 from runtime.signing import AgencySigners, Signer
 from schemas import Agreement
-from schemas.audiences import AudienceBook, broadcast_audience
+from schemas.audiences import AudienceBook
 from schemas.errors import ConfigError, HxError
 
 log = structlog.get_logger("hxbus.outbox")
@@ -136,16 +136,6 @@ class OutboundThread:
         """Where the province's earlier alerts went (module docstring)."""
         verifier = agreement_verifier(self._agreement, role="bridge")
         try:
-            for copy in read_issued_copies(self._settings, self._agencies, verifier=verifier):
-                book.note(copy.event_type, copy.record)
-            register, _ = load_register(self._settings)
+            learn_audiences(book, self._settings, self._agencies, verifier=verifier)
         except HxError as exc:  # unknown alerts' status changes are refused, never guessed
             log.warning("outbox_audiences_unread", error=str(exc))
-            return
-        for state in register.states():
-            if state.issuing_agency in self._agencies:
-                book.add(
-                    broadcast_audience(
-                        state.alert_id, state.kind, state.issuing_agency, state.revision
-                    )
-                )

@@ -15,7 +15,7 @@ from consumers.authority_store import (
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import DeadLetterQueue, DeadLetterSink, Origin, dead_letter_headers
-from consumers.issued_copies import IssuedCopy, read_issued_copies
+from consumers.issued_copies import IssuedCopy, learn_audiences, read_issued_copies
 from consumers.lag import LagMonitor, read_lag
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import MessageReader, Poison, expired
@@ -67,6 +67,7 @@ __all__ = [
     "authority_path",
     "dead_letter_headers",
     "expired",
+    "learn_audiences",
     "load_register",
     "read_dead_letters",
     "read_issued_copies",

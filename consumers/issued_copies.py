@@ -12,6 +12,11 @@ Only copies whose envelope names the issuer as both source and target count, and
 when they verify (when the agreement has keys): any partner may write into the inbox, so
 a planted "copy" must not redirect the issuer's next status change.
 
+``learn_audiences`` is what every publisher that starts later runs (``hxbus publish``, a
+bridge's outbox thread, the drill's duty desk after a restart): those copies for the
+restricted alerts, and the alert register for the broadcast ones (a broadcast alert's
+status change is routed only when the publisher knows the alert too).
+
 Limits: the inbox keeps 90 days (deploy/agencies.toml); an alert whose every copy aged
 out is not known here, and its status change is refused rather than guessed.
 """
@@ -23,11 +28,13 @@ from dataclasses import dataclass
 
 import structlog
 
-from consumers.alert_register import _beginnings, _read_to_end
+from consumers.alert_register import _beginnings, _read_to_end, load_register
+from consumers.alert_state import AlertRegister
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader
 from runtime import Settings, Verifier, make_consumer
 from schemas import Codec, inbox_topic
+from schemas.audiences import AudienceBook, broadcast_audience
 
 log = structlog.get_logger("hxbus.issued_copies")
 
@@ -78,3 +85,30 @@ def read_issued_copies(
         consumer.close(autocommit=False)
     log.info("issued_copies_loaded", inboxes=len(topics), copies=len(copies), skipped=skipped)
     return copies
+
+
+def learn_audiences(
+    book: AudienceBook,
+    settings: Settings,
+    agencies: Iterable[str],
+    *,
+    verifier: Verifier | None = None,
+    register: AlertRegister | None = None,
+) -> AudienceBook:
+    """Fill ``book`` with where the alerts of ``agencies`` went, and return it: the
+    restricted ones from the issuers' own copies (``read_issued_copies``), the broadcast
+    ones from the alert register (``register`` when the caller loaded it already, else
+    loaded here). ``HxError`` when the broker cannot be read: the caller decides whether
+    to go on knowing less (its unknown alerts' status changes are then refused, never
+    guessed)."""
+    issuers = list(dict.fromkeys(agencies))
+    if register is None:
+        register, _ = load_register(settings, verifier=verifier)
+    for agency in issuers:
+        for state in register.states(agency=agency):
+            book.add(
+                broadcast_audience(state.alert_id, state.kind, state.issuing_agency, state.revision)
+            )
+    for copy in read_issued_copies(settings, issuers, verifier=verifier):
+        book.note(copy.event_type, copy.record)
+    return book

@@ -54,12 +54,12 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from consumers import AlertRegister, RegisterFacts, load_register, read_issued_copies
+from consumers import AlertRegister, RegisterFacts, learn_audiences, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import DIRECTED_TYPES, LazyLookup, Outcome, Publisher
 from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
-from schemas.audiences import AudienceBook, broadcast_audience
+from schemas.audiences import AudienceBook
 from schemas.authority import Facts, NoFacts, Said, judge
 from schemas.errors import (
     AuthorityRefused,
@@ -272,14 +272,8 @@ def known_audiences(
 ) -> AudienceBook:
     """Where the agency's earlier alerts went: its broadcast alerts from the register, its
     need-to-know alerts from its own copies in its own inbox (verified when keys exist)."""
-    book = AudienceBook(
-        broadcast_audience(s.alert_id, s.kind, s.issuing_agency, s.revision)
-        for s in register.states(agency=agency)
-    )
     verifier = agreement_verifier(agreement, role="publish")
-    for copy in read_issued_copies(settings, [agency], verifier=verifier):
-        book.note(copy.event_type, copy.record)
-    return book
+    return learn_audiences(AudienceBook(), settings, [agency], verifier=verifier, register=register)
 
 
 def _progress() -> AbstractContextManager[Progress | None]:

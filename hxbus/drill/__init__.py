@@ -14,7 +14,7 @@ from hxbus.drill.ledger import Copy, Ledger
 from hxbus.drill.receiver import Receiver
 from hxbus.drill.region import Region, free_port_base
 from hxbus.drill.report import as_dict, as_json, as_markdown, as_table, summary_lines
-from hxbus.drill.rulebook import Rulebook, business_key
+from hxbus.drill.rulebook import Due, Rulebook, business_key
 from hxbus.drill.run import Drill, DrillRun
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Copy",
     "Drill",
     "DrillRun",
+    "Due",
     "Fault",
     "FaultRecord",
     "Ledger",

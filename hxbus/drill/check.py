@@ -5,10 +5,11 @@ each province's inbox (a file's name is its message id, its mtime when it was wr
 the HTTP receiver's log — plus, to compare, the audit trail on ``hx.audit`` and the copies
 on the bus. Never a role's own store or metrics.
 
-- **lost**: an acknowledged copy a province must receive (ledger) that is not in its
-  local system;
-- **duplicated**: a message id stored twice by the receiver, or two message ids of one
-  business event (alert revision, hit, request copy…) in one local system;
+- **lost**: a delivery a province must receive (ledger) of which no copy is in its local
+  system (a need-to-know alert's copies for several agencies of one province are one
+  delivery: exactly one of them must be there);
+- **duplicated**: a message id stored twice by the receiver, two copies of one delivery,
+  or two message ids of one business event (alert revision, hit, request copy…) in one local system;
 - **unexpected**: a message in a local system the ledger does not expect there (a second
   notice of the tracker for a copy expected there is expected: it is the tracker's duty);
 - **withdrawals**: status changes found at exactly the provinces holding the alert;
@@ -108,6 +109,9 @@ class Result:
     windows: list[Window]
     events_acknowledged: int = 0
     events_intended: int = 0
+    #: Events the Publisher refused for good (never sent): the drill's traffic is valid,
+    #: so each is a failure (the desk did not know what it needed to route it).
+    events_refused: int = 0
     copies: int = 0
     expected: int = 0
     delivered: int = 0
@@ -137,6 +141,7 @@ class Result:
             and self.audit_missing == 0
             and self.audit_without_delivery == 0
             and self.audit_unverified == 0
+            and self.events_refused == 0
             and self.events_acknowledged == self.events_intended
         )
 
@@ -190,6 +195,10 @@ def check(
     result = Result(windows)
     result.events_intended, result.events_acknowledged = ledger.counts()
     result.resent_after_restart = ledger.resent()
+    refused = ledger.refused()
+    result.events_refused = len(refused)
+    for seq, reason in sorted(refused.items())[:5]:
+        result.note("refused", f"event {seq}: {reason}")
     found = {
         province: found_by_receiver(receiver_log)
         if province == HTTP_PROVINCE
@@ -203,33 +212,41 @@ def check(
     accounted: dict[str, set[str]] = {p: set() for p in agreement.provinces}
     business: dict[tuple[str, str], list[str]] = defaultdict(list)
 
+    #: (delivery, province) -> the copies of which exactly one must be there (one copy,
+    #: or a need-to-know alert's copies for the province's agencies: ``Rulebook.due``).
+    due: dict[tuple[str, str], list[AckedCopy]] = defaultdict(list)
     for acked in copies:
-        copy = acked.copy
-        window = _window_of(windows, acked.acked_at)
-        window.events.add(acked.seq)  # an event fans out into copies: count it once
-        for province in copy.provinces:
-            here = found[province]
-            window.expected += 1
-            result.expected += 1
-            is_withdrawal = copy.event_type == "AlertStatusChange"
-            result.withdrawals_expected += is_withdrawal
-            if copy.message_id not in here.first_at:
-                window.lost += 1
-                result.lost += 1
-                result.note("lost", f"{copy.event_type} {copy.message_id} at {province}")
-                continue
-            accounted[province].add(copy.message_id)
-            business[(province, copy.business_key)].append(copy.message_id)
-            window.delivered += 1
-            result.delivered += 1
-            result.withdrawals_delivered += is_withdrawal
-            extra = here.stored[copy.message_id] - 1
-            if extra > 0:
-                window.duplicated += extra
-                result.duplicated += extra
-                result.note("duplicated", f"{copy.message_id} stored {extra + 1}x at {province}")
-            lag = max(0.0, here.first_at[copy.message_id] - acked.acked_at)
-            window.highest_lag_s = max(window.highest_lag_s, lag)
+        _window_of(windows, acked.acked_at).events.add(acked.seq)  # an event: counted once
+        for province in acked.copy.provinces:
+            due[(acked.copy.delivery, province)].append(acked)
+
+    for (_, province), candidates in due.items():
+        first = candidates[0]
+        here = found[province]
+        window = _window_of(windows, first.acked_at)
+        window.expected += 1
+        result.expected += 1
+        is_withdrawal = first.copy.event_type == "AlertStatusChange"
+        result.withdrawals_expected += is_withdrawal
+        got = [c for c in candidates if c.copy.message_id in here.first_at]
+        if not got:
+            window.lost += 1
+            result.lost += 1
+            result.note("lost", f"{first.copy.event_type} {first.copy.message_id} at {province}")
+            continue
+        for acked in got:
+            accounted[province].add(acked.copy.message_id)
+            business[(province, acked.copy.business_key)].append(acked.copy.message_id)
+        window.delivered += 1
+        result.delivered += 1
+        result.withdrawals_delivered += is_withdrawal
+        extra = sum(here.stored[c.copy.message_id] for c in got) - 1
+        if extra > 0:
+            window.duplicated += extra
+            result.duplicated += extra
+            result.note("duplicated", f"{first.copy.message_id} stored {extra + 1}x at {province}")
+        lag = max(0.0, min(here.first_at[c.copy.message_id] - c.acked_at for c in got))
+        window.highest_lag_s = max(window.highest_lag_s, lag)
 
     for (province, key), ids in business.items():
         if len(ids) > 1:
@@ -254,7 +271,7 @@ def check(
                 result.withdrawals_elsewhere += 1
             result.note("unexpected", f"{message_id} at {province}")
         result.per_province[province] = {
-            "expected": sum(1 for c in copies if province in c.copy.provinces),
+            "expected": sum(1 for _, where in due if where == province),
             "found": len(here.first_at),
         }
 

@@ -10,7 +10,11 @@ one SQLite file of the drill's own:
 - ``acks``: each event once the broker acknowledged every copy of it (``acks=all``,
   in-sync replicated), with the copies' message ids and where they were stored;
 - ``expected``: for each copy, the provinces whose local systems must receive it, by the
-  design's rules (``hxbus.drill.rulebook``), decided when it is acknowledged.
+  design's rules (``hxbus.drill.rulebook``), decided when it is acknowledged. Copies that
+  share a ``one_of`` key (a need-to-know alert's copies for the agencies of one province)
+  are one delivery: the province's local system must get exactly one of them;
+- ``refusals``: each event the Publisher refused for good (not retriable): never sent,
+  never acknowledged, and a failure of the drill (its traffic is valid by construction).
 
 ``synchronous=FULL``: every commit is fsynced, so a kill -9 (or a power cut) of the
 publisher never loses a line the drill later relies on. Times are wall-clock seconds
@@ -35,10 +39,12 @@ CREATE TABLE IF NOT EXISTS acks (
 CREATE TABLE IF NOT EXISTS copies (
     message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, event_type TEXT NOT NULL,
     topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-    business_key TEXT NOT NULL, alert_id TEXT);
+    business_key TEXT NOT NULL, alert_id TEXT, one_of TEXT);
 CREATE TABLE IF NOT EXISTS expected (
     message_id TEXT NOT NULL, province TEXT NOT NULL, agencies TEXT NOT NULL,
     PRIMARY KEY (message_id, province));
+CREATE TABLE IF NOT EXISTS refusals (
+    seq INTEGER PRIMARY KEY, reason TEXT NOT NULL, refused_at REAL NOT NULL);
 """
 
 
@@ -55,6 +61,13 @@ class Copy:
     alert_id: str | None
     #: Province key -> the agencies of that province the copy is addressed to.
     provinces: dict[str, tuple[str, ...]]
+    #: The delivery this copy is one candidate of (``Due.key``); its own id when alone.
+    one_of: str = ""
+
+    @property
+    def delivery(self) -> str:
+        """The key of the delivery this copy may fulfil (its own message id when alone)."""
+        return self.one_of or self.message_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +122,11 @@ class Ledger:
             for copy in copies:
                 self._db.execute(
                     'INSERT OR REPLACE INTO copies (message_id, seq, event_type, topic, '
-                    'partition, "offset", business_key, alert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                    'partition, "offset", business_key, alert_id, one_of) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         copy.message_id, seq, copy.event_type, copy.topic, copy.partition,
-                        copy.offset, copy.business_key, copy.alert_id,
+                        copy.offset, copy.business_key, copy.alert_id, copy.delivery,
                     ),
                 )  # fmt: skip
                 self._db.executemany(
@@ -128,6 +142,18 @@ class Ledger:
                 (seq, at, int(resent)),
             )
 
+    def refuse(self, seq: int, reason: str, at: float) -> None:
+        """Record (durably) that event ``seq`` was refused for good (never to be sent)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO refusals (seq, reason, refused_at) VALUES (?, ?, ?)",
+                (seq, reason, at),
+            )
+
+    def refused(self) -> dict[int, str]:
+        """Event sequence number -> the reason it was refused for good."""
+        return dict(self._db.execute("SELECT seq, reason FROM refusals").fetchall())
+
     def intended(self) -> set[int]:
         return {row[0] for row in self._db.execute("SELECT seq FROM intents")}
 
@@ -135,9 +161,10 @@ class Ledger:
         return {row[0] for row in self._db.execute("SELECT seq FROM acks")}
 
     def in_flight(self) -> int:
-        """Events intended and not acknowledged (yet)."""
+        """Events intended and not acknowledged (yet), nor refused for good."""
         row = self._db.execute(
-            "SELECT COUNT(*) FROM intents WHERE seq NOT IN (SELECT seq FROM acks)"
+            "SELECT COUNT(*) FROM intents WHERE seq NOT IN (SELECT seq FROM acks) "
+            "AND seq NOT IN (SELECT seq FROM refusals)"
         ).fetchone()
         return int(row[0])
 
@@ -169,7 +196,7 @@ class Ledger:
             expected.setdefault(message_id, {})[province] = tuple(json.loads(agencies))
         rows = self._db.execute(
             'SELECT c.message_id, c.event_type, c.topic, c.partition, c."offset", '
-            "c.business_key, c.alert_id, c.seq, a.acked_at, a.resent "
+            "c.business_key, c.alert_id, c.one_of, c.seq, a.acked_at, a.resent "
             "FROM copies c JOIN acks a USING (seq) ORDER BY c.seq"
         )
         for (
@@ -180,13 +207,14 @@ class Ledger:
             offset,
             key,
             alert_id,
+            one_of,
             seq,
             at,
             resent,
         ) in rows:
             copy = Copy(
                 message_id, event_type, topic, partition, offset, key, alert_id,
-                expected.get(message_id, {}),
+                expected.get(message_id, {}), one_of or "",
             )  # fmt: skip
             yield AckedCopy(copy, seq, at, bool(resent))
 

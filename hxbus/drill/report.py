@@ -70,6 +70,7 @@ def as_dict(result: Result, run: dict[str, Any]) -> dict[str, Any]:
         "totals": {
             "events_intended": result.events_intended,
             "events_acknowledged": result.events_acknowledged,
+            "events_refused": result.events_refused,
             "copies_acknowledged": result.copies,
             "deliveries_due": result.expected,
             "delivered": result.delivered,
@@ -126,7 +127,8 @@ def summary_lines(result: Result) -> list[str]:
     verdict = "PASSED" if result.passed else "FAILED"
     return [
         f"{verdict}: {result.events_acknowledged} events acknowledged "
-        f"({result.events_intended} intended), {result.copies} copies, "
+        f"({result.events_intended} intended, {result.events_refused} refused), "
+        f"{result.copies} copies, "
         f"{result.expected} deliveries due, {result.delivered} delivered, "
         f"{result.lost} lost, {result.duplicated} duplicated, {result.unexpected} unexpected",
         f"withdrawals: {result.withdrawals_delivered} of {result.withdrawals_expected} "

@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 @pytest.mark.timeout(1500)  # three JVMs, nine faults, a cluster restart, on two shared cores
 def test_short_drill_loses_and_doubles_nothing(tmp_path: Path) -> None:
     """hxbus drill --minutes 2: exit 0, every fault exercised and hitting its target,
-    0 lost, 0 duplicated, 0 unexpected, every withdrawal at its holders, audit agreeing."""
+    0 lost, 0 duplicated, 0 unexpected, nothing refused by the publisher (a restarted one
+    knows its need-to-know alerts), every withdrawal at its holders, audit agreeing."""
     report = tmp_path / "drill.md"
     env = {**os.environ}
     env.pop("HX_BOOTSTRAP", None)  # the drill starts its own cluster, never the shared one
@@ -52,6 +53,7 @@ def test_short_drill_loses_and_doubles_nothing(tmp_path: Path) -> None:
         "withdrawals at the holders": totals["withdrawals_due"],
         "withdrawals elsewhere": 0,
         "audit disagreements": 0,
+        "refused": 0,
         "all intended acknowledged": True,
         "drained": True,
     }
@@ -73,6 +75,7 @@ def test_short_drill_loses_and_doubles_nothing(tmp_path: Path) -> None:
         "audit disagreements": totals["audit_missing"]
         + totals["audit_without_delivery"]
         + totals["audit_unverified"],
+        "refused": totals["events_refused"],
         "all intended acknowledged": totals["events_intended"] == totals["events_acknowledged"],
         "drained": data["run"]["drained"],
     }

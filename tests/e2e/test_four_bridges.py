@@ -3,10 +3,10 @@
 Seeded synthetic traffic (alerts with every handling, revisions, withdrawals, hits,
 confirmations, fanned-out requests, responses) plus one expired alert is published
 through the Publisher; then the four bridges run as ``hxbus bridge run`` subprocesses,
-side by side, until idle. Who should hold what is computed here from the events alone
-(targets, handling and share_with, the agreement's provinces), not with the bridge's
-routing code; each root must hold exactly those of this test's messages, and each
-delivered once.
+side by side, until idle. Who should hold what is computed from the events alone
+(targets, handling and share_with, the agreement's provinces) by the drill's rulebook,
+not with the bridge's routing code; each root must hold exactly those of this test's
+messages, and each delivered once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from e2e_bridge_support import (
     start_bridge,
 )
 
+from hxbus.drill import Rulebook
 from producers import Outcome, SyntheticTraffic
 from runtime import Settings
 from schemas import Agreement, ExchangeEvent, new_message_id
@@ -58,62 +59,18 @@ def expected_holdings(
     outcomes: list[Outcome], agreement: Agreement, expired_ids: set[str]
 ) -> dict[str, list[frozenset[str]]]:
     """Per province, one set of message ids per event it must receive, of which exactly
-    one must be in its root: the event's own id for a broadcast, and for a need-to-know
-    alert (or its status change) the ids of the copies addressed to the province's
-    agencies, of which the bridge delivers the first it reads."""
-    province_of = {a.id: a.province for a in agreement.agencies}
+    one must be in its root (``hxbus.drill.Rulebook.due``, the drill's expectation too):
+    the event's own id for a broadcast, and for a need-to-know alert (or its status
+    change) the ids of the copies addressed to the province's agencies, of which the
+    bridge delivers the first it reads. An expired alert is due nowhere."""
+    rulebook = Rulebook(agreement)
     expected: dict[str, list[frozenset[str]]] = defaultdict(list)
-    alert_holders: dict[str, set[str]] = defaultdict(set)
     for outcome in outcomes:
-        event, record = outcome.event, outcome.event.record
-        copies: dict[str, set[str]] = defaultdict(set)
-        for receipt in outcome.receipts:
-            if receipt.topic.startswith("hx.inbox."):
-                target = receipt.topic.removeprefix("hx.inbox.")
-                copies[province_of[target]].add(receipt.message_id)
-        if event.event_type in ("PersonAlert", "VehicleAlert"):
-            if event.envelope.message_id in expired_ids:
-                continue
-            shared = set(record["share_with"])
-            provinces = {
-                province_of[a.id]
-                for a in agreement.agencies
-                if a.id != record["issuing_agency"]
-                and (record["handling"] == "SHARE_ALL_PARTNERS" or a.id in shared)
-            }
-            alert_holders[record["alert_id"]] |= provinces
-            if record["handling"] != "SHARE_ALL_PARTNERS":  # copies: the issuer's is not one
-                copies = defaultdict(set, _without_issuer(outcome, province_of, provinces))
-        elif event.event_type == "AlertStatusChange":
-            provinces = set(alert_holders[record["alert_id"]])
-            if copies:
-                copies = defaultdict(set, _without_issuer(outcome, province_of, provinces))
-        else:  # directed: each copy to the inbox it went to, but the sender's copy (its own)
-            own_inbox = f"hx.inbox.{event.envelope.source}"
-            for receipt in outcome.receipts:
-                if receipt.topic != own_inbox:
-                    expected[province_of[receipt.topic.removeprefix("hx.inbox.")]].append(
-                        frozenset({receipt.message_id})
-                    )
+        if outcome.event.envelope.message_id in expired_ids:
             continue
-        for province in provinces:
-            expected[province].append(
-                frozenset(copies[province]) if copies else frozenset({event.envelope.message_id})
-            )
+        for due in rulebook.due(outcome.event, outcome.receipts):
+            expected[due.province].append(due.message_ids)
     return expected
-
-
-def _without_issuer(
-    outcome: Outcome, province_of: dict[str, str], provinces: set[str]
-) -> dict[str, set[str]]:
-    """The ids of a need-to-know event's copies, by province, the issuer's copy left out."""
-    issuer = outcome.event.envelope.source
-    copies: dict[str, set[str]] = defaultdict(set)
-    for receipt in outcome.receipts:
-        target = receipt.topic.removeprefix("hx.inbox.")
-        if target != issuer and province_of[target] in provinces:
-            copies[province_of[target]].add(receipt.message_id)
-    return copies
 
 
 def test_four_bridges_deliver_each_event_to_exactly_its_provinces_once(

@@ -45,3 +45,22 @@ def test_copies_and_holders_read_back_what_was_acknowledged(tmp_path: Path) -> N
     actual = (acked.seq, acked.acked_at, acked.resent, acked.copy.provinces, ledger.holders())
     ledger.close()
     assert (5, 11.5, True, provinces, {"alert-1": {"SD", "AH"}}) == actual
+
+
+def test_copies_of_one_delivery_and_refusals_read_back(tmp_path: Path) -> None:
+    """Two copies written as one delivery come back under one key (a lone copy under its
+    own id); a refused event is no longer in flight and its reason comes back."""
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for seq in (1, 2):
+        ledger.intend(seq, "PersonAlert", 10.0)
+    pair = [
+        Copy("m1", "PersonAlert", "hx.inbox.a", 0, 1, "k1", "alert-1", {"SD": ("a",)}, "m1"),
+        Copy("m2", "PersonAlert", "hx.inbox.b", 0, 1, "k2", "alert-1", {"SD": ("a",)}, "m1"),
+        Copy("m3", "AlertHit", "hx.inbox.c", 0, 1, "k3", None, {"AH": ("c",)}),
+    ]
+    ledger.acknowledge(1, 11.0, pair, resent=False)
+    ledger.refuse(2, "invalid", 12.0)
+    actual = ({a.copy.message_id: a.copy.delivery for a in ledger.copies()},
+              ledger.refused(), ledger.in_flight())  # fmt: skip
+    ledger.close()
+    assert ({"m1": "m1", "m2": "m1", "m3": "m3"}, {2: "invalid"}, 0) == actual
