@@ -15,7 +15,13 @@ from consumers.authority_store import (
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import DeadLetterQueue, DeadLetterSink, Origin, dead_letter_headers
-from consumers.issued_copies import IssuedCopy, learn_audiences, read_issued_copies
+from consumers.issued_copies import (
+    IssuedCopy,
+    is_shared_copy,
+    learn_audiences,
+    read_issued_copies,
+    read_shared_copies,
+)
 from consumers.lag import LagMonitor, read_lag
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import MessageReader, Poison, expired
@@ -67,11 +73,13 @@ __all__ = [
     "authority_path",
     "dead_letter_headers",
     "expired",
+    "is_shared_copy",
     "learn_audiences",
     "load_register",
     "read_dead_letters",
     "read_issued_copies",
     "read_lag",
+    "read_shared_copies",
     "replay",
     "run_register",
     "second_notice",

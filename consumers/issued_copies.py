@@ -23,7 +23,7 @@ out is not known here, and its status change is refused rather than guessed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
@@ -34,7 +34,7 @@ from consumers.delivery import Delivery
 from consumers.reading import MessageReader
 from runtime import Settings, Verifier, make_consumer
 from schemas import Codec, inbox_topic
-from schemas.audiences import AudienceBook, broadcast_audience
+from schemas.audiences import ALERT_KIND_OF, AudienceBook, broadcast_audience, is_restricted
 
 log = structlog.get_logger("hxbus.issued_copies")
 
@@ -60,6 +60,25 @@ def is_issuer_copy(delivery: Delivery) -> bool:
     return delivery.record.get(author) == envelope.source
 
 
+def is_shared_copy(delivery: Delivery) -> bool:
+    """A need-to-know alert (or its status change) its issuer addressed to the agency whose
+    inbox carries it: the issuer itself, or one of the alert's ``share_with``."""
+    envelope = delivery.envelope
+    target = envelope.target
+    if delivery.event_type not in COPY_TYPES or target is None:
+        return False
+    if delivery.topic != inbox_topic(target):
+        return False
+    author = _AUTHOR.get(delivery.event_type, "agency")
+    if delivery.record.get(author) != envelope.source:
+        return False  # signed by someone else than the issuer: not the issuer's word
+    if delivery.event_type not in ALERT_KIND_OF:
+        return True
+    record = delivery.record
+    shared = target == envelope.source or target in (record.get("share_with") or ())
+    return is_restricted(record.get("handling")) and shared
+
+
 def read_issued_copies(
     settings: Settings,
     agencies: Iterable[str],
@@ -68,6 +87,29 @@ def read_issued_copies(
     codec: Codec | None = None,
 ) -> list[IssuedCopy]:
     """The issuer's own copies in the inboxes of ``agencies``, in offset order per partition."""
+    return _read_copies(settings, agencies, is_issuer_copy, verifier, codec)
+
+
+def read_shared_copies(
+    settings: Settings,
+    agency: str,
+    *,
+    verifier: Verifier | None = None,
+    codec: Codec | None = None,
+) -> list[IssuedCopy]:
+    """The need-to-know alerts ``agency`` issued or was shared with, and their status
+    changes: the copies in its own inbox (``is_shared_copy``), in offset order per
+    partition. What ``hxbus alerts`` and the console show an agency beside the register."""
+    return _read_copies(settings, [agency], is_shared_copy, verifier, codec)
+
+
+def _read_copies(
+    settings: Settings,
+    agencies: Iterable[str],
+    accept: Callable[[Delivery], bool],
+    verifier: Verifier | None,
+    codec: Codec | None,
+) -> list[IssuedCopy]:
     reader = MessageReader(codec or Codec(), verifier)
     topics = [inbox_topic(agency) for agency in agencies]
     copies: list[IssuedCopy] = []
@@ -79,11 +121,11 @@ def read_issued_copies(
             if not isinstance(read, Delivery):
                 skipped += 1
                 continue
-            if is_issuer_copy(read):
+            if accept(read):
                 copies.append(IssuedCopy(read.event_type, dict(read.record)))
     finally:
         consumer.close(autocommit=False)
-    log.info("issued_copies_loaded", inboxes=len(topics), copies=len(copies), skipped=skipped)
+    log.info("inbox_copies_loaded", inboxes=len(topics), copies=len(copies), skipped=skipped)
     return copies
 
 

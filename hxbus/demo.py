@@ -13,10 +13,14 @@ What a newcomer (or a duty officer in training) sees in one command:
    the agreement's topics, SCRAM users and ACLs provisioned;
 3. the four province bridges as real subprocesses (``hxbus bridge run``), each with its
    own login (``bridge-<province>``), delivering to ``<root>/<province>/inbox/`` through
-   the directory sink, and the request tracker (an operator service: ``admin``);
+   the directory sink, the request tracker and the lookup service (operator services:
+   ``admin``; the lookup answers the duplicate check of new need-to-know alerts, which
+   the register cannot hold: design.md, Need to know);
 4. ``simulate``-style traffic among the ten agencies, published from this process at the
-   offered rate, each agency's events with that agency's own login and key, while the
-   live view (``hxbus top``'s frame) refreshes every second;
+   offered rate, each agency's events with that agency's own login and key, through the
+   duplicate check before entry as ``hxbus publish`` runs it (the alert register, and
+   the lookup service for need-to-know alerts), while the live view (``hxbus top``'s
+   frame) refreshes every second;
 5. once the bridges have caught up, a summary: published, delivered per province (and the
    files actually found under each root — the two must agree), dead letters by reason,
    requests answered in time, overdue, second notices, end-to-end p50/p99, and where the
@@ -62,7 +66,9 @@ from rich.live import Live
 from rich.table import Table
 
 from bridge.runner import bridge_topics, default_group
+from consumers.alert_register import load_register
 from consumers.lag import read_lag
+from consumers.lookup import INBOX_GROUP as LOOKUP_INBOX_GROUP
 from consumers.offsets import start_group_at_end
 from consumers.replay import read_dead_letters
 from consumers.tracker import inbox_topics
@@ -80,8 +86,8 @@ from hxbus.console import (
 )
 from hxbus.metrics_view import Scrape, View, scrape
 from hxbus.top_frame import DEFAULT_PORTS, render
-from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
-from runtime import Settings, admin_client, make_consumer, run_provisioning
+from producers import LazyLookup, Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
+from runtime import Settings, admin_client, agreement_verifier, make_consumer, run_provisioning
 from runtime.access import run_access_provisioning
 from runtime.kafka import broker_answers
 from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
@@ -92,6 +98,8 @@ from schemas import Agreement, ExchangeEvent, bridge_principal, utc_now_ms
 from schemas.errors import BrokerUnavailable, ConfigError
 
 PUBLISHER_PORT, TRACKER_PORT = DEFAULT_PORTS[0], DEFAULT_PORTS[1]
+#: The lookup service's metrics port (beside the tracker's; not among ``hxbus top``'s).
+LOOKUP_PORT = 9402
 #: Bridge metrics ports by province, as deploy/prometheus/prometheus.yml lists them.
 BRIDGE_PORTS: dict[str, int] = dict(zip(("JS", "SD", "HA", "AH"), DEFAULT_PORTS[2:], strict=True))
 #: How long the bridges may take to drain after the last event before the summary.
@@ -136,6 +144,8 @@ class Summary:
     p50_s: float | None = None
     p99_s: float | None = None
     drained: bool = False
+    #: Duplicate-check questions the lookup service answered, by outcome (hit, no_hit…).
+    lookups: Counter[str] = field(default_factory=Counter)
 
 
 class RegionalDemo:
@@ -202,7 +212,7 @@ class RegionalDemo:
     def _check_metrics_ports(self) -> None:
         """Fail before anything starts when a role's /metrics port is taken: otherwise the
         broker starts and the role dies with a bind traceback buried in its log."""
-        wanted = {"publisher": PUBLISHER_PORT, "tracker": TRACKER_PORT}
+        wanted = {"publisher": PUBLISHER_PORT, "tracker": TRACKER_PORT, "lookup": LOOKUP_PORT}
         wanted.update({f"bridge {p}": port for p, port in BRIDGE_PORTS.items()})
         for name, port in wanted.items():
             if broker.port_in_use(port):
@@ -381,12 +391,24 @@ class RegionalDemo:
             ["tracker", "run", "--group", group],
             self._role_env(self.settings),  # an operator service: the super-user
         )
+        # The lookup service's groups are its own (fixed names): started at the inboxes'
+        # end like the others, it indexes this run's need-to-know alerts.
+        self._start(
+            "lookup",
+            LOOKUP_INBOX_GROUP,
+            inbox_topics(self.agreement, None),
+            LOOKUP_PORT,
+            ["lookup-service"],
+            self._role_env(self.settings),  # an operator service: holds the lookup key
+        )
         self._wait_ready()
         self._say_where_to_watch()
 
     def _say_where_to_watch(self) -> None:
         """Where a second terminal, Prometheus or Grafana can follow the run, and the logs."""
-        ports = ", ".join(str(p) for p in (PUBLISHER_PORT, TRACKER_PORT, *BRIDGE_PORTS.values()))
+        ports = ", ".join(
+            str(p) for p in (PUBLISHER_PORT, TRACKER_PORT, LOOKUP_PORT, *BRIDGE_PORTS.values())
+        )
         top = Path(sys.executable).parent / "hxbus"
         self._say(f"metrics: http://127.0.0.1:<port>/metrics on ports {ports}")
         self._say(f"watch from a second terminal: {top} top")
@@ -532,6 +554,8 @@ class RegionalDemo:
         summary.answered_in_time = self._answered_in_time()
         summary.p50_s = view.latency(0.5)
         summary.p99_s = view.latency(0.99)
+        for row in view.rows("hx_lookups_total", ("outcome",)):
+            summary.lookups[row.key[0]] += int(row.total)
         for role in self.roles:
             for letter in read_dead_letters(self.settings, role.group):
                 summary.dead_letters[letter.reason] += 1
@@ -575,10 +599,19 @@ class AgencyDesks:
         self._threads: list[threading.Thread] = []
         self._failures: list[BaseException] = []
         self._publishers: dict[str, Publisher] = {}
+        self._lookups: list[LazyLookup] = []
         for agency in demo.agreement.agencies:
             settings = demo.login(agency.id)
             signer = agreement_signer(settings, demo.agreement, agency.id)
-            self._publishers[agency.id] = Publisher(settings, demo.agreement, signer=signer)
+            # The duplicate check as ``hxbus publish`` runs it: the register as the
+            # agency's login reads it, and the lookup service for need-to-know alerts.
+            verifier = agreement_verifier(demo.agreement, role="publish")
+            live, _ = load_register(settings, verifier=verifier)
+            lookup = LazyLookup(settings, agency.id, signer=signer)
+            self._lookups.append(lookup)
+            self._publishers[agency.id] = Publisher(
+                settings, demo.agreement, signer=signer, live_alerts=live, lookup=lookup
+            )
             self._queues[agency.id] = queue.Queue()
 
     def __enter__(self) -> AgencyDesks:
@@ -616,6 +649,8 @@ class AgencyDesks:
             waiting.put(None)
         for thread in self._threads:
             thread.join()
+        for lookup in self._lookups:
+            lookup.close()
         if self._failures:
             raise self._failures[0]
 
@@ -665,6 +700,8 @@ def summary_lines(summary: Summary) -> list[str]:
         trust,
         f"published {published} events ({by_type}); refused before sending: {summary.refused}",
         f"dead letters by reason: {dead}",
+        "duplicate check of need-to-know alerts, lookups answered: "
+        + (", ".join(f"{o} {n}" for o, n in sorted(summary.lookups.items())) or "none"),
         f"requests and hit confirmations answered in time: {summary.answered_in_time}; "
         f"overdue: {summary.overdue}; second notices sent: {summary.second_notices}",
         f"end-to-end latency (created_at -> local file): p50 {_ms(summary.p50_s)}, "

@@ -28,6 +28,7 @@ _COUNTERS: dict[str, tuple[str, ...]] = {
     "hx_bridge_deliveries_total": ("province", "event_type", "sink", "outcome"),
     "hx_signature_failures_total": ("role", "reason"),
     "hx_requests_second_notices_total": ("kind", "target_agency"),
+    "hx_lookups_total": ("agency", "outcome"),
 }
 _GAUGES: dict[str, tuple[str, ...]] = {
     "hx_consumer_lag_messages": ("role", "topic_kind"),

@@ -1,8 +1,8 @@
 """``hxbus alerts`` lists every alert's current state; ``hxbus alert-register`` keeps it.
 
-``hxbus alerts [--live] [--agency A] [--id-number N | --plate P] [--json]`` reads the
-register from the broker (its compacted topic plus what the register consumer has not
-written yet, see ``consumers.alert_register``) and prints one line per alert:
+``hxbus alerts [--as AGENCY] [--live] [--agency A] [--id-number N | --plate P] [--json]``
+reads the register from the broker (its compacted topic plus what the register consumer
+has not written yet, see ``consumers.alert_register``) and prints one line per alert:
 
     ALERT_ID  KIND  CATEGORY  AGENCY  STATUS  REV  VALID_UNTIL  RELATED
 
@@ -13,6 +13,13 @@ this person or this vehicle?", give the number with ``--id-number`` or ``--plate
 turned into the same pseudonymous subject key the register stores and never printed.
 ``--json`` prints one JSON object per alert (NDJSON) with the subject key and the
 position of the latest revision on the alert topic, for scripts and re-delivery.
+
+The register holds broadcast alerts only: a need-to-know alert (NEED_TO_KNOW,
+ORIGINATOR_CONTROL) travels only as directed copies into the inboxes of its issuer and of
+its ``share_with`` agencies (design.md, Need to know). ``--as AGENCY`` (by default the
+broker login, when it is an agency id) adds those the agency issued or was shared with,
+read from the copies in its own inbox, which its login may read and no other agency's
+may; without it, and for any other agency, they are not shown.
 
 ``hxbus alert-register [--until-idle S]`` runs the register consumer: it follows the
 alert topics (group ``HX_ALERT_REGISTER_GROUP``) and writes each alert's new state to
@@ -29,6 +36,7 @@ from typing import IO, Any
 
 from consumers.alert_register import load_register, run_register
 from consumers.alert_state import AlertState
+from consumers.issued_copies import read_shared_copies
 from consumers.reading import utc_now
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from runtime import Settings, agreement_verifier, receiver_verifier
@@ -47,6 +55,13 @@ def register(subparsers: Any) -> None:
         help="every alert's current state (revision, status, expiry); no personal data",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing.add_argument(
+        "--as",
+        dest="as_agency",
+        metavar="AGENCY",
+        help="also the need-to-know alerts this agency issued or was shared with, from its "
+        "own inbox (default: the broker login, when it is an agency id)",
     )
     listing.add_argument("--live", action="store_true", help="only alerts in force now")
     listing.add_argument("--agency", metavar="A", help="only alerts issued by this agency id")
@@ -76,7 +91,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
     agency = agreement.agency(args.agency).id if args.agency else None  # ConfigError: exit 2
     key = _subject_key(args)
-    register, _ = load_register(settings, verifier=agreement_verifier(agreement, role="alerts"))
+    reader = _reader(args, settings, agreement)
+    verifier = agreement_verifier(agreement, role="alerts")
+    register, _ = load_register(settings, verifier=verifier)
+    if reader is not None:  # its own need-to-know alerts: never in the register
+        for copy in read_shared_copies(settings, reader, verifier=verifier):
+            register.apply(copy.event_type, copy.record)
     states = register.states(live=args.live, agency=agency, subject_key=key)
     if args.json:
         for state in states:
@@ -84,6 +104,15 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _table(states, agreement, utc_now(), sys.stdout)
     return 0
+
+
+def _reader(args: argparse.Namespace, settings: Settings, agreement: Agreement) -> str | None:
+    """The agency whose need-to-know alerts are shown: ``--as``, else the broker login
+    when it is an agency id; ConfigError (exit 2) for an unknown ``--as``."""
+    if args.as_agency:
+        return agreement.agency(args.as_agency).id
+    login = settings.sasl_username
+    return login if login in agreement.by_id else None
 
 
 def _subject_key(args: argparse.Namespace) -> str | None:

@@ -22,7 +22,7 @@ from hxbus.console.principal import Principal
 from hxbus.console.region_watch import RegionWatch, RoleUrl
 from hxbus.console.requests_view import read_requests
 from hxbus.console.topic_reader import TopicReader
-from runtime import Settings
+from runtime import Settings, agreement_verifier
 from schemas import Agreement
 from schemas.headers import format_time
 
@@ -68,7 +68,14 @@ class Sources:
         return cls(
             settings=settings,
             tracker_group=tracker_group,
-            reader=TopicReader(settings, inboxes, book, flows),
+            reader=TopicReader(
+                settings,
+                inboxes,
+                book,
+                flows,
+                own_inbox=None if principal.is_auditor else principal.name,
+                verifier=agreement_verifier(agreement, role="console"),
+            ),
             watch=RegionWatch(roles),
             desk=DeadLetterDesk(settings, dlq_groups),
             book=book,

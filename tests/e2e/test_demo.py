@@ -199,7 +199,8 @@ def demo_run(
 
 
 def test_demo_delivers_to_every_province_signed_on_a_secured_broker(demo_run: DemoRun) -> None:
-    """Counts match the files, every role stopped, and the summary says how it ran."""
+    """Counts match the files, every role stopped, the summary says how it ran, and the
+    lookup service answered the duplicate check of the need-to-know alerts."""
     summary, demo = demo_run.summary, demo_run.demo
     assert 100 == sum(summary.published.values())
     assert 0 == summary.refused
@@ -208,6 +209,13 @@ def test_demo_delivers_to_every_province_signed_on_a_secured_broker(demo_run: De
     assert all(count > 0 for count in summary.delivered.values()), summary.delivered
     assert not any(role.process.poll() is None for role in demo.roles), "roles left running"
     assert summary_lines(summary)[0].startswith("ran signed on a secured broker")
+    # The duplicate check of new need-to-know alerts went through the lookup service
+    # the demo started (every question answered hit or no hit, none refused).
+    assert (True, True, set()) == (
+        "lookup" in [r.name for r in demo.roles],
+        sum(summary.lookups.values()) > 0,
+        set(summary.lookups) - {"hit", "no_hit"},
+    )
     # The bridges signed what they audited: the auditor finds every record verified.
     trail = demo.first_alert_trail
     assert (True, []) == (

@@ -25,7 +25,7 @@ import pytest
 from kafka import TopicPartition
 from secured_support import login, secured_cluster
 
-from consumers import AlertRegister, run_register
+from consumers import AlertRegister, DeadLetterQueue, Origin, run_register
 from consumers.lookup import (
     INBOX_GROUP,
     LookupIndex,
@@ -47,6 +47,7 @@ from runtime import (
 )
 from runtime.kafka import committed_offsets
 from schemas import (
+    AUDIT_TOPIC,
     Agreement,
     Codec,
     ExchangeEvent,
@@ -55,7 +56,7 @@ from schemas import (
     parse_event,
 )
 from schemas.audiences import is_restricted
-from schemas.errors import DuplicateAlert, HxError, NotAuthorized
+from schemas.errors import DuplicateAlert, HxError, NotAuthorized, SinkRejected
 from schemas.lookup import LookupReply, LookupRequest
 from schemas.subjects import subject_key
 
@@ -123,6 +124,46 @@ def simulated(
 
 
 @pytest.fixture(scope="module")
+def own_dead_letters(secured: Settings, simulated: list[ExchangeEvent]) -> dict[str, str]:
+    """Each agency's own consumer (group ``<agency>.ntk-proof``, under its own login)
+    dead-lettered everything in its inbox, as a consumer whose local system refuses
+    every message would: so each agency has a DLQ topic of its own to read in the proof.
+    Agency id -> that DLQ topic."""
+    topics: dict[str, str] = {}
+    for agency in load_agreement(secured.agreement).agencies:
+        settings = login(secured, agency.id)
+        dlq = DeadLetterQueue(
+            settings, f"{agency.id}.ntk-proof", replication=1, min_insync_replicas=1
+        )
+        consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+        try:
+            topic = inbox_topic(agency.id)
+            partitions = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning()
+            ends = consumer.end_offsets(partitions)
+            while any(consumer.position(tp) < ends[tp] for tp in partitions):
+                for records in consumer.poll(timeout_ms=500).values():
+                    for record in records:
+                        dlq.send(
+                            Origin(record.topic, record.partition, record.offset),
+                            key=record.key,
+                            value=record.value,
+                            headers=list(record.headers or ()),
+                            error=SinkRejected("the local system refused it"),
+                            reason="sink_rejected",
+                        )
+            assert set() == dlq.flush()
+        finally:
+            consumer.close(autocommit=False)
+            dlq.close()
+        topics[agency.id] = dlq.topic
+    return topics
+
+
+@pytest.fixture(scope="module")
 def register_written(
     secured: Settings, agreement: Agreement, simulated: list[ExchangeEvent]
 ) -> str:
@@ -187,6 +228,16 @@ def readable_text(settings: Settings) -> tuple[set[str], set[str], str]:
             continue
         readable.add(topic)
     return shown, readable, "\n".join(parts)
+
+
+def list_topics(settings: Settings) -> list[str]:
+    """The topics the login is shown (every topic, for the operator)."""
+    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    try:
+        with kafka_errors("list topics"):
+            return sorted(consumer.topics())
+    finally:
+        consumer.close(autocommit=False)
 
 
 def read_topic(settings: Settings, topic: str) -> Iterator[str]:
@@ -436,11 +487,13 @@ def test_no_agency_reads_any_field_of_a_restricted_alert_not_shared_with_it(
     simulated: list[ExchangeEvent],
     lookup_service: threading.Event,
     register_written: str,
+    own_dead_letters: dict[str, str],
 ) -> None:
-    """Each agency, under its own login, reads every topic its ACLs allow from the start:
-    its inbox, the broadcast topics, the register and its lookup answers, nothing else; no
-    alert id, identity number, plate or VIN of a restricted alert not shared with it
-    appears anywhere (the simulate run's and those the lookup tests above published)."""
+    """Each agency, under its own login, reads every topic the broker shows it from the
+    start: its inbox, the broadcast topics, the register, its lookup answers and its own
+    DLQ, and nothing else (not the audit, the lookup questions or index, another's inbox
+    or DLQ); no alert id, identity number, plate or VIN of a restricted alert not shared
+    with it appears anywhere (the simulate run's and those the lookup tests published)."""
     alerts = [e for e in simulated if e.event_type in ("PersonAlert", "VehicleAlert")]
     shared = {e.record["alert_id"] for e in alerts if not is_restricted(e.record["handling"])}
     restricted = {e.record["alert_id"] for e in alerts if is_restricted(e.record["handling"])}
@@ -464,6 +517,9 @@ def test_no_agency_reads_any_field_of_a_restricted_alert_not_shared_with_it(
             "hx.alerts.register",
             inbox_topic(a.id),
             f"hx.lookup.replies.{a.id}",
+            own_dead_letters[a.id],
         }
         for a in agreement.agencies
     } == readable_by
+    # The topics it could not read exist and hold what the proof is about.
+    assert {AUDIT_TOPIC, "hx.lookup.requests", "hx.lookup.index"} <= set(list_topics(secured))
