@@ -277,7 +277,9 @@ def check(
 
     _resumption(windows, found)
     held = {p: set(here.first_at) for p, here in found.items()}
-    _check_audit(result, settings, agreement, held)
+    _check_audit(
+        result, settings, agreement, held, {c.copy.message_id: c.copy.delivery for c in copies}
+    )
     result.on_bus_more_than_once = _on_bus_more_than_once(settings, agreement, set(by_id))
     return result
 
@@ -358,11 +360,20 @@ def read_topics(
 
 
 def _check_audit(
-    result: Result, settings: Settings, agreement: Agreement, held: dict[str, set[str]]
+    result: Result,
+    settings: Settings,
+    agreement: Agreement,
+    held: dict[str, set[str]],
+    delivery_of: dict[str, str],
 ) -> None:
-    """Every message a local system holds has a DELIVERED or DUPLICATE audit record of its
-    province, and every such record a message there; every record verifies as written by
-    the bridge of the province it names."""
+    """Every delivery a local system holds has a DELIVERED or DUPLICATE audit record of its
+    province, and every such record a delivery there; every record verifies as written by
+    the bridge of the province it names.
+
+    Compared per delivery (``delivery_of``: message id -> delivery key, ``Ledger``): the
+    bridge audits each agency's copy of a need-to-know alert, DELIVERED for the copy it
+    handed the local system and DUPLICATE for its siblings, which the local system has
+    under the first copy's id."""
     codec = audit_codec()
     verifier = bridge_verifier(agreement)
     received: dict[str, set[str]] = defaultdict(set)
@@ -388,9 +399,11 @@ def _check_audit(
             received[str(record["province"])].add(str(record["message_id"]))
         else:
             result.audit_refusals[outcome] += 1
-    for province, ids in held.items():
-        missing = ids - received.get(province, set())
-        extra = received.get(province, set()) - ids
+    for province, held_ids in held.items():
+        ids = {delivery_of.get(i, i) for i in held_ids}
+        audited = {delivery_of.get(i, i) for i in received.get(province, set())}
+        missing = ids - audited
+        extra = audited - ids
         result.audit_missing += len(missing)
         result.audit_without_delivery += len(extra)
         for mid in sorted(missing)[:2]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from kafka import TopicPartition
-from secured_support import login, secured_cluster
+from secured_support import login, login_env, secured_cluster
 
 from consumers import AlertRegister, DeadLetterQueue, Origin, run_register
 from consumers.lookup import (
@@ -35,6 +35,10 @@ from consumers.lookup import (
     run_lookup,
 )
 from hxbus.cli import main
+from hxbus.console.alert_book import MAX_ROWS, AlertBook
+from hxbus.console.flows import FlowCounter
+from hxbus.console.principal import Principal
+from hxbus.console.topic_reader import TopicReader
 from producers import LookupClient, Outcome, Publisher, SyntheticTraffic
 from runtime import (
     Settings,
@@ -478,6 +482,96 @@ def test_lookup_index_survives_a_restart_from_its_topic(
     reply = index.answer(JINING, LookupRequest("r", subject_key("person", SUBJECT_NUMBER)))
     assert (True, True) == (reply.hit, JINING in reply.issuers)
     assert any(meta is not None and meta.offset > 0 for meta in committed.values())
+
+
+# -- what an agency's views show: its own restricted alerts, from its own inbox ------------
+
+
+def restricted_alert_ids(events: list[ExchangeEvent], agency: str) -> tuple[set[str], set[str]]:
+    """The ids of the restricted alerts ``agency`` issued or shares, and of the others."""
+    reached: dict[str, set[str]] = {}
+    for event in events:
+        record = event.record
+        if event.event_type in ("PersonAlert", "VehicleAlert") and is_restricted(
+            record["handling"]
+        ):
+            reached.setdefault(record["alert_id"], set()).update(
+                {record["issuing_agency"], *record["share_with"]}
+            )
+    mine = {alert_id for alert_id, agencies in reached.items() if agency in agencies}
+    return mine, set(reached) - mine
+
+
+@pytest.mark.parametrize("agency", [JINING, HUAIBEI])
+def test_alerts_lists_the_restricted_alerts_an_agency_issued_or_shares(
+    secured: Settings,
+    simulated: list[ExchangeEvent],
+    agency: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``hxbus alerts --json`` under an agency's own login lists every restricted alert it
+    issued or was shared with (from its inbox copies) and none other; the operator's
+    login, no agency, lists no restricted alert at all."""
+    mine, others = restricted_alert_ids([*simulated, *PUBLISHED], agency)
+    listed = {}
+    for user in (agency, "admin"):
+        capsys.readouterr()
+        with pytest.MonkeyPatch.context() as patch:
+            as_user = secured if user == "admin" else login(secured, user)
+            for name, value in login_env(as_user).items():
+                patch.setenv(name, value)
+            patch.setattr("hxbus.cli.configure_logging", lambda *_args, **_kwargs: None)
+            assert 0 == main(["alerts", "--json"])
+        lines = capsys.readouterr().out.splitlines()  # log lines too: not JSON objects
+        listed[user] = {json.loads(line)["alert_id"] for line in lines if line.startswith("{")}
+    assert (True, mine, set(), set()) == (
+        bool(mine),
+        listed[agency] & (mine | others),
+        listed[agency] & others,
+        listed["admin"] & (mine | others),
+    )
+
+
+@pytest.mark.parametrize("agency", [JINING, HUAIBEI])
+def test_console_shows_an_agency_the_restricted_alerts_it_issued_or_shares(
+    secured: Settings, agreement: Agreement, simulated: list[ExchangeEvent], agency: str
+) -> None:
+    """The console's topic reader, under the agency's own login, folds the restricted
+    alerts of its own inbox: the agency sees each one it issued or shares, and no other;
+    another principal looking at the same book does not see them."""
+    mine, others = restricted_alert_ids([*simulated, *PUBLISHED], agency)
+    book = AlertBook()
+    reader = TopicReader(
+        login(secured, agency),
+        [agency],
+        book,
+        FlowCounter(),
+        own_inbox=agency,
+        verifier=agreement_verifier(agreement, role="console"),
+    )
+    reader.start()
+    try:
+        for _ in range(240):
+            if not reader.loading:
+                break
+            time.sleep(0.25)
+    finally:
+        reader.stop()
+    stranger = XUZHOU if agency != XUZHOU else JINING
+
+    def shown(principal: str) -> set[str]:
+        rows, _ = book.rows(Principal(principal), now=START)
+        return {row["alert_id"] for row in rows}
+
+    # The book shows at most MAX_ROWS alerts: the run made fewer, broadcast ones included.
+    assert len({e.record["alert_id"] for e in simulated if "alert_id" in e.record}) < MAX_ROWS
+    assert (False, None, mine, set(), set()) == (
+        reader.loading,
+        reader.error,
+        shown(agency) & (mine | others),
+        shown(agency) & others,
+        shown(stranger) & (mine - restricted_alert_ids(PUBLISHED + simulated, stranger)[0]),
+    )
 
 
 # Last: it reads what every test above left on the broker.
