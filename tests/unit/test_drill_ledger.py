@@ -1,11 +1,18 @@
 """The drill's ledger: intents and acknowledgements survive a reopen (a killed publisher),
-and what each copy must reach is read back as written."""
+what each copy must reach is read back as written, and the duty desk records a refusal
+for good instead of retrying it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hxbus.drill import Copy, Ledger
+from hxbus.drill.publisher import DutyDesk
+from producers import SyntheticTraffic
+from runtime import Settings
+from schemas import load_agreement
+from schemas.errors import BrokerUnavailable, Issue, ValidationFailed
 
 
 def _copy(message_id: str, event_type: str, provinces: dict[str, tuple[str, ...]]) -> Copy:
@@ -64,3 +71,23 @@ def test_copies_of_one_delivery_and_refusals_read_back(tmp_path: Path) -> None:
               ledger.refused(), ledger.in_flight())  # fmt: skip
     ledger.close()
     assert ({"m1": "m1", "m2": "m1", "m3": "m3"}, {2: "invalid"}, 0) == actual
+
+
+def test_duty_desk_records_a_refusal_for_good_and_retries_only_what_may_pass(
+    tmp_path: Path,
+) -> None:
+    """A validation refusal (not retriable) is written to the ledger as refused and never
+    queued again; a broker timeout (retriable) is queued to be sent again."""
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.set_meta({"seed": "1", "start": "2026-12-01T08:00:00+00:00", "spacing_ms": "10"})
+    desk = DutyDesk(Settings(), load_agreement(), ledger, rate=10.0)
+    event = next(
+        iter(SyntheticTraffic(load_agreement(), seed=1, start=datetime(2026, 12, 1, tzinfo=UTC)))
+    )
+    for seq in (1, 2):
+        ledger.intend(seq, event.event_type, 1.0)
+    desk._not_taken(1, event, ValidationFailed([Issue("alert_id", "is not known")]))
+    desk._not_taken(2, event, BrokerUnavailable("delivery timed out"))
+    actual = (ledger.refused(), [seq for seq, _ in desk._retry], ledger.in_flight())
+    ledger.close()
+    assert ({1: "invalid"}, [2], 1) == actual
