@@ -4,10 +4,13 @@ The console runs as one principal (``hxbus console --as``) and shows only what t
 principal may read, by the agreement's rules (design.md, "Need to know"):
 
 - an agency reads every alert shared with all partners, and an alert whose handling is
-  NEED_TO_KNOW or ORIGINATOR_CONTROL only when it issued it or is in its ``share_with``;
+  NEED_TO_KNOW or ORIGINATOR_CONTROL only when it issued it or is in its ``share_with``
+  (such alerts reach the console only as the copies in the agency's own inbox:
+  ``hxbus.console.topic_reader``);
   it sees the requests and hit confirmations it owes or waits for;
 - the auditor oversees the exchange: every alert's register entry (which holds no
-  personal data: ids, kind, category, issuer, status, validity) and every tracked item;
+  personal data: ids, kind, category, issuer, status, validity; and no restricted alert,
+  which belongs to its recipients) and every tracked item;
 - flows (message counts): an agency sees the pairs it is part of and every agency's
   broadcasts (which reach it); the auditor sees every pair.
 
