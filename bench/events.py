@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from producers import MessageBuilder, SyntheticTraffic
+from producers import MessageBuilder, SyntheticTraffic, stamped_at
 from schemas import Agreement, ExchangeEvent, new_message_id, utc_now_ms
 
 #: The free-text field lengthened per event type (a dotted path into the record).
@@ -49,26 +48,11 @@ def bench_events(agreement: Agreement, count: int, *, seed: int = 2026) -> list[
 
 
 def restamped(event: ExchangeEvent) -> ExchangeEvent:
-    """The event with a new message id and ``created_at`` = now (latency and bridge runs).
-
-    Every timestamp of the record moves by as much, so its relations to ``created_at``
-    (an ``ack_by`` after the request was issued, an alert still valid) stay true however
-    long after its generation the event is sent.
-    """
-    now = utc_now_ms()
-    shift = now - event.envelope.created_at
-    envelope = dataclasses.replace(event.envelope, message_id=new_message_id(), created_at=now)
-    return ExchangeEvent(envelope, _shifted(event.record, shift))
-
-
-def _shifted(value: Any, shift: timedelta) -> Any:
-    if isinstance(value, datetime):
-        return value + shift
-    if isinstance(value, dict):
-        return {k: _shifted(v, shift) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shifted(v, shift) for v in value]
-    return value
+    """The event with a new message id and ``created_at`` = now (latency and bridge runs),
+    every time of its record moved by as much (``producers.stamped_at``)."""
+    stamped = stamped_at(event, utc_now_ms())
+    envelope = dataclasses.replace(stamped.envelope, message_id=new_message_id())
+    return ExchangeEvent(envelope, stamped.record)
 
 
 def message_bytes(event: ExchangeEvent, builder: MessageBuilder) -> int:

@@ -61,6 +61,29 @@ def sections(result: dict[str, Any]) -> Rows:
             ],
         )
     )
+    demo = result.get("demo")
+    if demo is not None:
+        each = [("all", demo["all"]), *demo["provinces"].items()]
+        out.append(
+            (
+                f"End-to-end latency in the demo's set-up, created_at -> file visible (four "
+                f"bridges, tracker, signed, {'secured' if demo['secured'] else 'plain'} broker; "
+                f"{_n(demo['offered_per_s'])}/s for {demo['seconds']:g} s; "
+                "second notices left out)",
+                ["province", "files", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+                [
+                    [
+                        name,
+                        _n(m["count"]),
+                        f"{m['p50_ms']:.1f}",
+                        f"{m['p95_ms']:.1f}",
+                        f"{m['p99_ms']:.1f}",
+                        f"{m['max_ms']:.1f}",
+                    ]
+                    for name, m in each
+                ],
+            )
+        )
     if hold is not None:
         held = hold["highest_rate_held_per_s"]
         out.append(

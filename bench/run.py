@@ -2,7 +2,8 @@
 
 Sizes (quick / full): publish 3,000 events × 3 rounds / 20,000 × 5; bridge input 1,500 /
 10,000 events; latency 100 and 1,000 events/s for 4 s / 100, 1,000 and 5,000 for 10 s,
-then the hold search (60 s per try); micro-figures 0.3 s / 2 s per figure.
+then the hold search (60 s per try); micro-figures 0.3 s / 2 s per figure; the demo's
+set-up at its default rate for 10 s / 30 s.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.bridge import bridge_throughput
+from bench.demo_latency import demo_latency
 from bench.events import bench_events
 from bench.latency import LatencyRig
 from bench.micro import codec_figures, translation_figures
 from bench.publish import publish_throughput
+from hxbus.demo import DEFAULT_RATE
 from runtime import Settings
 from schemas import Agreement
 
@@ -37,12 +40,13 @@ class Plan:
     latency_seconds: float
     hold_s: float | None  # None: no search for the highest rate held
     micro_seconds: float
+    demo_seconds: float  # the demo's set-up at its default rate (bench.demo_latency)
 
 
-QUICK = Plan("quick", 3_000, 3, 1_500, (100, 1_000), 4.0, None, 0.3)
-FULL = Plan("full", 20_000, 5, 10_000, (100, 1_000, 5_000), 10.0, 60.0, 2.0)
+QUICK = Plan("quick", 3_000, 3, 1_500, (100, 1_000), 4.0, None, 0.3, 10.0)
+FULL = Plan("full", 20_000, 5, 10_000, (100, 1_000, 5_000), 10.0, 60.0, 2.0, 30.0)
 #: The smallest run that still touches every section (the test suite's).
-TINY = Plan("tiny", 300, 1, 200, (100,), 2.0, None, 0.05)
+TINY = Plan("tiny", 300, 1, 200, (100,), 2.0, None, 0.05, 2.0)
 #: Hold-search tries (each ``hold_s`` long): start rate × these factors, until one holds.
 HOLD_STEPS = (1.0, 0.7, 0.5, 0.35)
 
@@ -80,6 +84,11 @@ def run_bench(
         )
         progress("latency: created_at -> local file")
         result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)
+        progress(
+            f"demo set-up: four bridges, tracker, signed traffic at {DEFAULT_RATE:g}/s "
+            f"for {plan.demo_seconds:g} s"
+        )
+        result["demo"] = demo_latency(settings, agreement, workdir, seconds=plan.demo_seconds)
     result["memory"] = {
         "bridge_peak_rss_mb": max(b["peak_rss_mb"] for b in result["bridge"].values())
     }

@@ -12,7 +12,7 @@ from producers.routing import (
     narrowing_withdrawals,
     routes,
 )
-from producers.synthetic import SyntheticTraffic
+from producers.synthetic import SyntheticTraffic, stamped_at
 
 __all__ = [
     "DIRECTED_TYPES",
@@ -36,4 +36,5 @@ __all__ = [
     "paced",
     "producer_overrides",
     "routes",
+    "stamped_at",
 ]

@@ -31,6 +31,7 @@ are ``start + i × spacing``; the same seed, start and spacing give the same eve
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -490,3 +491,24 @@ class SyntheticTraffic:
             causation_id=copy_id,
         )
         return ExchangeEvent(envelope, record)
+
+
+def stamped_at(event: ExchangeEvent, now: datetime) -> ExchangeEvent:
+    """``event`` as if created at ``now``: ``created_at`` and every time of its record move
+    by as much (ids unchanged), so its deadlines and validity keep their distance from the
+    issue time. For senders that stamp an event when it actually leaves (``hxbus demo``,
+    ``hxbus bench``), not when a schedule wanted it to: a sender running behind would
+    otherwise count its own lateness as the exchange's latency."""
+    shift = now - event.envelope.created_at
+    envelope = dataclasses.replace(event.envelope, created_at=now)
+    return ExchangeEvent(envelope, _shifted(event.record, shift))
+
+
+def _shifted(value: Any, shift: timedelta) -> Any:
+    if isinstance(value, datetime):
+        return value + shift
+    if isinstance(value, dict):
+        return {k: _shifted(v, shift) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shifted(v, shift) for v in value]
+    return value

@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from hxbus.console import DEFAULT_PORT
-from hxbus.demo import RegionalDemo, summary_lines, summary_table
+from hxbus.demo import DEFAULT_RATE, RegionalDemo, summary_lines, summary_table
 from runtime import Settings
 from schemas import load_agreement
 
@@ -36,7 +36,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--duration", type=_positive, default=30.0, help="seconds of traffic (30)")
-    parser.add_argument("--rate", type=_positive, default=50.0, help="events per second (50)")
+    parser.add_argument(
+        "--rate", type=_positive, default=DEFAULT_RATE, help=f"events per second ({DEFAULT_RATE:g})"
+    )
     parser.add_argument("--seed", type=int, default=1, help="same seed, same events (1)")
     parser.add_argument(
         "--root", type=Path, default=Path("hxbus-demo"), help="where the provinces' files go"
