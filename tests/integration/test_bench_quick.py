@@ -44,8 +44,8 @@ def bench_result(
 
 @pytest.mark.slow
 def test_bench_writes_every_section(bench_result: dict[str, Any]) -> None:
-    """The JSON has the machine and all five measurements."""
-    expected = {"machine", "publish", "bridge", "latency", "codec", "translation", "memory"}
+    """The JSON has the machine and every measurement."""
+    expected = {"machine", "publish", "bridge", "latency", "demo", "codec", "translation", "memory"}
     assert expected == expected & set(bench_result)
 
 
@@ -77,6 +77,22 @@ def test_bench_latency_has_percentiles_from_delivered_files(bench_result: dict[s
         assert True is (step["delivered"] > 0), step
         ordered = [step[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")]
         assert sorted(ordered) == ordered
+
+
+@pytest.mark.slow
+def test_bench_measures_the_demo_set_up(bench_result: dict[str, Any], agreement: Agreement) -> None:
+    """The demo's set-up (four bridges, tracker, signed traffic) delivered files to every
+    province, and each province's percentiles are ordered."""
+    demo = bench_result["demo"]
+    assert set(agreement.provinces) == set(demo["provinces"])
+    unordered = {
+        name: figures
+        for name, figures in [("all", demo["all"]), *demo["provinces"].items()]
+        if figures["count"] <= 0
+        or sorted(figures[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
+        != [figures[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")]
+    }
+    assert {} == unordered
 
 
 @pytest.mark.slow
