@@ -241,10 +241,6 @@ def force_close_producer(producer: Any, join_timeout_s: float = 10.0) -> None:
     sender.join(join_timeout_s)
 
 
-#: See ``consumer_config``: bounds how long a record can wait for a fetch to carry it.
-FETCH_MAX_WAIT_MS = 50
-
-
 def consumer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Consumer settings: manual commits (only after the sink took the record), from the
     earliest offset for a new group, and only committed transactional records."""
@@ -253,13 +249,6 @@ def consumer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
-        # The longest a fetch waits at the broker for data (kafka-python's default 500 ms).
-        # Not only an idle wait: a partition left out of the fetch in flight (its last
-        # records were still being handled when it was sent) is not fetched until that
-        # fetch returns, so at low rates a record could wait up to this long for a fetch
-        # to carry it (issue 17: p99 333 ms -> 22 ms at 50 events/s). Idle, it costs a
-        # fetch round trip every 50 ms per consumer.
-        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
         **overrides,
     }
 
