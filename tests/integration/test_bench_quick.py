@@ -1,8 +1,9 @@
 """``hxbus bench`` against the real broker: it runs and writes well-formed results.
 
 The suite runs the smallest plan (``--tiny``: every section, a few hundred events) so it
-stays under a minute on the shared machine; ``--quick`` differs only in sizes. No timing
-is asserted: speed is what the benchmark reports, not what the suite checks.
+stays near a minute and a half on the shared machine (the demo's set-up with 2 s of
+traffic is about half of it); ``--quick`` differs only in sizes. No timing is asserted:
+speed is what the benchmark reports, not what the suite checks.
 """
 
 from __future__ import annotations
