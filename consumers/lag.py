@@ -23,7 +23,7 @@ import structlog
 from kafka import TopicPartition
 
 from runtime import Settings, admin_client, kafka_errors, make_consumer
-from runtime.kafka import committed_offsets
+from runtime.kafka.kafka_python import committed_offsets
 from runtime.metrics import CONSUMER_LAG
 from runtime.metrics import topic_kind as kind_of
 from schemas.errors import HxError

@@ -59,7 +59,6 @@ from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
 from consumers.lag import DEFAULT_LAG_EVERY_S, LagMonitor
 from consumers.offsets import CommitTracker
-from consumers.parked_fetches import drop_parked_records
 from consumers.reading import (
     UNEXPECTED,
     Decoder,
@@ -71,6 +70,7 @@ from consumers.reading import (
 )
 from consumers.retry import RetryBook, RetryPolicy
 from runtime import Settings, Verifier, kafka_errors, make_consumer, value_free_traceback
+from runtime.kafka.parked_fetches import drop_parked_records
 from runtime.metrics import (
     AUTHORITY_REJECTIONS,
     BATCH_SECONDS,

@@ -98,7 +98,7 @@ from producers import (
 )
 from runtime import Settings, admin_client, agreement_verifier, make_consumer, run_provisioning
 from runtime.access import run_access_provisioning
-from runtime.kafka import broker_answers
+from runtime.kafka.kafka_python import broker_answers
 from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
 from runtime.metrics_server import start_metrics_server
 from runtime.secrets import password_file, read_secret, secrets_dir

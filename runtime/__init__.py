@@ -1,6 +1,6 @@
 """The small shared runtime: settings, logging, metrics, Kafka clients, signing."""
 
-from runtime.kafka import (
+from runtime.kafka.kafka_python import (
     admin_client,
     consumer_config,
     for_role,

@@ -57,7 +57,7 @@ from kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from runtime.kafka import admin_client, kafka_errors
+from runtime.kafka.kafka_python import admin_client, kafka_errors
 from runtime.secrets import ensure_secret, password_file
 from runtime.settings import Settings
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, bridge_principal, inbox_topic

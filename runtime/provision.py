@@ -19,7 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runtime.kafka import admin_client, kafka_errors, raise_for_error_code, topic_config_resource
+from runtime.kafka.kafka_python import (
+    admin_client,
+    kafka_errors,
+    raise_for_error_code,
+    topic_config_resource,
+)
 from runtime.settings import Settings
 from schemas import Agreement, Topic
 from schemas.errors import BrokerError

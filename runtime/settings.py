@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     agreement: Path = Field(DEFAULT_AGREEMENT_PATH, description="the interop agreement TOML file")
     state_dir: Path = Field(Path(".hxbus"), description="broker data, dedupe stores, keys, pids")
     client_id: str = "hxbus"
+    kafka_client: Literal["kafka-python", "librdkafka"] = Field(
+        "kafka-python",
+        description="the Kafka transport (runtime.kafka): kafka-python (pure Python, the "
+        "default) or librdkafka (confluent-kafka: pip install 'hxbus[librdkafka]')",
+    )
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     sasl_mechanism: str = "SCRAM-SHA-512"

@@ -20,7 +20,7 @@ import pytest
 
 from hxbus import broker
 from runtime import Settings, admin_client
-from runtime.kafka import broker_answers
+from runtime.kafka.kafka_python import broker_answers
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, load_agreement
 from schemas.errors import HxError
 

@@ -10,8 +10,8 @@ import pytest
 from consumer_support import create_topic, produce
 from kafka import TopicPartition
 
-from consumers.parked_fetches import drop_parked_records
 from runtime import Settings, make_consumer
+from runtime.kafka.parked_fetches import drop_parked_records
 
 pytestmark = pytest.mark.broker
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime import Settings, for_role, role_client_id
-from runtime.kafka import consumer_config, producer_config
+from runtime.kafka.kafka_python import consumer_config, producer_config
 
 
 def test_role_client_id_with_and_without_worker() -> None:

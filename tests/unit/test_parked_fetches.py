@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from kafka import TopicPartition
 
-from consumers.parked_fetches import drop_parked_records
+from runtime.kafka.parked_fetches import drop_parked_records
 
 
 class _Parked:

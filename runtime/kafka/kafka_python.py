@@ -20,7 +20,7 @@ import kafka.errors as kafka_error
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-from runtime.login_probe import login_refusal, sasl_wanted, tls_refusal
+from runtime.kafka.login_probe import login_refusal, sasl_wanted, tls_refusal
 from runtime.settings import Settings
 from schemas.errors import BrokerError, BrokerUnavailable, NotAuthorized
 
