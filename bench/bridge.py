@@ -13,19 +13,17 @@ Peak RSS is the bridge's ``VmHWM`` under that load.
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
-
-from kafka import KafkaConsumer
 
 from bench.events import restamped
 from bench.offsets import end_offsets, start_group_at
 from bench.processes import BridgeProcess
 from bridge import bridge_topics
 from producers import Publisher
-from runtime import Settings, agreement_signers, consumer_config, kafka_errors
+from runtime import Settings, agreement_signers
+from runtime.kafka.raw import raw_read
 from schemas import Agreement, ExchangeEvent
 from schemas.errors import BenchFailed
 
@@ -71,27 +69,6 @@ def bridge_throughput(
             "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
         }
     return results
-
-
-def raw_read(settings: Settings, span: dict[Any, tuple[int, int]]) -> tuple[int, float]:
-    """Records read and seconds from the first record to the last, reading ``span``."""
-    with kafka_errors("raw read"):
-        consumer: Any = KafkaConsumer(**consumer_config(settings, group_id=None))
-        try:
-            consumer.assign(list(span))
-            for tp, (first, _) in span.items():
-                consumer.seek(tp, first)
-            wanted = sum(last - first for first, last in span.values())
-            seen, started = 0, time.perf_counter()  # from the first fetch, as the bridge
-            deadline = time.monotonic() + 120
-            while seen < wanted and time.monotonic() < deadline:
-                for records in consumer.poll(timeout_ms=500, max_records=500).values():
-                    seen += len(records)
-            if seen < wanted:
-                raise BenchFailed(f"raw read got {seen} of {wanted} records")
-            return seen, max(time.perf_counter() - started, 1e-6)
-        finally:
-            consumer.close()
 
 
 def _publish(settings: Settings, agreement: Agreement, events: list[ExchangeEvent]) -> None:

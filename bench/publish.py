@@ -1,7 +1,7 @@
 """Publish throughput: the hxbus Publisher against a raw KafkaProducer, same messages.
 
 The raw side is the floor hxbus stands on: a kafka-python ``KafkaProducer`` with exactly
-the Publisher's settings (``runtime.producer_config`` over ``producers.producer_overrides``:
+the Publisher's settings (``runtime.kafka.raw.RawProducer`` with ``producers.producer_overrides``:
 acks=all, idempotence, zstd, linger, batch size, in-flight limit) sending the very
 messages the Publisher would send (topic, key, value, headers), built beforehand, then
 ``flush()``. The hxbus side is ``Publisher.publish_many`` over the events: validation,
@@ -17,10 +17,9 @@ import statistics
 import time
 from typing import Any
 
-from kafka import KafkaProducer
-
-from producers import MessageBuilder, OutgoingMessage, Publisher, producer_overrides
-from runtime import Settings, agreement_signers, kafka_errors, producer_config
+from producers import MessageBuilder, Publisher, producer_overrides
+from runtime import Settings, agreement_signers
+from runtime.kafka.raw import RawProducer
 from schemas import Agreement, ExchangeEvent
 from schemas.errors import BenchFailed
 
@@ -33,17 +32,16 @@ def publish_throughput(
     builder = MessageBuilder(agreement, signer=signer)
     messages = [message for event in events for message in builder.build(event)[1]]
     topics = sorted({message.topic for message in messages})
+    as_raw = [(m.topic, m.key, m.value, m.headers) for m in messages]
     raw_rates: list[float] = []
     hxbus_rates: list[float] = []
-    with kafka_errors("connect the raw producer"):
-        raw = KafkaProducer(**producer_config(settings, **producer_overrides()))
+    raw = RawProducer(settings, producer_overrides())
     try:
-        for topic in topics:
-            raw.partitions_for(topic)
+        raw.warm_up(topics)
         with Publisher(settings, agreement, signer=signer) as publisher:
             publisher.warm_up(topics)
             for _ in range(rounds):
-                raw_rates.append(len(events) / _raw_seconds(raw, messages))
+                raw_rates.append(len(events) / raw.send_all(as_raw))
                 hxbus_rates.append(len(events) / _hxbus_seconds(publisher, events))
     finally:
         raw.close()
@@ -65,19 +63,6 @@ def publish_throughput(
         "raw_rounds": [round(r) for r in raw_rates],
         "hxbus_rounds": [round(r) for r in hxbus_rates],
     }
-
-
-def _raw_seconds(producer: Any, messages: list[OutgoingMessage]) -> float:
-    started = time.perf_counter()
-    futures = [
-        producer.send(m.topic, value=m.value, key=m.key, headers=m.headers) for m in messages
-    ]
-    producer.flush()
-    elapsed = time.perf_counter() - started
-    failed = [f.exception for f in futures if f.failed()]
-    if failed:
-        raise BenchFailed(f"raw producer: {len(failed)} sends failed, first: {failed[0]}")
-    return elapsed
 
 
 def _hxbus_seconds(publisher: Publisher, events: list[ExchangeEvent]) -> float:

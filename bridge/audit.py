@@ -35,7 +35,8 @@ from fastavro.schema import parse_schema, to_parsing_canonical_form
 
 from bridge.profiles.base import LocalMessage, Profile
 from bridge.sinks import DeliveryOutcome, DeliveryResult, Sink
-from runtime import Settings, Signer, kafka_errors, make_producer
+from runtime import Settings, Signer, open_producer
+from runtime.kafka import Producer, ProducerOptions, SendFuture
 from schemas import (
     AUDIT_TOPIC,
     AVRO_DIR,
@@ -270,7 +271,8 @@ def audit_headers(record: Mapping[str, Any], source: str | None = None) -> list[
 
 
 class AuditProducer(Protocol):
-    """What the writer sends with: a ``KafkaProducer``, or a ``KafkaSink`` (transaction)."""
+    """What the writer sends with: a ``runtime.kafka.Producer``, or a ``KafkaSink``
+    (its transaction)."""
 
     def send(
         self,
@@ -279,7 +281,7 @@ class AuditProducer(Protocol):
         value: bytes,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> Any: ...
+    ) -> SendFuture: ...
 
 
 #: The audit producer's linger and batch size (see ``AuditWriter.__init__``).
@@ -315,21 +317,17 @@ class AuditWriter:
         self._source = source
         self._codec = codec or audit_codec()
         self._flush_timeout_s = flush_timeout_s
-        self._own_producer: Any | None = None
+        self._own_producer: Producer | None = None
         if producer is None:
             # The writer sends a batch's records in one burst and then flushes, which
             # sends at once whatever lingers: a long linger and large batches cost no
             # latency here and spare a sender wake-up (a GIL hand-over) per few records.
-            self._own_producer = make_producer(
-                settings,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=AUDIT_LINGER_MS,
-                batch_size=AUDIT_BATCH_BYTES,
+            self._own_producer = open_producer(
+                settings, ProducerOptions(linger_ms=AUDIT_LINGER_MS, batch_size=AUDIT_BATCH_BYTES)
             )
             producer = self._own_producer
         self._producer: AuditProducer = producer
-        self._pending: list[Any] = []
+        self._pending: list[SendFuture] = []
 
     def write(self, record: dict[str, Any]) -> None:
         """Send one audit record (as built by ``AuditScope.record``); durable at ``flush``."""
@@ -339,8 +337,7 @@ class AuditWriter:
         if self._signer is not None:
             # Signed last, over the final topic, key, value and headers (runtime.signing).
             headers += self._signer.sign(self.topic, key, value, headers)
-        with kafka_errors(f"send audit record to {self.topic}"):
-            future = self._producer.send(self.topic, value=value, key=key, headers=headers)
+        future = self._producer.send(self.topic, value=value, key=key, headers=headers)
         self._pending.append(future)
 
     def flush(self) -> None:
@@ -350,11 +347,10 @@ class AuditWriter:
         runner must then not commit the batch (it comes again; its records are rewritten).
         """
         pending, self._pending = self._pending, []
-        with kafka_errors(f"flush audit records to {self.topic}"):
-            if self._own_producer is not None:
-                self._own_producer.flush(timeout=self._flush_timeout_s)
-            for future in pending:
-                future.get(timeout=self._flush_timeout_s)
+        if self._own_producer is not None:
+            self._own_producer.flush(self._flush_timeout_s)
+        for future in pending:
+            future.get(self._flush_timeout_s)
 
     def close(self) -> None:
         """Flush what is pending and close the producer this writer made (if it made one)."""
@@ -362,8 +358,7 @@ class AuditWriter:
             self.flush()
         finally:
             if self._own_producer is not None:
-                with kafka_errors("close audit producer"):
-                    self._own_producer.close(timeout=self._flush_timeout_s)
+                self._own_producer.close(self._flush_timeout_s)
 
     def __enter__(self) -> AuditWriter:
         return self

@@ -29,11 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kafka import TopicPartition
-from kafka.partitioner.default import murmur2
-
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
-from runtime import Settings, Verifier, bridge_verifier, kafka_errors, make_consumer
+from runtime import Settings, Verifier, bridge_verifier, open_consumer
+from runtime.kafka import TopicPartition, partition_for_key
 from schemas import AUDIT_TOPIC, Agreement, bridge_principal, load_agreement
 from schemas.errors import BrokerError, DecodeError, SecurityError
 
@@ -103,59 +101,53 @@ def read_alert_records(
     verifier = bridge_verifier(agreement, role="audit")
     key = alert_id.encode()
     codec = audit_codec()
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     try:
-        with kafka_errors(f"read {topic}"):
-            numbers = sorted(consumer.partitions_for_topic(topic) or ())
-            if not numbers:
-                # kafka-python answers a topic this login may not describe as a missing one.
-                raise BrokerError(
-                    f"topic {topic}: does not exist (no bridge has audited yet) or this login "
-                    f"may not read it: only the auditor reads the audit "
-                    '(eval "$(hxbus credentials --user auditor)")'
-                )
-            if not all_partitions:
-                numbers = [key_partition(key, numbers)]
-            partitions = [TopicPartition(topic, n) for n in numbers]
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(*partitions)
-            end = consumer.end_offsets(partitions)
-            records: dict[str, dict[str, Any]] = {}
-            deadline = time.monotonic() + timeout_s
-            while any(consumer.position(tp) < end[tp] for tp in partitions):
-                if time.monotonic() > deadline:
-                    raise BrokerError(f"{topic}: not read to its end in {timeout_s:g} s")
-                for batch in consumer.poll(timeout_ms=500).values():
-                    for message in batch:
-                        if message.key != key or message.value is None:
-                            continue
-                        try:
-                            event_type, record = codec.decode(message.value)
-                        except DecodeError:
-                            continue  # not an audit record of this schema: not ours to read
-                        if event_type != AUDIT_RECORD_TYPE:
-                            continue
-                        read = AuditMessage(
-                            message.topic,
-                            message.key,
-                            message.value,
-                            [(n, v or b"") for n, v in message.headers or ()],
-                        )
-                        problem = audit_problem(verifier, agreement, read, record)
-                        record["verified"] = problem is None
-                        record["unverified_reason"] = problem
-                        audit_id = str(record["audit_id"])
-                        earlier = records.get(audit_id)
-                        if earlier is None or (record["verified"] and not earlier["verified"]):
-                            records[audit_id] = record
-            return list(records.values())
+        numbers = sorted(consumer.partitions_for_topic(topic))
+        if not numbers:
+            # kafka-python answers a topic this login may not describe as a missing one.
+            raise BrokerError(
+                f"topic {topic}: does not exist (no bridge has audited yet) or this login "
+                f"may not read it: only the auditor reads the audit "
+                '(eval "$(hxbus credentials --user auditor)")'
+            )
+        if not all_partitions:
+            numbers = [partition_for_key(key, numbers)]
+        partitions = [TopicPartition(topic, n) for n in numbers]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(partitions)
+        end = consumer.end_offsets(partitions)
+        records: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"{topic}: not read to its end in {timeout_s:g} s")
+            for batch in consumer.poll(0.5).values():
+                for message in batch:
+                    if message.key != key or message.value is None:
+                        continue
+                    try:
+                        event_type, record = codec.decode(message.value)
+                    except DecodeError:
+                        continue  # not an audit record of this schema: not ours to read
+                    if event_type != AUDIT_RECORD_TYPE:
+                        continue
+                    read = AuditMessage(
+                        message.topic,
+                        message.key,
+                        message.value,
+                        list(message.headers),
+                    )
+                    problem = audit_problem(verifier, agreement, read, record)
+                    record["verified"] = problem is None
+                    record["unverified_reason"] = problem
+                    audit_id = str(record["audit_id"])
+                    earlier = records.get(audit_id)
+                    if earlier is None or (record["verified"] and not earlier["verified"]):
+                        records[audit_id] = record
+        return list(records.values())
     finally:
         consumer.close()
-
-
-def key_partition(key: bytes, partitions: list[int]) -> int:
-    """The partition the producer's default partitioner gives ``key`` (murmur2, as Java)."""
-    return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
 
 
 @dataclass

@@ -14,7 +14,6 @@ timer started before it could stop a bridge that never read a thing.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import time
@@ -23,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
 
 from bridge.audit import AuditWriter
 from bridge.held_alerts import HeldAlerts, held_alerts_path
@@ -45,7 +42,8 @@ from consumers import (
     load_register,
     store_path,
 )
-from runtime import Settings, Verifier, admin_client, bridge_signer, kafka_errors
+from runtime import Settings, Verifier, bridge_signer, open_admin
+from runtime.kafka import NewTopic
 from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic
 from schemas.errors import ConfigError
 
@@ -60,13 +58,11 @@ def local_topic(province: str) -> str:
 def ensure_local_topic(settings: Settings, topic: str, partitions: int = 3) -> None:
     """Create the kafka sink's local topic if it does not exist (the local system's topic
     is not in the agreement, so provisioning does not make it)."""
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
-        with kafka_errors(f"create topic {topic}"):
-            if topic not in set(admin.list_topics()):
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    admin.create_topics([NewTopic(topic, partitions, 1)])
-                    log.info("local_topic_created", topic=topic, partitions=partitions)
+        if topic not in admin.list_topics():
+            admin.create_topics([NewTopic(topic, partitions, 1)])  # one made meanwhile is fine
+            log.info("local_topic_created", topic=topic, partitions=partitions)
     finally:
         admin.close()
 

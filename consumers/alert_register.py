@@ -45,10 +45,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import structlog
-from kafka import TopicPartition
 
 from consumers.alert_state import AlertRegister, AlertState
 from consumers.authority_gate import AuthorityGate, RegisterFacts, said_of
@@ -58,7 +56,8 @@ from consumers.delivery import Delivery
 from consumers.dlq import DeadLetterQueue
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import MessageReader, Poison, utc_now
-from runtime import Settings, Verifier, kafka_errors, make_consumer, make_producer
+from runtime import Settings, Verifier, open_consumer, open_producer
+from runtime.kafka import Consumer, Producer, Record, TopicPartition
 from runtime.metrics import LIVE_ALERTS
 from schemas import BROADCAST_TOPICS, Agreement, Codec
 from schemas.audiences import ALERT_KIND_OF, is_restricted
@@ -114,7 +113,7 @@ def load_register(
     codec = codec or Codec()
     reader = MessageReader(codec, verifier)
     known = RegisterFacts(register)
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     try:
         tail_from = _beginnings(consumer, ALERT_TOPICS)
         for record in _read_to_end(consumer, _beginnings(consumer, [topic])):
@@ -149,7 +148,7 @@ def load_register(
             if changed is not None:
                 stats.changed.add(changed.alert_id)
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
     log.info(
         "register_loaded",
         topic=topic,
@@ -171,7 +170,7 @@ def load_register(
     return register, stats
 
 
-def _start_after(starts: dict[Any, int], position: str | None) -> None:
+def _start_after(starts: dict[TopicPartition, int], position: str | None) -> None:
     """Move the tail's start on the position's partition past ``topic/partition@offset``."""
     if not position:
         return
@@ -185,46 +184,43 @@ def _start_after(starts: dict[Any, int], position: str | None) -> None:
         starts[tp] = max(starts[tp], after)
 
 
-def _beginnings(consumer: Any, topics: Sequence[str]) -> dict[Any, int]:
+def _beginnings(consumer: Consumer, topics: Sequence[str]) -> dict[TopicPartition, int]:
     """The first offset of every partition of ``topics`` (topics the broker lacks: none)."""
-    with kafka_errors(f"find the partitions of {', '.join(topics)}"):
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            for topic in topics:
-                log.warning("register_topic_missing", topic=topic)
-            return {}
-        return dict(consumer.beginning_offsets(partitions))
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic))
+    ]
+    if not partitions:
+        for topic in topics:
+            log.warning("register_topic_missing", topic=topic)
+        return {}
+    return consumer.beginning_offsets(partitions)
 
 
-def _read_to_end(consumer: Any, starts: Mapping[Any, int]) -> Iterator[Any]:
+def _read_to_end(consumer: Consumer, starts: Mapping[TopicPartition, int]) -> Iterator[Record]:
     """Every record from ``starts`` up to the end offsets as they are now, in offset order
     per partition. ``BrokerUnavailable`` when they do not arrive within READ_TIMEOUT_S."""
     if not starts:
         return
-    with kafka_errors("read to the end offsets"):
-        ends = consumer.end_offsets(list(starts))
-        remaining = {tp for tp in starts if starts[tp] < ends[tp]}
-        if not remaining:
-            return
-        consumer.assign(sorted(remaining))
-        for tp in remaining:
-            consumer.seek(tp, starts[tp])
+    ends = consumer.end_offsets(list(starts))
+    remaining = {tp for tp in starts if starts[tp] < ends[tp]}
+    if not remaining:
+        return
+    consumer.assign(sorted(remaining))
+    for tp in remaining:
+        consumer.seek(tp, starts[tp])
     deadline = time.monotonic() + READ_TIMEOUT_S
     while remaining:
-        with kafka_errors("read to the end offsets"):
-            polled = consumer.poll(timeout_ms=500, max_records=5000)
-            for tp, records in polled.items():
-                for record in records:
-                    if record.offset < ends[tp]:
-                        yield record
-            for tp in list(remaining):
-                if consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-                    consumer.pause(tp)
+        polled = consumer.poll(0.5, 5000)
+        for tp, records in polled.items():
+            for record in records:
+                if record.offset < ends[tp]:
+                    yield record
+        for tp in list(remaining):
+            if consumer.position(tp) >= ends[tp]:
+                remaining.discard(tp)
+                consumer.pause([tp])
         if polled:
             deadline = time.monotonic() + READ_TIMEOUT_S
         elif time.monotonic() > deadline:
@@ -246,7 +242,7 @@ class RegisterWriter:
     def __init__(
         self,
         register: AlertRegister,
-        producer: Any,
+        producer: Producer,
         topic: str,
         *,
         dirty: set[str] | None = None,
@@ -275,18 +271,15 @@ class RegisterWriter:
         if not self._dirty:
             return
         futures = []
-        with kafka_errors(f"write {self._topic}"):
-            for alert_id in sorted(self._dirty):
-                state = self.register.get(alert_id)
-                if state is not None:
-                    futures.append(
-                        self._producer.send(
-                            self._topic, key=alert_id.encode(), value=state.to_json()
-                        )
-                    )
-            self._producer.flush(timeout=self._flush_timeout_s)
-            for future in futures:
-                future.get(timeout=0)
+        for alert_id in sorted(self._dirty):
+            state = self.register.get(alert_id)
+            if state is not None:
+                futures.append(
+                    self._producer.send(self._topic, key=alert_id.encode(), value=state.to_json())
+                )
+        self._producer.flush(self._flush_timeout_s)
+        for future in futures:
+            future.get(0)
         log.debug("register_written", states=len(futures))
         self._dirty.clear()
         self._count_live()
@@ -312,7 +305,7 @@ def run_register(
     """
     group, topic = settings.alert_register_group, settings.alert_register_topic
     register, loaded = load_register(settings, verifier=verifier)
-    producer = make_producer(settings, acks="all", enable_idempotence=True, linger_ms=5)
+    producer = open_producer(settings)
     writer = RegisterWriter(register, producer, topic, dirty=loaded.changed)
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     dlq = DeadLetterQueue(

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -32,11 +32,11 @@ from runtime import (
     CreateTopic,
     Settings,
     TopicSpec,
-    admin_client,
-    kafka_errors,
-    make_producer,
+    open_admin,
+    open_producer,
     read_cluster_state,
 )
+from runtime.kafka import Producer, SendFuture
 from schemas import dlq_topic
 from schemas.errors import public_text
 
@@ -167,7 +167,7 @@ class DeadLetterSink(Protocol):
 @dataclass(slots=True)
 class _Pending:
     origin: Origin
-    future: Any = None
+    future: SendFuture | None = None
     error: BaseException | None = None
 
 
@@ -178,7 +178,7 @@ class DeadLetterQueue:
     settings: Settings
     group: str
     #: A producer to share (tests); by default one of our own, acks=all and idempotent.
-    producer: Any = None
+    producer: Producer | None = None
     #: Replication asked for (fitted to the live brokers) and its min.insync.replicas.
     replication: int = 3
     min_insync_replicas: int = 2
@@ -192,9 +192,7 @@ class DeadLetterQueue:
         if self.ensure_topic:
             ensure_dlq_topic(self.settings, self.topic, self.replication, self.min_insync_replicas)
         if self.producer is None:
-            self.producer = make_producer(
-                self.settings, acks="all", enable_idempotence=True, linger_ms=5
-            )
+            self.producer = open_producer(self.settings)
             self._owns_producer = True
 
     def send(
@@ -220,14 +218,14 @@ class DeadLetterQueue:
         )
         pending = _Pending(origin)
         try:
-            with kafka_errors(f"write to {self.topic}"):
-                pending.future = self.producer.send(
-                    self.topic,
-                    key=key,
-                    # kafka-python refuses a record with neither key nor value.
-                    value=b"" if value is None and key is None else value,
-                    headers=entry_headers,
-                )
+            assert self.producer is not None
+            pending.future = self.producer.send(
+                self.topic,
+                key=key,
+                # kafka-python refuses a record with neither key nor value.
+                value=b"" if value is None and key is None else value,
+                headers=entry_headers,
+            )
         except Exception as exc:  # not queued at all: flush reports it as not acknowledged
             pending.error = exc
         self._pending.append(pending)
@@ -237,16 +235,16 @@ class DeadLetterQueue:
         if not self._pending:
             return set()
         try:
-            with kafka_errors(f"flush {self.topic}"):
-                self.producer.flush(timeout=self.flush_timeout_s)
+            assert self.producer is not None
+            self.producer.flush(self.flush_timeout_s)
         except Exception as exc:
             log.warning("dlq_flush_failed", topic=self.topic, error=str(exc))
         failed: set[Origin] = set()
         for pending in self._pending:
             future = pending.future
-            if future is None or not future.is_done or future.failed():
+            if future is None or not future.is_done or future.error is not None:
                 failed.add(pending.origin)
-                error = pending.error or (future.exception if future is not None else None)
+                error = pending.error or (future.error if future is not None else None)
                 log.warning(
                     "dlq_write_failed",
                     topic=self.topic,
@@ -259,7 +257,7 @@ class DeadLetterQueue:
         return failed
 
     def close(self) -> None:
-        if self._owns_producer:
+        if self._owns_producer and self.producer is not None:
             self.producer.close()
 
 
@@ -267,7 +265,7 @@ def ensure_dlq_topic(
     settings: Settings, topic: str, replication: int = 3, min_insync_replicas: int = 2
 ) -> None:
     """Create ``topic`` (1 partition, 90 days) if the cluster lacks it; idempotent."""
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
         state = read_cluster_state(admin, [topic])
         if topic in state.topics:

@@ -17,13 +17,11 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import structlog
-from kafka import TopicPartition
 
-from runtime import Settings, admin_client, kafka_errors, make_consumer
-from runtime.kafka.kafka_python import committed_offsets
+from runtime import Settings, open_admin, open_consumer
+from runtime.kafka import Admin, Consumer, TopicPartition
 from runtime.metrics import CONSUMER_LAG
 from runtime.metrics import topic_kind as kind_of
 from schemas.errors import HxError
@@ -34,35 +32,35 @@ log = structlog.get_logger("hxbus.consumer.lag")
 DEFAULT_LAG_EVERY_S = 10.0
 
 
-def read_lag(admin: Any, consumer: Any, group: str, topics: Iterable[str]) -> dict[Any, int]:
+def read_lag(
+    admin: Admin, consumer: Consumer, group: str, topics: Iterable[str]
+) -> dict[TopicPartition, int]:
     """Messages not yet committed by ``group``, per partition of ``topics``.
 
-    ``admin`` is a ``KafkaAdminClient``; ``consumer`` a ``KafkaConsumer`` without a group
-    (only its offset look-ups are used). Topics the broker does not know are left out.
+    ``consumer`` is one without a group (only its offset look-ups are used). Topics the
+    broker does not know are left out.
     """
     partitions = [
         TopicPartition(topic, p)
         for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
+        for p in sorted(consumer.partitions_for_topic(topic))
     ]
     if not partitions:
         return {}
-    committed = committed_offsets(admin, group, partitions)
-    with kafka_errors(f"read the end offsets of {len(partitions)} partitions"):
-        ends = consumer.end_offsets(partitions)
-    positions: dict[Any, int] = {}
+    committed = admin.committed_offsets(group, partitions)
+    ends = consumer.end_offsets(partitions)
+    positions: dict[TopicPartition, int] = {}
     for tp in partitions:
-        meta = committed.get(tp)
-        if meta is not None and meta.offset is not None and meta.offset >= 0:
-            positions[tp] = meta.offset
+        offset = committed.get(tp)
+        if offset is not None:
+            positions[tp] = offset
     never = [tp for tp in partitions if tp not in positions]
     if never:
-        with kafka_errors(f"read the first offsets of {len(never)} partitions"):
-            positions.update(consumer.beginning_offsets(never))
+        positions.update(consumer.beginning_offsets(never))
     return {tp: max(0, ends[tp] - positions[tp]) for tp in partitions}
 
 
-def lag_by_kind(lag: dict[Any, int]) -> dict[tuple[str, int], int]:
+def lag_by_kind(lag: dict[TopicPartition, int]) -> dict[tuple[str, int], int]:
     """Sum the lag per (topic kind, partition number): the gauge's label values."""
     total: dict[tuple[str, int], int] = defaultdict(int)
     for tp, messages in lag.items():
@@ -102,24 +100,26 @@ class LagMonitor:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        admin = consumer = None
+        admin: Admin | None = None
+        consumer: Consumer | None = None
         try:
             while not self._stop.is_set():
                 try:
                     if admin is None:
-                        admin = admin_client(self._settings)
+                        admin = open_admin(self._settings)
                     if consumer is None:
-                        consumer = make_consumer(self._settings, group_id=None)
+                        consumer = open_consumer(self._settings)
                     self.publish(read_lag(admin, consumer, self._group, self._topics))
                 except HxError as exc:  # the broker is away: try again next time
                     log.warning("lag_read_failed", group=self._group, error=str(exc))
                 self._stop.wait(self._every_s)
         finally:
-            for client in (consumer, admin):
-                if client is not None:
-                    client.close()
+            if consumer is not None:
+                consumer.close()
+            if admin is not None:
+                admin.close()
 
-    def publish(self, lag: dict[Any, int]) -> None:
+    def publish(self, lag: dict[TopicPartition, int]) -> None:
         """Set the gauge from one reading."""
         for (kind, partition), messages in lag_by_kind(lag).items():
             CONSUMER_LAG.labels(self._role, kind, str(partition)).set(messages)

@@ -45,13 +45,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
-from kafka import AsyncConsumerRebalanceListener, TopicPartition
 
 from consumers.authority_gate import AuthorityGate
 from consumers.dedupe import DedupeStore
@@ -69,8 +68,8 @@ from consumers.reading import (
     utc_now,
 )
 from consumers.retry import RetryBook, RetryPolicy
-from runtime import Settings, Verifier, kafka_errors, make_consumer, value_free_traceback
-from runtime.kafka.parked_fetches import drop_parked_records
+from runtime import Settings, Verifier, open_consumer, value_free_traceback
+from runtime.kafka import Consumer, ConsumerOptions, GroupMetadata, Record, TopicPartition
 from runtime.metrics import (
     AUTHORITY_REJECTIONS,
     BATCH_SECONDS,
@@ -122,7 +121,9 @@ class _Done:
 class OffsetCommitter(Protocol):
     """A sink that commits the consumer's offsets in its own transaction (exactly once)."""
 
-    def commit_offsets(self, offsets: Mapping[TopicPartition, int], group_metadata: Any) -> None:
+    def commit_offsets(
+        self, offsets: Mapping[TopicPartition, int], group_metadata: GroupMetadata
+    ) -> None:
         """Commit the batch's records with ``offsets`` (next offset per partition); raise
         (having aborted) when that failed."""
 
@@ -138,35 +139,28 @@ class _PartitionWork:
     stopped_at: int | None = None
 
 
-class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+class _CommitOnRevoke:
     """Commits what was handled before partitions go to another consumer.
 
     The loop sends a commit after every batch, before it polls again, and rebalances
     happen inside ``poll``; so what is left here is a commit not yet confirmed, or one
-    that failed. kafka-python 3 runs listeners on its IO thread, where a blocking
-    ``commit`` is refused: the async variant awaits ``commit_async`` instead.
+    that failed: ``on_revoked`` returns it and the transport commits it (kafka-python
+    runs this on its IO thread, where it awaits ``commit_async``).
     """
 
-    def __init__(self, runtime: ConsumerRuntime, consumer: Any) -> None:
+    def __init__(self, runtime: ConsumerRuntime) -> None:
         self._runtime = runtime
-        self._consumer = consumer
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        offsets = self._runtime._hand_over(revoked)
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit_async(offsets)
-        except Exception as exc:  # the dedupe store and the sink absorb the redelivery
-            log.warning("commit_on_revoke_failed", partitions=len(offsets), error=str(exc))
+    def on_revoked(self, partitions: frozenset[TopicPartition]) -> Mapping[TopicPartition, int]:
+        return self._runtime._hand_over(partitions)
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._runtime._note_assigned(assigned)
-        log.info("partitions_assigned", partitions=sorted(f"{t}/{p}" for t, p in assigned))
+    def on_assigned(self, partitions: frozenset[TopicPartition]) -> None:
+        self._runtime._note_assigned(partitions)
+        log.info("partitions_assigned", partitions=sorted(f"{t}/{p}" for t, p in partitions))
 
-    async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+    def on_lost(self, partitions: frozenset[TopicPartition]) -> None:
         # Thrown out of the group: a commit would be refused; forget and let others redo.
-        self._runtime._hand_over(lost)
+        self._runtime._hand_over(partitions)
 
 
 class ConsumerRuntime:
@@ -188,8 +182,8 @@ class ConsumerRuntime:
         max_records: int = 500,
         poll_timeout_s: float = 1.0,
         clock: Callable[[], datetime] = utc_now,
-        consumer_factory: Callable[..., Any] = make_consumer,
-        consumer_options: dict[str, Any] | None = None,
+        consumer_factory: Callable[[Settings, ConsumerOptions], Consumer] = open_consumer,
+        consumer_options: ConsumerOptions | None = None,
         lag_every_s: float | None = None,
         on_expired: Callable[[Delivery], None] | None = None,
         offset_committer: OffsetCommitter | None = None,
@@ -210,7 +204,7 @@ class ConsumerRuntime:
         self._poll_timeout_s = poll_timeout_s
         self._clock = clock
         self._consumer_factory = consumer_factory
-        self._consumer_options = consumer_options or {}
+        self._consumer_options = consumer_options or ConsumerOptions()
         #: Read the group's lag from the broker this often (``consumers.lag``); None: every
         #: DEFAULT_LAG_EVERY_S while the process serves /metrics when ``run`` starts; 0: never.
         self._lag_every_s = lag_every_s
@@ -232,7 +226,7 @@ class ConsumerRuntime:
         self._log = log.bind(group=group, role=role)
         self._debug = False
         #: The consumer of the batch in hand (``_reading_behind`` asks it for positions).
-        self._batch_consumer: Any = None
+        self._batch_consumer: Consumer | None = None
 
     @property
     def retrying(self) -> bool:
@@ -277,10 +271,9 @@ class ConsumerRuntime:
         self._debug = getattr(self._log, "is_enabled_for", lambda _level: True)(logging.DEBUG)
         consumer = self._consumer_factory(
             self.settings,
-            group_id=self.group,
-            enable_auto_commit=False,
-            max_poll_records=self._max_records,
-            **self._consumer_options,
+            replace(
+                self._consumer_options, group_id=self.group, max_poll_records=self._max_records
+            ),
         )
         lag_every_s = self._lag_every_s
         if lag_every_s is None:
@@ -289,7 +282,7 @@ class ConsumerRuntime:
         if lag_every_s > 0:
             lag = LagMonitor(self.settings, self.group, self.topics, self.role, lag_every_s)
         try:
-            consumer.subscribe(list(self.topics), listener=_CommitOnRevoke(self, consumer))
+            consumer.subscribe(list(self.topics), _CommitOnRevoke(self))
             if lag is not None:
                 lag.start()
             self._loop(consumer, max_messages, idle_timeout)
@@ -297,12 +290,13 @@ class ConsumerRuntime:
             if lag is not None:
                 lag.stop()
             self._offsets.commit_sync(consumer)
-            with kafka_errors("close consumer"):
-                consumer.close(autocommit=False)
+            consumer.close()
             self.assignment = frozenset()
         return self.stats
 
-    def _loop(self, consumer: Any, max_messages: int | None, idle_timeout: float | None) -> None:
+    def _loop(
+        self, consumer: Consumer, max_messages: int | None, idle_timeout: float | None
+    ) -> None:
         last_activity = time.monotonic()
         next_prune = time.monotonic()
         while not self._stop.is_set():
@@ -326,16 +320,13 @@ class ConsumerRuntime:
             if idle_timeout is not None and not len(self._retries) and idle >= idle_timeout:
                 return
 
-    def _poll(self, consumer: Any, now: float) -> dict[TopicPartition, list[Any]]:
+    def _poll(self, consumer: Consumer, now: float) -> dict[TopicPartition, list[Record]]:
         timeout = self._poll_timeout_s
         wait = self._retries.seconds_to_next(now)
         if wait is not None:
             timeout = min(timeout, wait)
         try:
-            with kafka_errors("poll"):
-                polled: dict[TopicPartition, list[Any]] = consumer.poll(
-                    timeout_ms=int(timeout * 1000), max_records=self._max_records
-                )
+            polled = consumer.poll(timeout, self._max_records)
         except BrokerError as exc:
             if not exc.retriable:
                 raise
@@ -346,14 +337,14 @@ class ConsumerRuntime:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _process(self, consumer: Any, polled: dict[TopicPartition, list[Any]]) -> None:
+    def _process(self, consumer: Consumer, polled: dict[TopicPartition, list[Record]]) -> None:
         self._batch_consumer = consumer
         started = time.perf_counter()
         now = self._clock()
-        read: dict[TopicPartition, list[tuple[Any, Delivery | Poison | HxError]]] = {}
+        read: dict[TopicPartition, list[tuple[Record, Delivery | Poison | HxError]]] = {}
         ids: list[str] = []
         for tp, records in polled.items():
-            entries: list[tuple[Any, Delivery | Poison | HxError]] = []
+            entries: list[tuple[Record, Delivery | Poison | HxError]] = []
             for record in records:
                 try:
                     result: Delivery | Poison | HxError = self._reader.read(record)
@@ -373,7 +364,7 @@ class ConsumerRuntime:
     def _handle_partition(
         self,
         tp: TopicPartition,
-        entries: list[tuple[Any, Delivery | Poison | HxError]],
+        entries: list[tuple[Record, Delivery | Poison | HxError]],
         seen: set[str],
         now: datetime,
     ) -> _PartitionWork:
@@ -459,7 +450,7 @@ class ConsumerRuntime:
     def _retry_or_give_up(
         self,
         tp: TopicPartition,
-        record: Any,
+        record: Record,
         error: HxError,
         event_type: str | None,
         work: _PartitionWork,
@@ -500,17 +491,16 @@ class ConsumerRuntime:
             if self._retries.get(tp) is not None:
                 continue
             try:
-                with kafka_errors("read position"):
-                    highwater = consumer.highwater(tp)
-                    position = consumer.position(tp) if highwater is not None else None
-            except (AttributeError, HxError):
+                highwater = consumer.highwater(tp)
+                position = consumer.position(tp) if highwater is not None else None
+            except HxError:
                 continue  # nothing known of it: it does not hold the refusal back
             if highwater is not None and position is not None and position < highwater:
                 return True
         return False
 
     def _dead_letter(
-        self, tp: TopicPartition, record: Any, poison: Poison, work: _PartitionWork
+        self, tp: TopicPartition, record: Record, poison: Poison, work: _PartitionWork
     ) -> None:
         self._dlq.send(
             Origin(tp.topic, tp.partition, record.offset),
@@ -557,7 +547,7 @@ class ConsumerRuntime:
 
     # -- making it count -------------------------------------------------------------------
 
-    def _settle(self, consumer: Any, work: dict[TopicPartition, _PartitionWork]) -> None:
+    def _settle(self, consumer: Consumer, work: dict[TopicPartition, _PartitionWork]) -> None:
         """Flush, wait for the DLQ, mark, commit; rewind whatever did not become durable."""
         handled = [d.message_id for w in work.values() for d in w.done if d.message_id]
         flushed = True
@@ -622,7 +612,7 @@ class ConsumerRuntime:
 
     def _commit_in_transaction(
         self,
-        consumer: Any,
+        consumer: Consumer,
         work: dict[TopicPartition, _PartitionWork],
         positions: dict[TopicPartition, int],
         flushed: bool,
@@ -660,23 +650,21 @@ class ConsumerRuntime:
 
     # -- pausing, resuming, rebalancing --------------------------------------------------
 
-    def _pause_at(self, consumer: Any, rewind: dict[TopicPartition, int]) -> None:
+    def _pause_at(self, consumer: Consumer, rewind: dict[TopicPartition, int]) -> None:
         owned = consumer.assignment()
         for tp, offset in rewind.items():
             if tp in owned:
                 consumer.seek(tp, offset)
-                consumer.pause(tp)
+                consumer.pause([tp])
 
-    def _resume_due(self, consumer: Any, now: float) -> None:
+    def _resume_due(self, consumer: Consumer, now: float) -> None:
         due = self._retries.take_due(now)
         if due:
             owned = consumer.assignment()
             resumed = [tp for tp in due if tp in owned]
-            consumer.resume(*resumed)
-            # Else a read-ahead parked while paused keeps the partition unfetched for good.
-            drop_parked_records(consumer, resumed)
+            consumer.resume(resumed)
 
-    def _hand_over(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, Any]:
+    def _hand_over(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Called from the rebalance listener: what to commit for ``partitions`` before they
         go, and a note to forget their retry state."""
         gone = set(partitions)

@@ -8,29 +8,24 @@ broker round trip per batch, about a fifth of the loop's time) and synchronously
 when it stops, and the rebalance listener commits what is left of a partition before it
 goes to another consumer. A failed commit is sent again with the next one.
 
-Positions live here until the broker confirms them. kafka-python runs commit callbacks on
-the polling thread but rebalance listeners on its IO thread: a lock guards the maps.
+Positions live here until the broker confirms them. Commit callbacks run on the polling
+thread but rebalance listeners may run on the client's own (kafka-python's IO thread): a
+lock guards the maps.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import structlog
-from kafka import TopicPartition
-from kafka.structs import OffsetAndMetadata
 
-from runtime import Settings, kafka_errors, make_consumer
+from runtime import Settings, open_consumer
+from runtime.kafka import Consumer, ConsumerOptions, TopicPartition
 from runtime.metrics import COMMIT_FAILURES
 from schemas.errors import BrokerError
 
 log = structlog.get_logger("hxbus.consumer")
-
-
-def _meta(position: int) -> Any:
-    return OffsetAndMetadata(position, "", -1)
 
 
 class CommitTracker:
@@ -52,7 +47,7 @@ class CommitTracker:
         with self._lock:
             return any(self._sent.get(tp) != pos for tp, pos in self._done.items())
 
-    def commit_async(self, consumer: Any) -> None:
+    def commit_async(self, consumer: Consumer) -> None:
         """Send the positions not sent yet; the broker's answer arrives in a later poll."""
         owned = consumer.assignment()
         with self._lock:
@@ -64,40 +59,37 @@ class CommitTracker:
         if not offsets:
             return
         try:
-            with kafka_errors("commit offsets"):
-                consumer.commit_async(
-                    {tp: _meta(pos) for tp, pos in offsets.items()}, callback=self._answered
-                )
+            consumer.commit_async(offsets, self._answered)
         except BrokerError as exc:
             self._failed(offsets, exc)
 
-    def commit_sync(self, consumer: Any) -> None:
+    def commit_sync(self, consumer: Consumer) -> None:
         """Commit every done position and wait (when the loop stops)."""
         with self._lock:
             offsets = dict(self._done)
         if not offsets:
             return
         try:
-            with kafka_errors("commit offsets"):
-                consumer.commit({tp: _meta(pos) for tp, pos in offsets.items()})
+            consumer.commit(offsets)
         except BrokerError as exc:
             self._failed(offsets, exc)
             return
         self._confirmed(offsets)
 
-    def hand_over(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, Any]:
+    def hand_over(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Forget ``partitions`` (revoked or lost); what of them is left to commit."""
         gone = set(partitions)
         with self._lock:
             left = {tp: self._done.pop(tp) for tp in gone if tp in self._done}
             for tp in gone:
                 self._sent.pop(tp, None)
-        return {tp: _meta(pos) for tp, pos in left.items()}
+        return left
 
-    def _answered(self, offsets: Mapping[TopicPartition, Any], result: Any) -> None:
-        positions = {tp: meta.offset for tp, meta in offsets.items()}
-        if isinstance(result, BaseException):
-            self._failed(positions, result)
+    def _answered(
+        self, positions: Mapping[TopicPartition, int], error: BaseException | None
+    ) -> None:
+        if error is not None:
+            self._failed(positions, error)
         else:
             self._confirmed(positions)
 
@@ -124,15 +116,13 @@ def start_group_at_end(settings: Settings, group: str, topics: Iterable[str]) ->
     For a consumer group that must see only what is published from now on (the demo's
     per-run groups, tests on a shared broker); never for a group that owns data.
     """
-    consumer = make_consumer(settings, group_id=group, enable_auto_commit=False)
+    consumer = open_consumer(settings, ConsumerOptions(group_id=group))
     try:
-        with kafka_errors(f"move group {group} to the end of its topics"):
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in topics
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            ends = consumer.end_offsets(partitions)
-            consumer.commit({tp: _meta(ends[tp]) for tp in partitions})
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic))
+        ]
+        consumer.commit(consumer.end_offsets(partitions))
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from consumers.delivery import Delivery
 from runtime import Verifier
+from runtime.kafka import Record
 from schemas import parse_headers
 from schemas.errors import BadMagic, HxError, MissingHeader
 from schemas.headers import HX_FINGERPRINT
@@ -36,18 +37,6 @@ class Decoder(Protocol):
     """The part of ``schemas.Codec`` the consumer needs."""
 
     def decode(self, value: bytes) -> tuple[str, dict[str, Any]]: ...
-
-
-class KafkaRecord(Protocol):
-    """The fields of kafka-python's ``ConsumerRecord`` the reader uses."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes | None]] | None
 
 
 #: The DLQ reason of an exception that is not an ``HxError``: a bug met by this input.
@@ -69,9 +58,9 @@ class Poison:
         return cls(error, reason, event_type)
 
 
-def header_pairs(record: KafkaRecord) -> list[tuple[str, bytes]]:
-    """The record's headers in wire order, a missing value as empty bytes."""
-    return [(name, value or b"") for name, value in record.headers or ()]
+def header_pairs(record: Record) -> list[tuple[str, bytes]]:
+    """The record's headers in wire order (a missing value is already empty bytes)."""
+    return list(record.headers)
 
 
 class MessageReader:
@@ -81,7 +70,7 @@ class MessageReader:
         self._codec = codec
         self._verifier = verifier
 
-    def read(self, record: KafkaRecord) -> Delivery | Poison:
+    def read(self, record: Record) -> Delivery | Poison:
         """The checked ``Delivery``, or ``Poison`` carrying the non-retriable error.
 
         A retriable error (a verifier that cannot reach its keys) is raised, not returned:
@@ -119,7 +108,7 @@ class MessageReader:
                 envelope=envelope,
                 event_type=event_type,
                 record=data,
-                timestamp=datetime.fromtimestamp(record.timestamp / 1000, UTC),
+                timestamp=datetime.fromtimestamp(record.timestamp_ms / 1000, UTC),
             )
             if self._verifier is not None:
                 self._verifier.verify(delivery)

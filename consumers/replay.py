@@ -27,15 +27,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from kafka import TopicPartition
 
 from consumers import dlq
 from consumers.dlq import rfc3339_ms
-from runtime import REPLAY_HEADERS, Settings, kafka_errors, make_consumer, make_producer
+from runtime import REPLAY_HEADERS, Settings, open_consumer, open_producer
+from runtime.kafka import Consumer, ConsumerOptions, Producer, Record, TopicPartition
 from schemas import dlq_topic
-from schemas.errors import BrokerUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,53 +113,52 @@ def read_dead_letters(
     group: str,
     *,
     since: datetime | None = None,
-    consumer_factory: Callable[..., Any] = make_consumer,
+    consumer_factory: Callable[[Settings, ConsumerOptions], Consumer] = open_consumer,
 ) -> Iterator[DeadLetter]:
     """Every entry of ``hx.dlq.<group>`` (written at or after ``since``), oldest first.
 
     Reads without a consumer group (nothing is committed): listing is not consuming.
     """
     topic = dlq_topic(group)
-    consumer = consumer_factory(settings, group_id=None, enable_auto_commit=False)
+    consumer = consumer_factory(settings, ConsumerOptions())
     try:
-        with kafka_errors(f"read {topic}"):
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                return
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            end = consumer.end_offsets(tps)
-            if since is None:
-                consumer.seek_to_beginning(*tps)
-            else:
-                stamp = int(since.timestamp() * 1000)
-                found = consumer.offsets_for_times(dict.fromkeys(tps, stamp))
-                for tp in tps:
-                    hit = found.get(tp)
-                    consumer.seek(tp, hit.offset if hit is not None else end[tp])
-            remaining = {tp for tp in tps if consumer.position(tp) < end[tp]}
-            while remaining:
-                polled = consumer.poll(timeout_ms=1000)
-                if not polled and all(consumer.position(tp) >= end[tp] for tp in remaining):
-                    break
-                for tp, records in polled.items():
-                    for record in records:
-                        if record.offset < end[tp]:
-                            yield _entry(record)
-                    if consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        end = consumer.end_offsets(tps)
+        if since is None:
+            consumer.seek_to_beginning(tps)
+        else:
+            stamp = int(since.timestamp() * 1000)
+            found = consumer.offsets_for_times(dict.fromkeys(tps, stamp))
+            for tp in tps:
+                hit = found.get(tp)
+                consumer.seek(tp, hit if hit is not None else end[tp])
+        remaining = {tp for tp in tps if consumer.position(tp) < end[tp]}
+        while remaining:
+            polled = consumer.poll(1.0)
+            if not polled and all(consumer.position(tp) >= end[tp] for tp in remaining):
+                break
+            for tp, records in polled.items():
+                for record in records:
+                    if record.offset < end[tp]:
+                        yield _entry(record)
+                if consumer.position(tp) >= end[tp]:
+                    remaining.discard(tp)
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
 
 
-def _entry(record: Any) -> DeadLetter:
+def _entry(record: Record) -> DeadLetter:
     return DeadLetter(
         partition=record.partition,
         offset=record.offset,
-        timestamp=datetime.fromtimestamp(record.timestamp / 1000, UTC),
+        timestamp=datetime.fromtimestamp(record.timestamp_ms / 1000, UTC),
         key=record.key,
         value=record.value,
-        headers=[(name, value or b"") for name, value in record.headers or ()],
+        headers=list(record.headers),
     )
 
 
@@ -219,7 +215,7 @@ def replay(
     entries: list[DeadLetter],
     replay_log: ReplayLog,
     *,
-    producer: Any = None,
+    producer: Producer | None = None,
     timeout_s: float = 30.0,
 ) -> list[ReplayResult]:
     """Re-publish ``entries`` to where they came from, each at most once per replay log.
@@ -229,7 +225,7 @@ def replay(
     topic = dlq_topic(group)
     own_producer = producer is None
     if producer is None:
-        producer = make_producer(settings, acks="all", enable_idempotence=True)
+        producer = open_producer(settings)
     results = []
     try:
         for entry in entries:
@@ -245,17 +241,14 @@ def replay(
                 (dlq.REPLAY_OF, entry.entry_id.encode()),
                 (dlq.REPLAY_SEQUENCE, str(entry.replay_count + 1).encode()),
             ]
-            with kafka_errors(f"replay to {entry.origin_topic}"):
-                future = producer.send(
-                    entry.origin_topic,
-                    key=entry.key,
-                    value=entry.value,
-                    headers=headers,
-                    partition=entry.origin_partition,
-                )
-                metadata = future.get(timeout=timeout_s)
-            if metadata is None:
-                raise BrokerUnavailable(f"replay to {entry.origin_topic}: no acknowledgement")
+            future = producer.send(
+                entry.origin_topic,
+                key=entry.key,
+                value=entry.value,
+                headers=headers,
+                partition=entry.origin_partition,
+            )
+            metadata = future.get(timeout_s)
             target = f"{metadata.topic}/{metadata.partition}@{metadata.offset}"
             replay_log.record(topic, entry, target)
             results.append(ReplayResult(entry, "replayed", target))

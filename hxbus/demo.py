@@ -96,9 +96,9 @@ from producers import (
     paced,
     stamped_at,
 )
-from runtime import Settings, admin_client, agreement_verifier, make_consumer, run_provisioning
+from runtime import Settings, agreement_verifier, open_admin, open_consumer, run_provisioning
 from runtime.access import run_access_provisioning
-from runtime.kafka.kafka_python import broker_answers
+from runtime.kafka import broker_answers
 from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
 from runtime.metrics_server import start_metrics_server
 from runtime.secrets import password_file, read_secret, secrets_dir
@@ -530,8 +530,8 @@ class RegionalDemo:
         """Wait until every role has committed everything (lag 0), or the timeout."""
         self._say("waiting for the bridges to deliver the rest")
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        admin = admin_client(self.settings)
-        consumer = make_consumer(self.settings, group_id=None)
+        admin = open_admin(self.settings)
+        consumer = open_consumer(self.settings)
         try:
 
             def caught_up() -> bool:

@@ -15,8 +15,8 @@ all of them already reported to the caller or about to be), and builds a new one
 next send. While the broker cannot be reached, a new one is tried at most every
 ``retry_after_s`` and the events in between fail at once with ``BrokerUnavailable``.
 
-The forced close is ``runtime.force_close_producer`` (kafka-python's private
-``_sender.force_close()``, kept at the kafka-python boundary): the public ``close()``
+The forced close is ``Producer.force_close`` (in kafka-python the private
+``_sender.force_close()``, kept inside ``runtime.kafka``): the public ``close()``
 flushes first and raises on records that will never complete.
 
 A producer that did *not* wedge (its unsent records simply expired while the broker was
@@ -24,18 +24,17 @@ away) is kept, and must find the broker again by itself: kafka-python 3 backs of
 reconnecting exponentially up to ``reconnect_backoff_max_ms`` (30 s by default), so after
 a 15 s outage it may not even try for another ~6 s, and events sent meanwhile expire
 although the broker answers. Every hxbus client therefore caps that back-off (see
-``runtime.kafka.RECONNECT_BACKOFF_MAX_MS``).
+``runtime.kafka.kafka_python.RECONNECT_BACKOFF_MAX_MS``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
-from runtime import force_close_producer, kafka_errors
+from runtime.kafka import Producer
 from schemas.errors import BrokerUnavailable, HxError
 
 log = structlog.get_logger("hxbus.publisher")
@@ -46,8 +45,8 @@ class ProducerConnection:
 
     def __init__(
         self,
-        factory: Callable[[], Any] | None,
-        producer: Any | None = None,
+        factory: Callable[[], Producer] | None,
+        producer: Producer | None = None,
         *,
         retry_after_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -68,7 +67,7 @@ class ProducerConnection:
         """Only a producer this connection built can be thrown away and built again."""
         return self._factory is not None
 
-    def current(self) -> Any:
+    def current(self) -> Producer:
         """The producer to send with; ``BrokerUnavailable`` while none can be built."""
         if self._producer is not None:
             return self._producer
@@ -94,10 +93,9 @@ class ProducerConnection:
         log.warning("producer_abandoned", generation=generation)
         producer, self._producer = self._producer, None
         self.abandoned.add(generation)
-        force_close_producer(producer)
+        producer.force_close()
         try:
-            with kafka_errors("close the abandoned producer"):
-                producer.close(timeout=1.0)
+            producer.close(1.0)
         except HxError as exc:  # nothing is waiting on it any more: note it and move on
             log.warning("producer_close_failed", error=str(exc))
 
@@ -110,14 +108,11 @@ class ProducerConnection:
         if producer is None:
             return
         try:
-            with kafka_errors("flush the producer"):
-                producer.flush(timeout=timeout_s)
+            producer.flush(timeout_s)
         except BrokerUnavailable:
             if self.replaceable:
-                force_close_producer(producer)
-                with kafka_errors("close the producer"):
-                    producer.close(timeout=timeout_s)
+                producer.force_close()
+                producer.close(timeout_s)
             raise
         if self.replaceable:
-            with kafka_errors("close the producer"):
-                producer.close(timeout=timeout_s)
+            producer.close(timeout_s)

@@ -28,7 +28,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
 
 import structlog
 
@@ -36,7 +35,8 @@ from producers.connection import ProducerConnection
 from producers.duplicates import DuplicateCheck, LiveAlerts, SubjectLookup
 from producers.outgoing import MessageBuilder, OutgoingMessage
 from producers.routing import narrowing_withdrawals
-from runtime import Settings, Signer, kafka_errors, make_producer
+from runtime import Settings, Signer, open_producer
+from runtime.kafka import Compression, Producer, ProducerOptions, SendFuture
 from runtime.metrics import PUBLISHED
 from schemas import EVENT_TYPES, Agreement, Codec, ExchangeEvent
 from schemas.audiences import AudienceBook
@@ -55,7 +55,7 @@ DEFAULT_WINDOW = 2_000
 #: producer's speed of no compression, where gzip (level 9 in kafka-python) costs ~25 %
 #: and lz4 stores 50 % more than zstd. ``zstandard`` ships wheels: no native build.
 #: Every consumer needs it too, so it is a project dependency.
-DEFAULT_COMPRESSION = "zstd"
+DEFAULT_COMPRESSION: Compression = "zstd"
 #: Events of a list validated and built before their messages are sent in one burst.
 BUILD_AHEAD = 500
 
@@ -66,29 +66,26 @@ _Built = tuple[ExchangeEvent, list[OutgoingMessage]] | ValidationFailed
 def producer_overrides(
     *,
     delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
-    compression_type: str | None = DEFAULT_COMPRESSION,
+    compression_type: Compression | None = DEFAULT_COMPRESSION,
     linger_ms: int = 5,
     batch_size: int = 16_384,
     max_block_ms: int = 10_000,
-) -> dict[str, Any]:
-    """The Publisher's KafkaProducer settings (over ``runtime.producer_config``).
+) -> ProducerOptions:
+    """The Publisher's producer options (acks=all and idempotence are the boundary's).
 
     Public so that ``hxbus bench`` gives its raw kafka-python producer exactly the
     Publisher's acks, idempotence, compression and batching.
     """
-    return {
-        "enable_idempotence": True,
-        "acks": "all",
-        "retries": 100,
-        "delivery_timeout_ms": delivery_timeout_ms,
-        "request_timeout_ms": min(30_000, delivery_timeout_ms - linger_ms),
-        "linger_ms": linger_ms,
-        "batch_size": batch_size,
-        "compression_type": compression_type,
-        "max_in_flight_requests_per_connection": 5,
-        "max_block_ms": max_block_ms,
-        "bootstrap_timeout_ms": min(30_000, delivery_timeout_ms),
-    }
+    return ProducerOptions(
+        retries=100,
+        delivery_timeout_ms=delivery_timeout_ms,
+        request_timeout_ms=min(30_000, delivery_timeout_ms - linger_ms),
+        linger_ms=linger_ms,
+        batch_size=batch_size,
+        compression=compression_type,
+        max_block_ms=max_block_ms,
+        bootstrap_timeout_ms=min(30_000, delivery_timeout_ms),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +131,7 @@ class _InFlight:
     event: ExchangeEvent
     deadline: float
     generation: int = 0
-    copies: list[tuple[OutgoingMessage, Any]] = field(default_factory=list)
+    copies: list[tuple[OutgoingMessage, SendFuture]] = field(default_factory=list)
     error: HxError | None = None
     notices: tuple[Issue, ...] = ()
 
@@ -152,10 +149,10 @@ class Publisher:
         *,
         codec: Codec | None = None,
         signer: Signer | None = None,
-        producer: Any | None = None,
+        producer: Producer | None = None,
         delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
         window: int = DEFAULT_WINDOW,
-        compression_type: str | None = DEFAULT_COMPRESSION,
+        compression_type: Compression | None = DEFAULT_COMPRESSION,
         linger_ms: int = 5,
         batch_size: int = 16_384,
         max_block_ms: int = 10_000,
@@ -185,8 +182,8 @@ class Publisher:
             max_block_ms=max_block_ms,
         )
 
-        def connect() -> Any:
-            return make_producer(settings, **overrides)
+        def connect() -> Producer:
+            return open_producer(settings, overrides)
 
         self._connection = ProducerConnection(
             None if producer is not None else connect,
@@ -244,8 +241,7 @@ class Publisher:
         """
         producer = self._connection.current()
         for topic in topics:
-            with kafka_errors(f"find topic {topic} (is it provisioned?)"):
-                producer.partitions_for(topic)
+            producer.partitions_for(topic)
 
     def close(self) -> None:
         """Wait for everything sent to be acknowledged or failed, then close the producer.
@@ -325,10 +321,9 @@ class Publisher:
         in_flight.generation = self._connection.generation
         for message in messages:
             try:
-                with kafka_errors(f"send to {message.topic}"):
-                    future = producer.send(
-                        message.topic, value=message.value, key=message.key, headers=message.headers
-                    )
+                future = producer.send(
+                    message.topic, value=message.value, key=message.key, headers=message.headers
+                )
             except HxError as exc:
                 in_flight.error = exc
                 break
@@ -347,8 +342,7 @@ class Publisher:
         error = in_flight.error
         for message, future in in_flight.copies:
             try:
-                with kafka_errors(f"deliver to {message.topic}"):
-                    metadata = future.get(timeout=max(0.0, in_flight.deadline - time.monotonic()))
+                metadata = future.get(max(0.0, in_flight.deadline - time.monotonic()))
             except HxError as exc:
                 error = error or self._delivery_error(in_flight, message, future, exc)
                 continue
@@ -361,7 +355,7 @@ class Publisher:
         return outcome
 
     def _delivery_error(
-        self, in_flight: _InFlight, message: OutgoingMessage, future: Any, error: HxError
+        self, in_flight: _InFlight, message: OutgoingMessage, future: SendFuture, error: HxError
     ) -> HxError:
         if not future.is_done:  # past the deadline, and kafka-python did not expire it
             self._connection.abandon(in_flight.generation)

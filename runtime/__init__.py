@@ -1,18 +1,6 @@
 """The small shared runtime: settings, logging, metrics, Kafka clients, signing."""
 
-from runtime.kafka.kafka_python import (
-    admin_client,
-    consumer_config,
-    for_role,
-    force_close_producer,
-    kafka_errors,
-    make_consumer,
-    make_producer,
-    producer_config,
-    raise_for_error_code,
-    role_client_id,
-    topic_config_resource,
-)
+from runtime.kafka import for_role, open_admin, open_consumer, open_producer, role_client_id
 from runtime.logging import configure_logging, mask_personal_data, value_free_traceback
 from runtime.provision import (
     Action,
@@ -62,7 +50,6 @@ __all__ = [
     "TopicSpec",
     "TopicState",
     "Verifier",
-    "admin_client",
     "agreement_signer",
     "agreement_signers",
     "agreement_verifier",
@@ -70,22 +57,17 @@ __all__ = [
     "bridge_signer",
     "bridge_verifier",
     "configure_logging",
-    "consumer_config",
     "fit_replication",
     "for_role",
-    "force_close_producer",
-    "kafka_errors",
     "load_signer",
-    "make_consumer",
-    "make_producer",
     "mask_personal_data",
+    "open_admin",
+    "open_consumer",
+    "open_producer",
     "plan_provisioning",
-    "producer_config",
-    "raise_for_error_code",
     "read_cluster_state",
     "receiver_verifier",
     "role_client_id",
     "run_provisioning",
-    "topic_config_resource",
     "value_free_traceback",
 ]

@@ -40,35 +40,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import kafka.errors as kafka_error
-from kafka.admin import (
-    ACL,
-    ACLFilter,
-    ACLOperation,
-    ACLPermissionType,
-    ACLResourcePatternType,
-    ResourcePattern,
-    ResourcePatternFilter,
-    ResourceType,
-    ScramMechanism,
-    UserScramCredentialDeletion,
-    UserScramCredentialUpsertion,
-)
-
-from runtime.kafka.kafka_python import admin_client, kafka_errors
+from runtime.kafka import SCRAM_MECHANISM, AclBinding, Admin, open_admin
 from runtime.secrets import ensure_secret, password_file
 from runtime.settings import Settings
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, bridge_principal, inbox_topic
-from schemas.errors import BrokerError
 from schemas.lookup import LOOKUP_REQUESTS, lookup_replies_topic
 
 #: The super-user of a secured broker (``hxbus broker start --secure``): never revoked.
 SUPER_USER = "admin"
 #: Principals that read the audit topic, while the agreement lists none of its own.
 DEFAULT_AUDITORS: tuple[str, ...] = ("auditor",)
-MECHANISM = ScramMechanism.SCRAM_SHA_512
+MECHANISM = SCRAM_MECHANISM
 ALERTS_PREFIX = "hx.alerts."
 DLQ_PREFIX = "hx.dlq."
 
@@ -87,15 +70,15 @@ class Grant:
         prefix = "prefix " if self.pattern == "PREFIXED" else ""
         return f"User:{self.user} {self.operation} {self.resource.lower()} {prefix}{self.name}"
 
-    def to_acl(self) -> Any:
-        return ACL(
+    def to_acl(self) -> AclBinding:
+        return AclBinding(
             principal=f"User:{self.user}",
             host="*",
-            operation=ACLOperation[self.operation],
-            permission_type=ACLPermissionType.ALLOW,
-            resource_pattern=ResourcePattern(
-                ResourceType[self.resource], self.name, ACLResourcePatternType[self.pattern]
-            ),
+            operation=self.operation,
+            permission="ALLOW",
+            resource_type=self.resource,
+            resource_name=self.name,
+            pattern_type=self.pattern,
         )
 
 
@@ -183,7 +166,7 @@ class AccessState:
     grants: frozenset[Grant]
     users: frozenset[str]
     #: Bindings hxbus does not write (DENY, other hosts, other principal types): revoked.
-    foreign: tuple[Any, ...] = ()
+    foreign: tuple[AclBinding, ...] = ()
 
 
 @dataclass(slots=True)
@@ -194,7 +177,7 @@ class AccessPlan:
     users_to_delete: list[str] = field(default_factory=list)
     grants_to_create: list[Grant] = field(default_factory=list)
     grants_to_revoke: list[Grant] = field(default_factory=list)
-    foreign_to_revoke: list[Any] = field(default_factory=list)
+    foreign_to_revoke: list[AclBinding] = field(default_factory=list)
 
     @property
     def changes_anything(self) -> bool:
@@ -233,22 +216,11 @@ def plan_access(agreement: Agreement, state: AccessState, state_dir: Path) -> Ac
     )
 
 
-def read_access_state(admin: Any) -> AccessState | None:
+def read_access_state(admin: Admin) -> AccessState | None:
     """The broker's ACLs and SCRAM users; None when it has no authorizer (not secured)."""
-    any_filter = ACLFilter(
-        principal=None,
-        host=None,
-        operation=ACLOperation.ANY,
-        permission_type=ACLPermissionType.ANY,
-        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
-    )
-    try:
-        with kafka_errors("describe ACLs"):
-            acls, _error = admin.describe_acls(any_filter)
-    except BrokerError as exc:
-        if isinstance(exc.__cause__, kafka_error.SecurityDisabledError):
-            return None
-        raise
+    acls = admin.describe_acls()
+    if acls is None:
+        return None
     grants, foreign = set(), []
     for acl in acls:
         grant = _grant_of(acl)
@@ -256,81 +228,44 @@ def read_access_state(admin: Any) -> AccessState | None:
             foreign.append(acl)
         else:
             grants.add(grant)
-    with kafka_errors("describe SCRAM users"):
-        described = admin.describe_user_scram_credentials()
-    users = {
-        user
-        for user, info in described.items()
-        if any(c["mechanism"] == MECHANISM for c in info["credential_infos"])
-    }
+    users = admin.scram_users(MECHANISM)
     return AccessState(frozenset(grants), frozenset(users), tuple(foreign))
 
 
-def _grant_of(acl: Any) -> Grant | None:
-    pattern = acl.resource_pattern
+def _grant_of(acl: AclBinding) -> Grant | None:
     if (
         not acl.principal.startswith("User:")
         or acl.host != "*"
-        or acl.permission_type != ACLPermissionType.ALLOW
-        or pattern.pattern_type
-        not in (ACLResourcePatternType.LITERAL, ACLResourcePatternType.PREFIXED)
+        or acl.permission != "ALLOW"
+        or acl.pattern_type not in ("LITERAL", "PREFIXED")
     ):
         return None
     return Grant(
         acl.principal.removeprefix("User:"),
-        ResourceType(pattern.resource_type).name,
-        ACLResourcePatternType(pattern.pattern_type).name,
-        pattern.resource_name,
-        ACLOperation(acl.operation).name,
+        acl.resource_type,
+        acl.pattern_type,
+        acl.resource_name,
+        acl.operation,
     )
 
 
-def apply_access(admin: Any, plan: AccessPlan, state_dir: Path) -> None:
+def apply_access(admin: Admin, plan: AccessPlan, state_dir: Path) -> None:
     """Run the plan: users first (a grant to a missing user would be useless), then ACLs."""
-    upserts = [
-        UserScramCredentialUpsertion(u, MECHANISM, ensure_secret(password_file(state_dir, u)))
-        for u in plan.users_to_write
-    ]
-    deletions = [UserScramCredentialDeletion(u, MECHANISM) for u in plan.users_to_delete]
-    if upserts or deletions:
-        with kafka_errors("write SCRAM credentials"):
-            results = admin.alter_user_scram_credentials([*upserts, *deletions])
-        failed = {user: message for user, message in results.items() if message}
-        if failed:
-            raise BrokerError(f"SCRAM credentials not written: {failed}")
+    upserts = {u: ensure_secret(password_file(state_dir, u)) for u in plan.users_to_write}
+    if upserts or plan.users_to_delete:
+        admin.alter_scram_users(MECHANISM, upserts, plan.users_to_delete)
     if plan.grants_to_create:
-        with kafka_errors("create ACLs"):
-            created = admin.create_acls([g.to_acl() for g in plan.grants_to_create])
-        if created["failed"]:
-            raise BrokerError(f"ACLs not created: {created['failed'][:3]}")
-    revoke = [_exact_filter(g.to_acl()) for g in plan.grants_to_revoke]
-    revoke += [_exact_filter(acl) for acl in plan.foreign_to_revoke]
+        admin.create_acls([g.to_acl() for g in plan.grants_to_create])
+    revoke = [g.to_acl() for g in plan.grants_to_revoke] + list(plan.foreign_to_revoke)
     if revoke:
-        with kafka_errors("revoke ACLs"):
-            results = admin.delete_acls(revoke)
-        errors = [str(error) for _, _, error in results if error is not kafka_error.NoError]
-        if errors:
-            raise BrokerError(f"ACLs not revoked: {errors[:3]}")
-
-
-def _exact_filter(acl: Any) -> Any:
-    pattern = acl.resource_pattern
-    return ACLFilter(
-        principal=acl.principal,
-        host=acl.host,
-        operation=acl.operation,
-        permission_type=acl.permission_type,
-        resource_pattern=ResourcePatternFilter(
-            pattern.resource_type, pattern.resource_name, pattern.pattern_type
-        ),
-    )
+        admin.delete_acls(revoke)
 
 
 def broker_is_secured(settings: Settings) -> bool:
     """Whether the broker logs clients in (this client does) or has an authorizer."""
     if settings.effective_security_protocol.startswith("SASL_"):
         return True
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
         return read_access_state(admin) is not None
     finally:
@@ -341,7 +276,7 @@ def run_access_provisioning(
     settings: Settings, agreement: Agreement, *, dry_run: bool = False
 ) -> AccessPlan | None:
     """Read, plan and (unless ``dry_run``) apply; None when the broker is not secured."""
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
         state = read_access_state(admin)
         if state is None:

@@ -17,24 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from runtime.kafka.kafka_python import (
-    admin_client,
-    kafka_errors,
-    raise_for_error_code,
-    topic_config_resource,
-)
+from runtime.kafka import Admin, NewTopic, open_admin
 from runtime.settings import Settings
 from schemas import Agreement, Topic
-from schemas.errors import BrokerError
 
 #: Topic configs provisioning owns; any other topic config is left as the operator set it.
 MANAGED_CONFIGS = ("cleanup.policy", "min.insync.replicas", "retention.ms")
-#: Broker error code of UNKNOWN_TOPIC_OR_PARTITION: the topic does not exist yet.
-_UNKNOWN_TOPIC = 3
-#: Broker error code of TOPIC_ALREADY_EXISTS: another provisioning run was quicker.
-_TOPIC_EXISTS = 36
 
 
 # --- what the cluster has ----------------------------------------------------------------
@@ -117,7 +107,7 @@ class Action(Protocol):
 
     def describe(self) -> str: ...
 
-    def apply(self, admin: Any) -> None: ...
+    def apply(self, admin: Admin) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,20 +123,11 @@ class CreateTopic:
             f"replication {self.spec.replication}, {configs}"
         )
 
-    def apply(self, admin: Any) -> None:
-        request = {
-            self.spec.name: {
-                "num_partitions": self.spec.partitions,
-                "replication_factor": self.spec.replication,
-                "configs": dict(self.spec.configs),
-            }
-        }
-        with kafka_errors(f"create topic {self.spec.name}"):
-            result = admin.create_topics(request, raise_errors=False)
-            for topic in result["topics"]:
-                if topic["error_code"] not in (0, _TOPIC_EXISTS):
-                    raise_for_error_code(topic["error_code"], topic.get("error_message"))
-            admin.wait_for_topics([self.spec.name], timeout_ms=30_000)
+    def apply(self, admin: Admin) -> None:
+        spec = self.spec
+        configs = tuple(sorted(spec.configs.items()))
+        # A topic another provisioning run created meanwhile is not an error.
+        admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication, configs)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +141,8 @@ class AddPartitions:
     def describe(self) -> str:
         return f"add partitions to {self.topic}: {self.current} -> {self.wanted}"
 
-    def apply(self, admin: Any) -> None:
-        with kafka_errors(f"add partitions to {self.topic}"):
-            admin.create_partitions({self.topic: self.wanted})
+    def apply(self, admin: Admin) -> None:
+        admin.create_partitions(self.topic, self.wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,13 +157,10 @@ class AlterTopicConfig:
         parts = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in sorted(self.changes.items()))
         return f"alter config of {self.topic}: {parts}"
 
-    def apply(self, admin: Any) -> None:
-        wanted = {key: new for key, (_old, new) in self.changes.items()}
-        with kafka_errors(f"alter config of {self.topic}"):
-            result = admin.alter_configs([topic_config_resource(self.topic, wanted)])
-        outcome = result.get("topic", {}).get(self.topic)
-        if outcome != "OK":
-            raise BrokerError(f"alter config of {self.topic}: {outcome}")
+    def apply(self, admin: Admin) -> None:
+        admin.alter_topic_configs(
+            self.topic, {key: new for key, (_old, new) in self.changes.items()}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,38 +240,29 @@ def _changes_to_existing(
 # --- talking to the broker -------------------------------------------------------------------
 
 
-def read_cluster_state(admin: Any, topic_names: Sequence[str]) -> ClusterState:
+def read_cluster_state(admin: Admin, topic_names: Sequence[str]) -> ClusterState:
     """Ask the broker how many brokers are live and what it has of ``topic_names``."""
-    with kafka_errors("describe cluster"):
-        cluster = admin.describe_cluster()
-        described = admin.describe_topics(list(topic_names))
-    brokers = sum(1 for b in cluster["brokers"] if not b.get("is_fenced", False))
-    shapes: dict[str, tuple[int, int]] = {}
-    for topic in described:
-        if topic["error_code"] == _UNKNOWN_TOPIC:
-            continue
-        if topic["error_code"] != 0:
-            raise_for_error_code(topic["error_code"], f"describe topic {topic['name']}")
-        partitions = topic["partitions"]
-        replication = min((len(p["replica_nodes"]) for p in partitions), default=0)
-        shapes[topic["name"]] = (len(partitions), replication)
-    configs: dict[str, dict[str, Any]] = {}
-    if shapes:
-        resources = [topic_config_resource(name, list(MANAGED_CONFIGS)) for name in shapes]
-        with kafka_errors("describe topic configs"):
-            configs = admin.describe_configs(resources, config_filter="all").get("topic", {})
+    brokers = sum(1 for b in admin.describe_cluster() if not b.fenced)
+    shapes = {
+        name: (
+            len(topic.partitions),
+            min((len(p.replicas) for p in topic.partitions), default=0),
+        )
+        for name, topic in admin.describe_topics(list(topic_names)).items()
+    }
+    configs = admin.describe_topic_configs(list(shapes), MANAGED_CONFIGS)
     topics = {
         name: TopicState(
             partitions,
             replication,
-            {key: entry["value"] for key, entry in configs.get(name, {}).items()},
+            {key: value for key, value in configs.get(name, {}).items() if value is not None},
         )
         for name, (partitions, replication) in shapes.items()
     }
     return ClusterState(brokers=brokers, topics=topics)
 
 
-def apply_plan(plan: Plan, admin: Any) -> list[str]:
+def apply_plan(plan: Plan, admin: Admin) -> list[str]:
     """Run every action in order; returns what was done, one line per action."""
     done = []
     for action in plan.actions:
@@ -305,7 +273,7 @@ def apply_plan(plan: Plan, admin: Any) -> list[str]:
 
 def run_provisioning(settings: Settings, agreement: Agreement, *, dry_run: bool = False) -> Plan:
     """Read the cluster, plan, and (unless ``dry_run``) apply; returns the plan it made."""
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
         state = read_cluster_state(admin, agreement.topic_names())
         plan = plan_provisioning(agreement, state)

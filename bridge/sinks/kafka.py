@@ -17,7 +17,7 @@ transaction, so a delivery and its audit record are committed, or not, together.
 
 The ``transactional_id`` must be unique per consumer worker and stable across restarts
 (``<group>-<worker>``): a restarted worker fences its dead predecessor by it. The consumer
-must read with ``isolation_level='read_committed'`` (``runtime.consumer_config`` does).
+must read with ``isolation_level='read_committed'`` (every ``runtime.kafka`` consumer does).
 
 kafka-python 3.0.12 speaks the transaction protocol from before KIP-890; its
 ``send_offsets_to_transaction`` and ``commit_transaction`` wait without a time limit
@@ -27,15 +27,14 @@ while the broker is unreachable (``init_transactions`` honours ``max_block_ms``)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import structlog
-from kafka import TopicPartition
-from kafka.structs import OffsetAndMetadata
 
 from bridge.profiles.base import LocalMessage
 from bridge.sinks.base import DeliveryOutcome, DeliveryResult, Sink
-from runtime import Settings, kafka_errors, make_producer
+from runtime import Settings, open_producer
+from runtime.kafka import GroupMetadata, Producer, ProducerOptions, SendFuture, TopicPartition
 from schemas import Envelope
 from schemas.errors import BrokerError, HxError
 
@@ -66,8 +65,8 @@ class KafkaSink(Sink):
         self._transaction_timeout_ms = transaction_timeout_ms
         self._flush_timeout_s = flush_timeout_s
         self._in_transaction = False
-        self._pending: list[Any] = []
-        self._producer: Any | None = None
+        self._pending: list[SendFuture] = []
+        self._producer: Producer | None = None
         self._open_producer()
 
     def deliver(
@@ -99,11 +98,10 @@ class KafkaSink(Sink):
         value: bytes,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> Any:
+    ) -> SendFuture:
         """Send any record in the open transaction (the audit writer's records); a future."""
         producer = self._begin()
-        with kafka_errors(f"send to {topic}"):
-            future = producer.send(topic, value=value, key=key, headers=headers)
+        future = producer.send(topic, value=value, key=key, headers=headers)
         self._pending.append(future)
         return future
 
@@ -111,12 +109,13 @@ class KafkaSink(Sink):
         """Wait until the broker holds every record sent (still uncommitted, invisible)."""
         if self._producer is None:
             return
-        with kafka_errors(f"flush to {self.topic}"):
-            self._producer.flush(timeout=self._flush_timeout_s)
-            for future in self._pending:
-                future.get(timeout=self._flush_timeout_s)
+        self._producer.flush(self._flush_timeout_s)
+        for future in self._pending:
+            future.get(self._flush_timeout_s)
 
-    def commit_offsets(self, offsets: Mapping[TopicPartition, int], group_metadata: Any) -> None:
+    def commit_offsets(
+        self, offsets: Mapping[TopicPartition, int], group_metadata: GroupMetadata
+    ) -> None:
         """Commit the open transaction with the consumer's next ``offsets`` in it.
 
         ``offsets`` maps each partition of the batch to the offset of the next message to
@@ -125,13 +124,11 @@ class KafkaSink(Sink):
         failure the transaction is aborted and ``BrokerError`` raised: the runner must seek
         the batch's partitions back to their committed offsets and handle the batch again.
         """
-        committed = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
         try:
             producer = self._begin()  # a batch all DLQ'd or duplicate still moves offsets
             self.flush()
-            with kafka_errors(f"commit transaction {self.transactional_id}"):
-                producer.send_offsets_to_transaction(committed, group_metadata)
-                producer.commit_transaction()
+            producer.send_offsets_to_transaction(offsets, group_metadata)
+            producer.commit_transaction()
         except HxError as exc:
             self.abort()
             raise BrokerError(f"transaction not committed, batch not delivered: {exc}") from exc
@@ -151,8 +148,7 @@ class KafkaSink(Sink):
             return
         self._in_transaction = False
         try:
-            with kafka_errors(f"abort transaction {self.transactional_id}"):
-                self._producer.abort_transaction()
+            self._producer.abort_transaction()
         except HxError as exc:
             log.warning(
                 "transaction_abort_failed", transactional_id=self.transactional_id, error=str(exc)
@@ -164,28 +160,28 @@ class KafkaSink(Sink):
         self.abort()
         self._close_producer()
 
-    def _begin(self) -> Any:
+    def _begin(self) -> Producer:
         """The producer, in a transaction (opening the producer and the transaction if needed)."""
         producer = self._open_producer()
         if not self._in_transaction:
-            with kafka_errors(f"begin transaction {self.transactional_id}"):
-                producer.begin_transaction()
+            producer.begin_transaction()
             self._in_transaction = True
         return producer
 
-    def _open_producer(self) -> Any:
+    def _open_producer(self) -> Producer:
         """The transactional producer; a new one (fencing its predecessors) if there is none."""
         if self._producer is None:
-            producer = make_producer(
+            producer = open_producer(
                 self._settings,
-                transactional_id=self.transactional_id,
-                transaction_timeout_ms=self._transaction_timeout_ms,
+                ProducerOptions(
+                    transactional_id=self.transactional_id,
+                    transaction_timeout_ms=self._transaction_timeout_ms,
+                ),
             )
             try:
-                with kafka_errors(f"init transactions {self.transactional_id}"):
-                    producer.init_transactions()
+                producer.init_transactions()
             except HxError:
-                producer.close(timeout=0)
+                producer.close(0)
                 raise
             self._producer = producer
         return self._producer
@@ -195,7 +191,6 @@ class KafkaSink(Sink):
         if producer is None:
             return
         try:
-            with kafka_errors("close producer"):
-                producer.close(timeout=self._flush_timeout_s)
+            producer.close(self._flush_timeout_s)
         except HxError as exc:
             log.warning("producer_close_failed", error=str(exc))

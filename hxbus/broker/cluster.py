@@ -29,7 +29,8 @@ from hxbus.broker.processes import (
     write_node_files,
 )
 from hxbus.broker.security import admin_settings, ensure_secure_files
-from runtime import admin_client, kafka_errors
+from runtime import open_admin
+from runtime.kafka import AdminOptions
 from schemas.errors import BrokerError, BrokerUnavailable, ConfigError
 
 
@@ -94,13 +95,12 @@ def _last_error(node: Node) -> str:
 
 def _unfenced_brokers(cluster: Cluster) -> set[int]:
     settings = admin_settings(cluster)
-    admin = admin_client(settings, bootstrap_timeout_ms=3000, request_timeout_ms=5000)
+    admin = open_admin(settings, AdminOptions(bootstrap_timeout_ms=3000, request_timeout_ms=5000))
     try:
-        with kafka_errors("describe cluster"):
-            described = admin.describe_cluster()
+        described = admin.describe_cluster()
     finally:
         admin.close()
-    return {b["broker_id"] for b in described["brokers"] if not b.get("is_fenced", False)}
+    return {b.node_id for b in described if not b.fenced}
 
 
 def wait_until_ready(cluster: Cluster, timeout: float = 180.0) -> None:

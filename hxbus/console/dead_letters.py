@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 
 from consumers import DeadLetter, ReplayLog, read_dead_letters, replay
-from runtime import Settings, make_consumer, mask_personal_data
+from runtime import Settings, mask_personal_data, open_consumer
 from schemas import dlq_topic
 from schemas.errors import ConfigError
 
@@ -84,11 +84,11 @@ class DeadLetterDesk:
     def groups(self) -> list[str]:
         if self._groups is not None:
             return self._groups
-        consumer = make_consumer(self._settings, group_id=None, enable_auto_commit=False)
+        consumer = open_consumer(self._settings)
         try:
             topics = consumer.topics()
         finally:
-            consumer.close(autocommit=False)
+            consumer.close()
         return sorted(t[len(_DLQ_PREFIX) :] for t in topics if t.startswith(_DLQ_PREFIX))
 
     def refresh(self) -> None:

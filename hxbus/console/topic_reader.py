@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import structlog
-from kafka import TopicPartition
 
 from consumers.alert_register import ALERT_TOPICS, REGISTER_TYPES, publicly_foldable
 from consumers.delivery import Delivery
@@ -38,7 +36,8 @@ from consumers.issued_copies import is_shared_copy
 from consumers.reading import MessageReader
 from hxbus.console.alert_book import AlertBook
 from hxbus.console.flows import EVERYONE, FlowCounter
-from runtime import Settings, Verifier, make_consumer
+from runtime import Settings, Verifier, open_consumer
+from runtime.kafka import Consumer, Record, TopicPartition
 from schemas import Codec, inbox_topic
 from schemas.errors import HxError
 from schemas.headers import CE_SOURCE, CE_TYPE
@@ -71,7 +70,7 @@ class TopicReader:
         self._copies = MessageReader(self._codec, verifier)
         #: Per inbox partition, the offset from which records count as flows (the end
         #: when the reader started: flows are what happens from now on).
-        self._flows_from: dict[Any, int] = {}
+        self._flows_from: dict[TopicPartition, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console-topics", daemon=True)
         self.loading = True
@@ -95,12 +94,12 @@ class TopicReader:
                 self._stop.wait(2.0)
 
     def _follow(self) -> None:
-        consumer = make_consumer(self._settings, group_id=None, enable_auto_commit=False)
+        consumer = open_consumer(self._settings)
         try:
             loading_until = self._assign(consumer)
             self.error = None
             while not self._stop.is_set():
-                polled = consumer.poll(timeout_ms=200, max_records=5000)
+                polled = consumer.poll(0.2, 5000)
                 for records in polled.values():
                     for record in records:
                         self._take(record)
@@ -110,27 +109,27 @@ class TopicReader:
                     self.loading = False
                     log.debug("console_register_loaded")
         finally:
-            consumer.close(autocommit=False)
+            consumer.close()
 
-    def _assign(self, consumer: Any) -> dict[Any, int]:
+    def _assign(self, consumer: Consumer) -> dict[TopicPartition, int]:
         """Assign every partition; the end offsets to read before the alerts are loaded
         (the alert topics' and the agency's own inbox's)."""
         alerts = _partitions(consumer, ALERT_TOPICS)
         inboxes = _partitions(consumer, self._inboxes)
         own = [tp for tp in inboxes if tp.topic == self._own]
         consumer.assign(alerts + inboxes)
-        self._flows_from = dict(consumer.end_offsets(inboxes)) if inboxes else {}
+        self._flows_from = consumer.end_offsets(inboxes) if inboxes else {}
         if alerts:
-            consumer.seek_to_beginning(*alerts)
+            consumer.seek_to_beginning(alerts)
         if inboxes:
-            consumer.seek_to_end(*inboxes)
+            consumer.seek_to_end(inboxes)
         if own:
-            consumer.seek_to_beginning(*own)
+            consumer.seek_to_beginning(own)
         goal = alerts + own
-        return dict(consumer.end_offsets(goal)) if goal else {}
+        return consumer.end_offsets(goal) if goal else {}
 
-    def _take(self, record: Any) -> None:
-        headers = dict(record.headers or ())
+    def _take(self, record: Record) -> None:
+        headers = dict(record.headers)
         source = (headers.get(CE_SOURCE) or b"?").decode("utf-8", "replace")
         event_type = (headers.get(CE_TYPE) or b"?").decode("utf-8", "replace")
         topic: str = record.topic
@@ -144,7 +143,7 @@ class TopicReader:
             return  # read for the copies only: what arrived before the console started
         if target == source:
             return  # the sender's copy of its own hit or request: no flow between agencies
-        self._flows.add(source, target, event_type, record.timestamp)
+        self._flows.add(source, target, event_type, record.timestamp_ms)
         if target != EVERYONE or event_type not in REGISTER_TYPES:
             return
         try:
@@ -157,7 +156,7 @@ class TopicReader:
         position = f"{topic}/{record.partition}@{record.offset}"
         self._book.apply(decoded_type, data, position)
 
-    def _take_copy(self, record: Any) -> None:
+    def _take_copy(self, record: Record) -> None:
         """A need-to-know alert or status change in the principal's own inbox."""
         read = self._copies.read(record)
         if not isinstance(read, Delivery):
@@ -168,10 +167,10 @@ class TopicReader:
             self._book.apply(read.event_type, read.record, position)
 
 
-def _partitions(consumer: Any, topics: Sequence[str]) -> list[Any]:
+def _partitions(consumer: Consumer, topics: Sequence[str]) -> list[TopicPartition]:
     """Every partition of ``topics`` (a topic the broker lacks has none)."""
     return [
         TopicPartition(topic, p)
         for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
+        for p in sorted(consumer.partitions_for_topic(topic))
     ]

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kafka import TopicPartition
-
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
 from bridge.audit_trail import AuditMessage, audit_problem
 from consumers.second_notice import second_notice_id
@@ -36,7 +34,8 @@ from hxbus.drill.ledger import AckedCopy, Ledger
 from hxbus.drill.receiver import read_log
 from hxbus.drill.region import HTTP_PROVINCE
 from producers.routing import fan_out_message_id
-from runtime import Settings, kafka_errors, make_consumer
+from runtime import Settings, open_consumer
+from runtime.kafka import Record, TopicPartition
 from runtime.signing import bridge_verifier
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
 from schemas.errors import BrokerError, DecodeError
@@ -334,27 +333,26 @@ def _resumption(windows: list[Window], found: dict[str, Found]) -> None:
 
 def read_topics(
     settings: Settings, topics: Iterable[str], timeout_s: float = 300.0
-) -> Iterator[Any]:
+) -> Iterator[Record]:
     """Every record of ``topics`` from the beginning to their end offsets now."""
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     try:
-        with kafka_errors("read topics"):
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in topics
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            if not partitions:
-                return
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(*partitions)
-            end = consumer.end_offsets(partitions)
-            deadline = time.monotonic() + timeout_s
-            while any(consumer.position(tp) < end[tp] for tp in partitions):
-                if time.monotonic() > deadline:
-                    raise BrokerError(f"topics not read to their end in {timeout_s:g} s")
-                for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
-                    yield from batch
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic))
+        ]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(partitions)
+        end = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"topics not read to their end in {timeout_s:g} s")
+            for batch in consumer.poll(0.5, 5000).values():
+                yield from batch
     finally:
         consumer.close()
 
@@ -389,7 +387,7 @@ def _check_audit(
             continue
         seen.add(str(record["audit_id"]))
         result.audit_records += 1
-        signed = AuditMessage(message.topic, message.key, message.value, message.headers or [])
+        signed = AuditMessage(message.topic, message.key, message.value, list(message.headers))
         problem = audit_problem(verifier, agreement, signed, record)
         if problem is not None:
             result.audit_unverified += 1
@@ -418,7 +416,7 @@ def _on_bus_more_than_once(settings: Settings, agreement: Agreement, ids: set[st
     topics = [*BROADCAST_TOPICS.values(), *(inbox_topic(a.id) for a in agreement.agencies)]
     counts: Counter[str] = Counter()
     for message in read_topics(settings, topics):
-        for name, value in message.headers or ():
+        for name, value in message.headers:
             if name == "ce_id":
                 message_id = value.decode()
                 if message_id in ids:

@@ -17,13 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import TopicPartition
-
 from hxbus import broker
 from hxbus.broker.processes import send_signal
 from hxbus.drill.ledger import Ledger
 from hxbus.drill.region import Region
-from runtime import admin_client, kafka_errors, make_consumer
+from runtime import open_admin, open_consumer
+from runtime.kafka import TopicPartition
 from schemas import BROADCAST_TOPICS, inbox_topic
 from schemas.errors import ConfigError
 
@@ -93,16 +92,15 @@ class FaultRecord:
 def _busiest_partition_leader(region: Region) -> tuple[int, str]:
     """(leader node id, ``topic/partition``) of the partition holding most messages."""
     topics = [*BROADCAST_TOPICS.values(), *(inbox_topic(a.id) for a in region.agreement.agencies)]
-    admin = admin_client(region.settings)
-    consumer = make_consumer(region.settings, group_id=None)
+    admin = open_admin(region.settings)
+    consumer = open_consumer(region.settings)
     try:
-        with kafka_errors("describe topics"):
-            leaders = {
-                TopicPartition(t["name"], p["partition_index"]): int(p["leader_id"])
-                for t in admin.describe_topics(topics)
-                for p in t["partitions"]
-            }
-            ends: dict[TopicPartition, int] = consumer.end_offsets(list(leaders))
+        leaders = {
+            TopicPartition(t.name, p.partition): p.leader
+            for t in admin.describe_topics(topics).values()
+            for p in t.partitions
+        }
+        ends = consumer.end_offsets(list(leaders))
     finally:
         consumer.close()
         admin.close()

@@ -24,7 +24,7 @@ from hxbus.drill.check import Result, check
 from hxbus.drill.faults import Fault, FaultRecord, Timing
 from hxbus.drill.ledger import Ledger
 from hxbus.drill.region import Region
-from runtime import Settings, admin_client, make_consumer
+from runtime import Settings, open_admin, open_consumer
 from schemas import Agreement, utc_now_ms
 from schemas.errors import BrokerError
 
@@ -168,8 +168,8 @@ class Drill:
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
-                admin = admin_client(region.settings)
-                consumer = make_consumer(region.settings, group_id=None)
+                admin = open_admin(region.settings)
+                consumer = open_consumer(region.settings)
                 try:
                     lag = sum(
                         sum(read_lag(admin, consumer, g, t).values()) for g, t in groups.items()

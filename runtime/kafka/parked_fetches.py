@@ -12,9 +12,12 @@ first ``alert_unknown`` retry, the alerts behind it unread, later hits dead-lett
 
 The runtime always seeks a partition back to its first offset not done before pausing
 it (``ConsumerRuntime._pause_at``), so what was parked is a stale read-ahead: dropping it
-on resume loses nothing, and the partition is fetched again from that offset. Reached
-through private names with ``getattr``: a kafka-python without them (or a test double)
-is left alone.
+on resume loses nothing, and the partition is fetched again from that offset.
+``KafkaPythonConsumer.resume`` does it after every resume.
+
+Private: ``KafkaConsumer._fetcher._paused_partition_records`` and the parked records'
+``drain()``, checked on kafka-python 3.0.12; tests/unit/test_kafka_private_parts.py
+fails the day either disappears.
 """
 
 from __future__ import annotations
@@ -24,19 +27,14 @@ from typing import Any
 
 
 def drop_parked_records(consumer: Any, partitions: Iterable[Any]) -> int:
-    """Drop the records kafka-python parked for ``partitions`` (just resumed); how many
-    partitions had some."""
-    fetcher = getattr(consumer, "_fetcher", None)
-    parked = getattr(fetcher, "_paused_partition_records", None)
-    if not isinstance(parked, dict):
-        return 0
+    """Drop the records ``consumer`` (a ``KafkaConsumer``) parked for ``partitions`` (kafka
+    ``TopicPartition``s, just resumed); how many partitions had some."""
+    parked: dict[Any, Any] = consumer._fetcher._paused_partition_records
     dropped = 0
     for tp in partitions:
         records = parked.pop(tp, None)
         if records is None:
             continue
-        drain = getattr(records, "drain", None)
-        if callable(drain):
-            drain()
+        records.drain()
         dropped += 1
     return dropped

@@ -243,6 +243,10 @@ class Admin(Protocol):
         serves them."""
         ...
 
+    def delete_topics(self, names: Sequence[str]) -> None:
+        """Delete ``names`` (one the broker does not know is fine); for tests and tools."""
+        ...
+
     def create_partitions(self, topic: str, total: int) -> None:
         """Grow ``topic`` to ``total`` partitions."""
         ...
