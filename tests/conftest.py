@@ -14,13 +14,12 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hxbus import broker
-from runtime import Settings, admin_client
-from runtime.kafka.kafka_python import broker_answers
+from runtime import Settings, open_admin
+from runtime.kafka import Admin, broker_answers
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, load_agreement
 from schemas.errors import HxError
 
@@ -76,9 +75,9 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
-def admin(kafka_bootstrap: str) -> Iterator[Any]:
-    """A kafka-python admin client connected to the test broker."""
-    client = admin_client(Settings(bootstrap=kafka_bootstrap))
+def admin(kafka_bootstrap: str) -> Iterator[Admin]:
+    """An admin client (``runtime.kafka.Admin``) connected to the test broker."""
+    client = open_admin(Settings(bootstrap=kafka_bootstrap))
     try:
         yield client
     finally:

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kafka.errors import KafkaTimeoutError
 
 from consumers import AlertRegister, Delivery, RegisterWriter
 from schemas import Envelope
-from schemas.errors import BrokerError
+from schemas.errors import BrokerError, BrokerUnavailable
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 ALERT = "0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31"
@@ -21,7 +20,7 @@ class _Future:
     def __init__(self, error: Exception | None) -> None:
         self._error = error
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout_s: float | None = None) -> Any:
         if self._error is not None:
             raise self._error
         return None
@@ -37,9 +36,9 @@ class Producer:
     def send(self, topic: str, *, key: bytes, value: bytes) -> _Future:
         if not self.failing:
             self.sent.append((topic, key, json.loads(value)))
-        return _Future(KafkaTimeoutError("broker away") if self.failing else None)
+        return _Future(BrokerUnavailable("broker away") if self.failing else None)
 
-    def flush(self, timeout: float | None = None) -> None:
+    def flush(self, timeout_s: float | None = None) -> None:
         return None
 
 

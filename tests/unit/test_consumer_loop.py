@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
+from client_fakes import FakeConsumer, record
 from prometheus_client import REGISTRY
 
 from consumers import (
@@ -29,6 +29,7 @@ from consumers import (
     RetryPolicy,
 )
 from runtime import Settings
+from runtime.kafka import ConsumerOptions, Record, TopicPartition
 from schemas import (
     DEFAULT_AGREEMENT_PATH,
     Codec,
@@ -51,73 +52,6 @@ from schemas.errors import (
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 TOPIC = "t-loop"
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.02)
-
-
-@dataclass
-class Record:
-    """The fields of kafka-python's ConsumerRecord the runtime reads."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    timestamp: int = 1_764_000_000_000
-
-
-class FakeConsumer:
-    """Partitions as lists; poll, seek, pause, resume and commit as kafka-python does."""
-
-    def __init__(self, log: dict[TopicPartition, list[Record]], committed: dict[Any, int]) -> None:
-        self.log = log
-        self.committed = committed
-        self.position = {tp: committed.get(tp, 0) for tp in log}
-        self.paused: set[TopicPartition] = set()
-        self.commits: list[dict[TopicPartition, int]] = []
-        self.seeks: list[tuple[TopicPartition, int]] = []
-        self.answers: list[tuple[Any, dict[TopicPartition, Any]]] = []
-
-    def subscribe(self, topics: list[str], listener: Any) -> None:
-        self.listener = listener
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.log)
-
-    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
-        while self.answers:
-            callback, offsets = self.answers.pop(0)
-            callback(offsets, "OffsetCommitResponse")
-        batch = {}
-        for tp, records in self.log.items():
-            start = self.position[tp]
-            if tp in self.paused or start >= len(records):
-                continue
-            batch[tp] = records[start : start + max_records]
-            self.position[tp] = start + len(batch[tp])
-        return batch
-
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        self.seeks.append((tp, offset))
-        self.position[tp] = offset
-
-    def pause(self, *tps: TopicPartition) -> None:
-        self.paused.update(tps)
-
-    def resume(self, *tps: TopicPartition) -> None:
-        self.paused.difference_update(tps)
-
-    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
-        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
-        self.committed.update({tp: meta.offset for tp, meta in offsets.items()})
-
-    def commit_async(self, offsets: dict[TopicPartition, Any], callback: Any) -> None:
-        """Committed at once; the callback runs in the next poll, as kafka-python does."""
-        self.commit(offsets)
-        self.answers.append((callback, offsets))
-
-    def close(self, autocommit: bool = True) -> None:
-        pass
 
 
 @dataclass
@@ -205,7 +139,7 @@ def partition_log(codec: Codec, partition: int, raws: list[Any]) -> list[Record]
         if isinstance(raw, ExchangeEvent):
             raw = wire(codec, raw)
         key, value, headers = raw
-        out.append(Record(TOPIC, partition, offset, key, value, headers))
+        out.append(record(TOPIC, partition, offset, key, value, headers))
     return out
 
 
@@ -216,12 +150,12 @@ class Bench:
     tmp_path: Path
     codec: Codec
     log: dict[TopicPartition, list[Record]]
-    committed: dict[Any, int] = field(default_factory=dict)
+    committed: dict[TopicPartition, int] = field(default_factory=dict)
     consumers: list[FakeConsumer] = field(default_factory=list)
     stores: list[DedupeStore] = field(default_factory=list)
 
     def runtime(self, handler: Any, dlq: Any, **options: Any) -> ConsumerRuntime:
-        def factory(_settings: Settings, **_overrides: Any) -> FakeConsumer:
+        def factory(_settings: Settings, _options: ConsumerOptions) -> FakeConsumer:
             consumer = FakeConsumer(self.log, self.committed)
             self.consumers.append(consumer)
             return consumer
@@ -580,29 +514,14 @@ def test_failed_flush_drops_the_facts_of_the_batch(
     assert ([False, True], True) == (committed, facts.hit(event.record["hit_id"]) is not None)
 
 
-class _Positions(dict[TopicPartition, int]):
-    """The fake's positions, also callable as kafka-python's ``position(tp)``."""
-
-    def __call__(self, tp: TopicPartition) -> int:
-        return self[tp]
-
-
-class BehindConsumer(FakeConsumer):
+def behind(b: Bench) -> FakeConsumer:
     """A consumer whose every partition always has more to read (a backlog, a busy stream)."""
-
-    def __init__(self, log: dict[TopicPartition, list[Record]], committed: dict[Any, int]) -> None:
-        super().__init__(log, committed)
-        self.position = _Positions(self.position)
-
-    def highwater(self, tp: TopicPartition) -> int:
-        return len(self.log[tp]) + 1
+    return FakeConsumer(b.log, b.committed, {tp: len(r) + 1 for tp, r in b.log.items()})
 
 
-class ReadToEndConsumer(BehindConsumer):
+def read_to_end(b: Bench) -> FakeConsumer:
     """A consumer whose high watermarks are the ends of its partitions, as once read."""
-
-    def highwater(self, tp: TopicPartition) -> int:
-        return len(self.log[tp])
+    return FakeConsumer(b.log, b.committed, {tp: len(r) for tp, r in b.log.items()})
 
 
 def test_unknown_alert_waits_longer_while_other_partitions_are_unread(
@@ -618,7 +537,7 @@ def test_unknown_alert_waits_longer_while_other_partitions_are_unread(
     gate = AuthorityGate(shared_alert_facts(hit_template))
     handler, dlq = RecordingHandler(), FakeDeadLetters()
     runtime = b.runtime(handler, dlq, retry=policy, authority=gate)
-    runtime._consumer_factory = lambda _settings, **_o: BehindConsumer(b.log, b.committed)
+    runtime._consumer_factory = lambda _settings, _options: behind(b)
     stats = runtime.run(idle_timeout=0.5)
     assert ([good.envelope.message_id], ["not_authorized"], 5) == (
         handler.durable,
@@ -641,7 +560,7 @@ def test_partitions_waiting_on_their_own_retry_do_not_hold_each_other_back(
     gate = AuthorityGate(shared_alert_facts(hit_template))
     handler, dlq = RecordingHandler(), FakeDeadLetters()
     runtime = b.runtime(handler, dlq, retry=policy, authority=gate)
-    runtime._consumer_factory = lambda _settings, **_o: ReadToEndConsumer(b.log, b.committed)
+    runtime._consumer_factory = lambda _settings, _options: read_to_end(b)
     stats = runtime.run(idle_timeout=0.5)
     assert (["not_authorized", "not_authorized"], 4) == (
         [reason for _o, reason in dlq.sent],

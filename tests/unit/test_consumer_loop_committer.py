@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import pytest
-from kafka import TopicPartition
 from test_consumer_loop import (  # noqa: F401 (fixtures)
     Bench,
-    FakeConsumer,
     FakeDeadLetters,
     RecordingHandler,
     bench,
@@ -25,6 +21,7 @@ from test_consumer_loop import (  # noqa: F401 (fixtures)
     ids,
 )
 
+from runtime.kafka import GroupMetadata, TopicPartition
 from schemas import ExchangeEvent
 from schemas.errors import BrokerError
 
@@ -36,10 +33,12 @@ class Committer:
     """Records the offsets committed in 'transactions'; fails the first ``failures``."""
 
     failures: int = 0
-    commits: list[tuple[dict[TopicPartition, int], Any]] = field(default_factory=list)
+    commits: list[tuple[dict[TopicPartition, int], GroupMetadata]] = field(default_factory=list)
     aborts: int = 0
 
-    def commit_offsets(self, offsets: Mapping[TopicPartition, int], group_metadata: Any) -> None:
+    def commit_offsets(
+        self, offsets: Mapping[TopicPartition, int], group_metadata: GroupMetadata
+    ) -> None:
         if self.failures:
             self.failures -= 1
             raise BrokerError("test: transaction not committed")
@@ -49,9 +48,7 @@ class Committer:
         self.aborts += 1
 
 
-@pytest.fixture(autouse=True)
-def group_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(FakeConsumer, "group_metadata", lambda _self: "meta", raising=False)
+META = GroupMetadata("g-fake", "meta")
 
 
 def test_offsets_go_to_the_committer_not_the_consumer(
@@ -65,7 +62,7 @@ def test_offsets_go_to_the_committer_not_the_consumer(
     committer = Committer()
     handler = RecordingHandler()
     b.runtime(handler, FakeDeadLetters(), offset_committer=committer).run(idle_timeout=0.05)
-    assert ([({TP0: 4}, "meta")], [], ids(events)) == (
+    assert ([({TP0: 4}, META)], [], ids(events)) == (
         committer.commits,
         b.consumers[0].commits,
         handler.durable,
@@ -83,7 +80,7 @@ def test_failed_transaction_commit_aborts_and_redoes_the_batch(
     committer = Committer(failures=1)
     handler = RecordingHandler()
     stats = b.runtime(handler, FakeDeadLetters(), offset_committer=committer).run(idle_timeout=0.2)
-    assert (ids(events) * 2, [({TP0: 3}, "meta")], [(TP0, 0)], 3) == (
+    assert (ids(events) * 2, [({TP0: 3}, META)], [(TP0, 0)], 3) == (
         handler.handled,
         committer.commits,
         b.consumers[0].seeks,

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from kafka import TopicPartition
-from kafka.structs import OffsetAndMetadata
+from client_fakes import FakeConsumer
 
 from consumers.offsets import CommitTracker
+from runtime.kafka import CommitCallback, TopicPartition
 
 P0, P1 = TopicPartition("t", 0), TopicPartition("t", 1)
 
 
-class Consumer:
+class Consumer(FakeConsumer):
     """Records commit_async calls; the test answers them by hand."""
 
     def __init__(self, owned: set[TopicPartition]) -> None:
-        self.owned = owned
-        self.sent: list[tuple[dict[TopicPartition, int], Any]] = []
+        super().__init__({tp: [] for tp in owned})
+        self.sent: list[tuple[dict[TopicPartition, int], CommitCallback]] = []
         self.synced: list[dict[TopicPartition, int]] = []
 
-    def assignment(self) -> set[TopicPartition]:
-        return self.owned
+    def commit_async(self, offsets: Mapping[TopicPartition, int], callback: CommitCallback) -> None:
+        self.sent.append((dict(offsets), callback))
 
-    def commit_async(self, offsets: dict[TopicPartition, Any], callback: Any) -> None:
-        self.sent.append(({tp: m.offset for tp, m in offsets.items()}, callback))
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self.synced.append(dict(offsets))
 
-    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
-        self.synced.append({tp: m.offset for tp, m in offsets.items()})
-
-    def answer(self, index: int, result: Any) -> None:
+    def answer(self, index: int, error: BaseException | None) -> None:
         positions, callback = self.sent[index]
-        callback({tp: OffsetAndMetadata(p, "", -1) for tp, p in positions.items()}, result)
+        callback(positions, error)
 
 
 def test_a_position_is_sent_once_until_answered() -> None:
@@ -59,7 +56,7 @@ def test_a_confirmed_commit_leaves_nothing_to_do() -> None:
     tracker, consumer = CommitTracker("unit"), Consumer({P0})
     tracker.advance({P0: 5})
     tracker.commit_async(consumer)
-    consumer.answer(0, "OffsetCommitResponse")
+    consumer.answer(0, None)
     tracker.commit_sync(consumer)
     assert [] == consumer.synced
 
@@ -70,7 +67,7 @@ def test_an_older_answer_does_not_drop_a_newer_position() -> None:
     tracker.advance({P0: 5})
     tracker.commit_async(consumer)
     tracker.advance({P0: 9})
-    consumer.answer(0, "OffsetCommitResponse")
+    consumer.answer(0, None)
     tracker.commit_sync(consumer)
     assert [{P0: 9}] == consumer.synced
 
@@ -88,4 +85,4 @@ def test_hand_over_returns_what_is_left_of_revoked_partitions() -> None:
     tracker = CommitTracker("unit")
     tracker.advance({P0: 5, P1: 7})
     left = tracker.hand_over([P0])
-    assert ({P0: 5}, True) == ({tp: m.offset for tp, m in left.items()}, tracker.pending())
+    assert ({P0: 5}, True) == (left, tracker.pending())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
+
+from client_fakes import record
 
 from consumers import Delivery, MessageReader
 from consumers.reading import Poison
+from runtime.kafka import Record
 from schemas import (
     DEFAULT_AGREEMENT_PATH,
     Codec,
@@ -21,25 +23,14 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "person_
 CODEC = Codec()
 
 
-@dataclass
-class _Record:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes | None]] | None
-
-
-def _record(extra: list[tuple[str, bytes]]) -> _Record:
+def _record(extra: list[tuple[str, bytes]]) -> Record:
     event = parse_event(
         json.loads(FIXTURE.read_text(encoding="utf-8")), load_agreement(DEFAULT_AGREEMENT_PATH)
     )
     value = CODEC.encode(event.event_type, event.record)
-    headers: list[tuple[str, bytes | None]] = [*envelope_headers(event.envelope), *extra]
+    headers = [*envelope_headers(event.envelope), *extra]
     key = record_key(event.event_type, event.record)
-    return _Record("hx.alerts.person", 0, 7, 1_700_000_000_000, key, value, headers)
+    return record("hx.alerts.person", 0, 7, key, value, headers, 1_700_000_000_000)
 
 
 def test_message_without_fingerprint_header_is_read() -> None:

@@ -1,13 +1,20 @@
-"""runtime.kafka: client settings and the mapping of kafka-python errors to hxbus errors."""
+"""runtime.kafka: the transport choice, kafka-python client settings, and the mapping of
+kafka-python errors to hxbus errors (the boundary's own tests: they may import kafka)."""
 
 from __future__ import annotations
+
+import sys
 
 import kafka.errors as kafka_error
 import pytest
 from pydantic import SecretStr
 
-from runtime import Settings, consumer_config, kafka_errors, producer_config, raise_for_error_code
-from schemas.errors import BrokerError, BrokerUnavailable, HxError, NotAuthorized
+from runtime import Settings
+from runtime.kafka import ConsumerOptions, ProducerOptions, open_producer, transport
+from runtime.kafka import kafka_python as kafka_python_transport
+from runtime.kafka.errors import kafka_errors, raise_for_error_code
+from runtime.kafka.kafka_python import consumer_config, producer_config
+from schemas.errors import BrokerError, BrokerUnavailable, ConfigError, HxError, NotAuthorized
 
 
 @pytest.mark.parametrize(
@@ -78,17 +85,24 @@ def test_producer_waits_for_in_sync_replicas_and_is_idempotent() -> None:
     assert expected == {key: config[key] for key in expected}
 
 
-def test_overrides_win_over_defaults() -> None:
-    """A caller's keyword (a transactional id, a longer linger) replaces the default."""
-    config = producer_config(Settings(), linger_ms=50, transactional_id="bridge-js")
+def test_options_win_over_defaults() -> None:
+    """A caller's option (a transactional id, a longer linger) replaces the default."""
+    config = producer_config(
+        Settings(), ProducerOptions(linger_ms=50, transactional_id="bridge-js")
+    )
     expected = (50, "bridge-js")
     assert expected == (config["linger_ms"], config["transactional_id"])
 
 
 def test_consumer_commits_by_hand_from_the_earliest_offset() -> None:
     """Consumers never auto-commit: a record is committed after its sink took it."""
-    config = consumer_config(Settings(), group_id="g")
-    expected = {"enable_auto_commit": False, "auto_offset_reset": "earliest", "group_id": "g"}
+    config = consumer_config(Settings(), ConsumerOptions(group_id="g"))
+    expected = {
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "group_id": "g",
+        "isolation_level": "read_committed",
+    }
     assert expected == {key: config[key] for key in expected}
 
 
@@ -106,3 +120,29 @@ def test_sasl_settings_reach_every_client() -> None:
         for config in (producer_config(settings), consumer_config(settings))
     ]
     assert [expected, expected] == actual
+
+
+def test_kafka_python_is_the_default_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without HX_KAFKA_CLIENT, clients are kafka-python's."""
+    monkeypatch.delenv("HX_KAFKA_CLIENT", raising=False)
+    assert kafka_python_transport is transport(Settings())
+
+
+def test_librdkafka_without_its_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HX_KAFKA_CLIENT=librdkafka without confluent-kafka: a ConfigError naming the extra,
+    before anything connects."""
+    monkeypatch.setitem(sys.modules, "runtime.kafka.librdkafka", None)  # import fails
+    settings = Settings(kafka_client="librdkafka", bootstrap="127.0.0.1:1")
+    with pytest.raises(ConfigError) as refused:
+        open_producer(settings)
+    assert str(refused.value).startswith(
+        "HX_KAFKA_CLIENT=librdkafka needs `pip install 'hxbus[librdkafka]'`"
+    )
+
+
+def test_an_unknown_transport_is_refused_by_the_settings() -> None:
+    """HX_KAFKA_CLIENT accepts only kafka-python and librdkafka."""
+    with pytest.raises(ValueError, match="kafka_client"):
+        Settings(kafka_client="java")  # type: ignore[arg-type]

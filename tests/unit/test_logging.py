@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import structlog
-from kafka import TopicPartition
+from client_fakes import FakeConsumer, record
 
 from consumers import ConsumerRuntime, DedupeStore, Delivery, Origin
 from runtime import Settings, configure_logging
+from runtime.kafka import TopicPartition
 from schemas import (
     DEFAULT_AGREEMENT_PATH,
     Codec,
@@ -88,32 +89,6 @@ def test_names_and_identity_numbers_are_masked_everywhere(
     )
 
 
-class _OneBatchConsumer:
-    """Hands out one batch of records once, then nothing (kafka-python's surface used)."""
-
-    def __init__(self, records: dict[TopicPartition, list[Any]]) -> None:
-        self._records: dict[TopicPartition, list[Any]] | None = records
-
-    def subscribe(self, topics: list[str], listener: Any) -> None:
-        pass
-
-    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
-        records, self._records = self._records or {}, None
-        return records
-
-    def assignment(self) -> set[TopicPartition]:
-        return {TopicPartition("hx.inbox.340600000000", 2)}
-
-    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
-        pass
-
-    def commit_async(self, offsets: Any, callback: Any = None) -> None:
-        pass
-
-    def close(self, autocommit: bool = True) -> None:
-        pass
-
-
 class _Sink:
     def handle(self, message: Delivery) -> None:
         pass
@@ -130,13 +105,6 @@ class _NoDeadLetters:
         return set()
 
 
-class _Record:
-    def __init__(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
-        self.topic, self.partition, self.offset = "hx.inbox.340600000000", 2, 41
-        self.key, self.value, self.headers = key, value, headers
-        self.timestamp = 1_764_000_000_000
-
-
 def test_one_canonical_line_per_handled_message(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -146,22 +114,25 @@ def test_one_canonical_line_per_handled_message(
     parsed = parse_event(json.loads(FIXTURE.read_text(encoding="utf-8")), agreement)
     event = ExchangeEvent(parsed.envelope.evolve(correlation_id=new_message_id()), parsed.record)
     codec = Codec()
-    record = _Record(
+    one = record(
+        "hx.inbox.340600000000",
+        2,
+        41,
         record_key(event.event_type, event.record),
         codec.encode(event.event_type, event.record),
         envelope_headers(event.envelope, codec.fingerprint(event.event_type)),
     )
-    consumer = _OneBatchConsumer({TopicPartition(record.topic, record.partition): [record]})
+    consumer = FakeConsumer({TopicPartition(one.topic, one.partition): [one]})
     store = DedupeStore.for_group(tmp_path, "g-logging")
     runtime = ConsumerRuntime(
         Settings(),
         "g-logging",
-        [record.topic],
+        [one.topic],
         _Sink(),
         codec=codec,
         dedupe_store=store,
         dlq=_NoDeadLetters(),
-        consumer_factory=lambda _settings, **_options: consumer,
+        consumer_factory=lambda _settings, _options: consumer,
         lag_every_s=0,
     )
     configure_logging("DEBUG")

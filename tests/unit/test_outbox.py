@@ -1,7 +1,7 @@
 """The outbox: local files become published events; sent, rejected, retried, never lost.
 
-The Publisher is the real one (validation, routing, encoding, headers); only the Kafka
-producer under it is a fake that acknowledges, or times out, every send.
+The Publisher is the real one (validation, routing, encoding, headers); only the
+``runtime.kafka`` producer under it is a fake that acknowledges, or times out, every send.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka.errors import KafkaTimeoutError
 
 from bridge.outbox import FileOutcome, OutboxPublisher
 from bridge.profiles.henan import HenanProfile
@@ -21,6 +20,7 @@ from producers import Publisher
 from runtime import Settings
 from schemas import Agreement, Envelope, ExchangeEvent
 from schemas.audiences import AudienceBook, broadcast_audience
+from schemas.errors import BrokerUnavailable
 
 SHANGQIU = "411400000000"
 CHANGED_AT = datetime(2026, 11, 20, 1, 15, tzinfo=UTC)
@@ -39,7 +39,7 @@ class Future:
     error: Exception | None = None
     is_done: bool = True
 
-    def get(self, timeout: float | None = None) -> Metadata:
+    def get(self, timeout_s: float | None = None) -> Metadata:
         if self.error is not None:
             raise self.error
         assert self.metadata is not None
@@ -57,7 +57,7 @@ class FakeProducer:
         self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
     ) -> Future:
         if self.down:
-            return Future(error=KafkaTimeoutError("delivery timed out"))
+            return Future(error=BrokerUnavailable("delivery timed out"))
         self.sent.append((topic, key, dict(headers)))
         return Future(Metadata(topic, 0, len(self.sent) - 1))
 

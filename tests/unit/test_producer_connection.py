@@ -1,43 +1,19 @@
 """ProducerConnection: a wedged producer is thrown away and rebuilt, with a back-off.
 
-Fake producers stand in for kafka-python's; the broker outage itself is exercised in
+Fake producers (client_fakes) stand in for runtime.kafka's; the broker outage itself is exercised in
 tests/integration/test_publish.py.
 """
 
 from __future__ import annotations
 
 import pytest
+from client_fakes import FakeProducer
 
 from producers.connection import ProducerConnection
 from producers.publisher import producer_overrides
-from runtime import Settings, producer_config
+from runtime import Settings
+from runtime.kafka.kafka_python import producer_config
 from schemas.errors import BrokerUnavailable
-
-
-class FakeSender:
-    """Stands in for kafka-python's private sender thread."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def force_close(self) -> None:
-        self.calls.append("force_close")
-
-    def join(self, timeout: float | None = None) -> None:
-        self.calls.append("join")
-
-
-class FakeProducer:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._sender = FakeSender()
-        self.closed = False
-
-    def close(self, timeout: float | None = None) -> None:
-        self.closed = True
-
-    def flush(self, timeout: float | None = None) -> None:
-        return None
 
 
 class Factory:
@@ -52,7 +28,7 @@ class Factory:
         self.attempts += 1
         if self.down:
             raise BrokerUnavailable("connect producer: Unable to bootstrap")
-        self.built.append(FakeProducer(f"p{len(self.built)}"))
+        self.built.append(FakeProducer(name=f"p{len(self.built)}"))
         return self.built[-1]
 
 
@@ -73,7 +49,7 @@ def test_abandoned_producer_is_force_closed_and_the_next_send_gets_a_new_one() -
     connection.abandon(0)
     second = connection.current()
 
-    assert (["force_close", "join"], True) == (first._sender.calls, first.closed)
+    assert (["force_close", "close"], True) == (first.calls, first.closed)
     assert (["p0", "p1"], "p1", 1, {0}) == (
         [p.name for p in factory.built],
         second.name,
@@ -91,7 +67,7 @@ def test_an_event_of_an_abandoned_generation_does_not_throw_away_the_new_produce
 
     connection.abandon(0)
 
-    assert ("p1", [], False) == (connection.current().name, current._sender.calls, current.closed)
+    assert ("p1", [], False) == (connection.current().name, current.calls, current.closed)
 
 
 def test_while_the_broker_is_away_a_new_producer_is_tried_once_per_back_off() -> None:
@@ -115,17 +91,17 @@ def test_while_the_broker_is_away_a_new_producer_is_tried_once_per_back_off() ->
 
 def test_a_producer_of_the_caller_is_never_thrown_away() -> None:
     """Only a producer the connection built can be built again."""
-    own = FakeProducer("own")
+    own = FakeProducer(name="own")
     connection = ProducerConnection(None, own)
 
     connection.abandon(0)
 
-    assert (own, [], False) == (connection.current(), own._sender.calls, own.closed)
+    assert (own, [], False) == (connection.current(), own.calls, own.closed)
 
 
 def test_a_producer_that_outlived_an_outage_tries_the_broker_again_within_its_timeout() -> None:
     """kafka-python 3 backs off reconnecting up to 30 s; capped, a producer kept across an
     outage finds the returned broker before the events sent to it expire."""
-    config = producer_config(Settings(), **producer_overrides(delivery_timeout_ms=3000))
+    config = producer_config(Settings(), producer_overrides(delivery_timeout_ms=3000))
 
     assert config["reconnect_backoff_max_ms"] < config["delivery_timeout_ms"]
