@@ -3,28 +3,32 @@
 A reader assigned to the partitions, from the given offsets (or the beginning) up to the
 end offsets taken when it starts: for ``read_committed`` that end is the last stable
 offset, so records of an open or aborted transaction are never waited for nor returned.
+Committed reads go through ``runtime.kafka`` (as every hxbus reader); the
+``read_uncommitted`` view, which no hxbus consumer has, is a plain client's
+(``raw_kafka``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from kafka import TopicPartition
+from raw_kafka import KafkaTopicPartition, raw_consumer
 
-from runtime import Settings, make_consumer
+from runtime import Settings, open_consumer
+from runtime.kafka import Record, TopicPartition
 
 
 def partitions_of(topic: str, count: int) -> list[TopicPartition]:
     return [TopicPartition(topic, p) for p in range(count)]
 
 
-def end_offsets(settings: Settings, partitions: Sequence[TopicPartition]) -> dict[Any, int]:
-    consumer = make_consumer(settings, group_id=None)
+def end_offsets(
+    settings: Settings, partitions: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    consumer = open_consumer(settings)
     try:
-        ends: dict[Any, int] = consumer.end_offsets(list(partitions))
-        return ends
+        return consumer.end_offsets(list(partitions))
     finally:
         consumer.close()
 
@@ -32,13 +36,10 @@ def end_offsets(settings: Settings, partitions: Sequence[TopicPartition]) -> dic
 def topic_ends(settings: Settings, topic: str) -> dict[TopicPartition, int]:
     """The end offset of every partition of ``topic`` now (a test takes them before it
     publishes on a shared topic, and reads from there)."""
-    consumer = make_consumer(settings, group_id=None)
+    consumer = open_consumer(settings)
     try:
-        numbers = consumer.partitions_for_topic(topic) or set()
-        ends: dict[TopicPartition, int] = consumer.end_offsets(
-            [TopicPartition(topic, p) for p in sorted(numbers)]
-        )
-        return ends
+        numbers = consumer.partitions_for_topic(topic)
+        return consumer.end_offsets([TopicPartition(topic, p) for p in sorted(numbers)])
     finally:
         consumer.close()
 
@@ -47,11 +48,16 @@ def wait_settled(settings: Settings, partitions: Sequence[TopicPartition]) -> No
     """Wait until no transaction is open on ``partitions``: the last stable offset has
     reached the high watermark. A commit returns before the broker has written its markers,
     so a read_committed reader right after it may not see the batch yet."""
-    committed = make_consumer(settings, group_id=None, isolation_level="read_committed")
-    everything = make_consumer(settings, group_id=None)
+    committed = open_consumer(settings)
+    everything = raw_consumer(settings, isolation_level="read_uncommitted")
     try:
         deadline = time.monotonic() + 30
-        while committed.end_offsets(list(partitions)) != everything.end_offsets(list(partitions)):
+        while committed.end_offsets(list(partitions)) != {
+            TopicPartition(tp.topic, tp.partition): end
+            for tp, end in everything.end_offsets(
+                [KafkaTopicPartition(tp.topic, tp.partition) for tp in partitions]
+            ).items()
+        }:
             assert time.monotonic() < deadline, "transactions still open after 30 s"
             time.sleep(0.1)
     finally:
@@ -65,13 +71,15 @@ def read_records(
     isolation_level: str = "read_committed",
     *,
     settled: bool = False,
-) -> list[Any]:
+) -> list[Record]:
     """Every record visible to ``isolation_level`` from ``start`` (partitions: from the
     beginning; a mapping: from those offsets) to the end as it is now; with ``settled``,
     once every transaction on the partitions is committed or aborted."""
     if settled:
         wait_settled(settings, list(start))
-    consumer = make_consumer(settings, group_id=None, isolation_level=isolation_level)
+    if isolation_level != "read_committed":
+        return _read_uncommitted(settings, start)
+    consumer = open_consumer(settings)
     try:
         partitions = list(start)
         consumer.assign(partitions)
@@ -79,14 +87,52 @@ def read_records(
             for tp, offset in start.items():
                 consumer.seek(tp, offset)
         else:
-            consumer.seek_to_beginning(*partitions)
+            consumer.seek_to_beginning(partitions)
         end = consumer.end_offsets(partitions)
-        records: list[Any] = []
+        records: list[Record] = []
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            assert time.monotonic() < deadline, f"not read to {end} in 30 s"
+            for batch in consumer.poll(0.5).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def _read_uncommitted(
+    settings: Settings, start: Sequence[TopicPartition] | Mapping[TopicPartition, int]
+) -> list[Record]:
+    """``read_records`` for ``read_uncommitted``, by a plain client (records of open and
+    aborted transactions included)."""
+    consumer = raw_consumer(settings, isolation_level="read_uncommitted")
+    try:
+        partitions = [KafkaTopicPartition(tp.topic, tp.partition) for tp in start]
+        consumer.assign(partitions)
+        for tp in partitions:
+            offset = start[TopicPartition(*tp)] if isinstance(start, Mapping) else None
+            if offset is None:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, offset)
+        end = consumer.end_offsets(partitions)
+        records: list[Record] = []
         deadline = time.monotonic() + 30
         while any(consumer.position(tp) < end[tp] for tp in partitions):
             assert time.monotonic() < deadline, f"not read to {end} in 30 s"
             for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
+                records += [
+                    Record(
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        r.key,
+                        r.value,
+                        tuple((k, v or b"") for k, v in r.headers or ()),
+                        r.timestamp,
+                    )
+                    for r in batch
+                ]
         return records
     finally:
         consumer.close()

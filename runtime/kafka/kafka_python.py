@@ -391,9 +391,12 @@ class KafkaPythonConsumer:
     def __init__(self, consumer: KafkaConsumer, group_id: str | None) -> None:
         self._consumer = consumer
         self._group_id = group_id
+        #: What ``poll`` reads, for its errors ("read hx.inbox.X: TopicAuthorization...").
+        self._reading = "poll"
 
     def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
         wrapped = _Listener(listener, self._consumer) if listener is not None else None
+        self._reading = f"read {', '.join(topics)}"
         with kafka_errors("subscribe"):
             self._consumer.subscribe(list(topics), listener=wrapped)
 
@@ -402,8 +405,10 @@ class KafkaPythonConsumer:
             self._consumer.unsubscribe()
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
+        assigned = [_ktp(tp) for tp in partitions]
+        self._reading = f"read {', '.join(sorted({tp.topic for tp in assigned}))}"
         with kafka_errors("assign partitions"):
-            self._consumer.assign([_ktp(tp) for tp in partitions])
+            self._consumer.assign(assigned)
 
     def assignment(self) -> frozenset[TopicPartition]:
         return frozenset(_ours(tp) for tp in self._consumer.assignment())
@@ -419,7 +424,7 @@ class KafkaPythonConsumer:
     def poll(
         self, timeout_s: float, max_records: int | None = None
     ) -> dict[TopicPartition, list[Record]]:
-        with kafka_errors("poll"):
+        with kafka_errors(self._reading):
             polled = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         return {
             TopicPartition(tp.topic, tp.partition): [_record(r) for r in records]
@@ -601,6 +606,7 @@ class KafkaPythonAdmin:
                     int(p["partition_index"]),
                     int(p["leader_id"]),
                     tuple(int(n) for n in p["replica_nodes"]),
+                    tuple(int(n) for n in p["isr_nodes"]),
                 )
                 for p in sorted(topic["partitions"], key=lambda p: p["partition_index"])
             )

@@ -80,11 +80,13 @@ class BrokerNode:
 
 @dataclass(frozen=True, slots=True)
 class PartitionDescription:
-    """One partition of a described topic: its leader (-1: none) and replica brokers."""
+    """One partition of a described topic: its leader (-1: none), replica brokers and the
+    replicas in sync."""
 
     partition: int
     leader: int
     replicas: tuple[int, ...]
+    in_sync: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from e2e_bridge_support import prepare_groups, publish_all, shared_alerts, start_bridge, stop_when
-from kafka import TopicPartition
 from topic_reading import read_records, topic_ends
 
 from bridge.runner import ensure_local_topic
-from runtime import Settings, make_consumer
+from runtime import Settings, open_consumer
+from runtime.kafka import ConsumerOptions, TopicPartition
 from schemas import Agreement
 
 pytestmark = pytest.mark.broker
@@ -62,7 +62,7 @@ def test_kafka_sink_delivers_each_event_once_with_the_offsets(
     assert {} == {i: n for i, n in Counter(committed_ids(settings, local, ours)).items() if n != 1}
     # The group's offsets were committed (by the sink's transactions) past every event.
     receipts = [r for o in outcomes for r in o.receipts]
-    consumer = make_consumer(settings, group_id=group)
+    consumer = open_consumer(settings, ConsumerOptions(group_id=group))
     try:
         committed = {
             (r.topic, r.partition): consumer.committed(TopicPartition(r.topic, r.partition))

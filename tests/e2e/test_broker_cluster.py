@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from hxbus import broker
-from runtime import Settings, admin_client, make_producer
+from runtime import Settings, open_admin, open_producer
+from runtime.kafka import NewTopic
 
 pytestmark = pytest.mark.slow
 
@@ -86,27 +87,25 @@ def test_three_node_cluster_lifecycle(state_dir: Path) -> None:
     assert expected_rows == actual_rows
 
     settings = Settings(bootstrap=f"127.0.0.1:{port}", sasl_username=None)
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
-        admin.create_topics(
-            {"rf3": {"num_partitions": 3, "replication_factor": 3}}, wait_for_metadata=True
-        )
-        described = admin.describe_topics(["rf3"])[0]["partitions"]
+        admin.create_topics([NewTopic("rf3", 3, 3)])
+        described = admin.describe_topics(["rf3"])["rf3"].partitions
     finally:
         admin.close()
     all_in_sync = [[1, 2, 3]] * 3
-    assert all_in_sync == [sorted(p["isr_nodes"]) for p in described]
+    assert all_in_sync == [sorted(p.in_sync) for p in described]
 
     cluster = broker.load_cluster(state_dir.resolve() / "broker")
     assert cluster is not None
-    producer = make_producer(settings)
+    producer = open_producer(settings)
     try:
-        producer.send("rf3", b"before").get(timeout=30)
+        producer.send("rf3", b"before").get(30)
         broker.kill_node(cluster, 3)
         down = _hxbus(state_dir, "broker", "status")
         futures = [producer.send("rf3", f"m{i}".encode()) for i in range(200)]
-        producer.flush(timeout=60)
-        acked = sum(1 for f in futures if f.get(timeout=30) is not None)
+        producer.flush(60)
+        acked = sum(1 for f in futures if f.get(30) is not None)
     finally:
         producer.close()
     broker.start_node(cluster, 3)

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from e2e_bridge_support import shared_alerts
-from kafka import TopicPartition
 from rich.console import Console
 
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
@@ -32,7 +31,8 @@ from bridge.inbox_latency import Percentiles
 from consumers.second_notice import SECOND_NOTICE_MARK
 from hxbus.demo import RegionalDemo, Summary, summary_lines
 from producers import Publisher, SyntheticTraffic
-from runtime import Settings, admin_client, agreement_signer, make_consumer
+from runtime import Settings, agreement_signer, open_admin, open_consumer
+from runtime.kafka import Record, TopicPartition
 from schemas import AUDIT_TOPIC, Agreement, ExchangeEvent, load_agreement
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -111,7 +111,7 @@ def _as_xuzhou(alert: ExchangeEvent) -> ExchangeEvent:
 
 def _topics_as_text(settings: Settings) -> dict[str, str]:
     """The audit topic (records decoded, and raw) and every DLQ topic's headers."""
-    admin = admin_client(settings)
+    admin = open_admin(settings)
     try:
         topics = sorted(t for t in admin.list_topics() if t.startswith("hx.dlq."))
     finally:
@@ -120,10 +120,10 @@ def _topics_as_text(settings: Settings) -> dict[str, str]:
     for topic in [AUDIT_TOPIC, *topics]:
         texts = []
         for record in _read_all(settings, topic):
-            headers = [(name, value or b"") for name, value in record.headers or ()]
+            headers = list(record.headers)
             if topic == AUDIT_TOPIC:
                 texts.append((record.value or b"").decode("utf-8", "replace"))
-                event_type, decoded = audit_codec().decode(record.value)
+                event_type, decoded = audit_codec().decode(record.value or b"")
                 assert AUDIT_RECORD_TYPE == event_type
                 texts.append(repr(decoded))
             # A DLQ entry's value is the original message, kept to replay it (as the bus
@@ -133,16 +133,16 @@ def _topics_as_text(settings: Settings) -> dict[str, str]:
     return out
 
 
-def _read_all(settings: Settings, topic: str) -> list[Any]:
-    consumer = make_consumer(settings, group_id=None)
+def _read_all(settings: Settings, topic: str) -> list[Record]:
+    consumer = open_consumer(settings)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
+        consumer.seek_to_beginning(partitions)
         end = consumer.end_offsets(partitions)
-        records: list[Any] = []
+        records: list[Record] = []
         while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=500).values():
+            for batch in consumer.poll(0.5).values():
                 records.extend(batch)
         return records
     finally:

@@ -27,12 +27,13 @@ from typing import Any
 
 import pytest
 from e2e_bridge_support import inbox_ids, prepare_groups, start_bridge, stop_when
+from raw_kafka import send_raw
 from topic_reading import read_records, topic_ends
 
 from consumers import read_dead_letters
 from consumers.offsets import start_group_at_end
 from producers import Publisher
-from runtime import Settings, agreement_signer, make_producer
+from runtime import Settings, agreement_signer
 from runtime.keys import add_public_key, generate_key, private_key_path, public_key_text
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, Codec, load_agreement, parse_event
 
@@ -146,9 +147,7 @@ def test_java_kit_verifies_and_decodes_what_hxbus_publishes(
         if dict(r.headers).get("ce_id") == event.envelope.message_id.encode()
     ]
     tampered = sent.value[:-1] + bytes([sent.value[-1] ^ 1])
-    producer = make_producer(settings)
-    producer.send(PERSON_TOPIC, key=sent.key, value=tampered, headers=list(sent.headers)).get(30)
-    producer.close()
+    send_raw(settings, PERSON_TOPIC, key=sent.key, value=tampered, headers=sent.headers)
 
     lines = _kit(
         kit_classpath,

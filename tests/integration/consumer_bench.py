@@ -21,13 +21,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from consumer_support import create_topic, encode, make_events, produce
-from kafka import TopicPartition
 
 from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, Delivery
-from runtime import Settings, admin_client, configure_logging, make_consumer
+from runtime import Settings, configure_logging, open_admin, open_consumer
+from runtime.kafka import TopicPartition
 from schemas import Codec, load_agreement
 
 
@@ -50,20 +49,20 @@ def raw_read(
 ) -> tuple[float, float]:
     """Wall and CPU seconds a group-less consumer takes to read ``count`` records (decoding
     them if asked)."""
-    consumer: Any = make_consumer(settings, group_id=None)
+    consumer = open_consumer(settings)
     try:
         partitions = [
             TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
         ]
         consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
+        consumer.seek_to_beginning(partitions)
         seen, started, cpu = 0, time.perf_counter(), time.process_time()
         while seen < count:
-            for records in consumer.poll(timeout_ms=1000, max_records=500).values():
+            for records in consumer.poll(1.0, 500).values():
                 seen += len(records)
                 if codec is not None:
                     for record in records:
-                        codec.decode(record.value)
+                        codec.decode(record.value or b"")
         return time.perf_counter() - started, time.process_time() - cpu
     finally:
         consumer.close()
@@ -102,7 +101,7 @@ def main() -> None:
         settings = Settings(state_dir=Path(state))
         codec = Codec()
         topic = f"bench-consumer-{uuid.uuid4().hex[:8]}"
-        admin = admin_client(settings)
+        admin = open_admin(settings)
         create_topic(settings, admin, topic, 3)
         try:
             events = make_events(load_agreement(settings.agreement), args.events)
@@ -113,7 +112,7 @@ def main() -> None:
                 runs["decode"].append(raw_read(settings, topic, args.events, codec))
                 runs["runtime"].append(runtime_read(settings, topic, args.events, codec))
         finally:
-            existing = set(admin.list_topics())
+            existing = admin.list_topics()
             admin.delete_topics(
                 [t for t in existing if t == topic or t.startswith("hx.dlq.bench-")]
             )

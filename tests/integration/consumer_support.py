@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from consumers import Delivery
-from runtime import CreateTopic, Settings, TopicSpec, make_producer
+from runtime import CreateTopic, Settings, TopicSpec, open_producer
+from runtime.kafka import Admin, ProducerOptions
 from schemas import (
     Agreement,
     Codec,
@@ -122,7 +123,7 @@ def poison_wrong_type(codec: Codec, event: ExchangeEvent) -> Raw:
     return key, value, [(k, wrong.encode() if k == "ce_type" else v) for k, v in headers]
 
 
-def create_topic(settings: Settings, admin: Any, name: str, partitions: int) -> None:
+def create_topic(settings: Settings, admin: Admin, name: str, partitions: int) -> None:
     """A test topic with one replica (the development broker has one node)."""
     CreateTopic(TopicSpec(name, partitions, 1, {})).apply(admin)
 
@@ -131,15 +132,15 @@ def produce(
     settings: Settings, topic: str, messages: Iterable[Raw], partition: int | None = None
 ) -> None:
     """Send ``messages`` with a plain idempotent producer and wait for every ack."""
-    producer = make_producer(settings, acks="all", enable_idempotence=True, linger_ms=20)
+    producer = open_producer(settings, ProducerOptions(linger_ms=20))
     try:
         futures = [
             producer.send(topic, key=key, value=value, headers=headers, partition=partition)
             for key, value, headers in messages
         ]
-        producer.flush(timeout=60)
+        producer.flush(60)
         for future in futures:
-            future.get(timeout=10)
+            future.get(10)
     finally:
         producer.close()
 

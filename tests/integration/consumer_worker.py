@@ -18,6 +18,7 @@ from consumer_support import FileSink
 
 from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore
 from runtime import Settings, configure_logging
+from runtime.kafka import ConsumerOptions
 from schemas import Codec
 
 
@@ -50,7 +51,7 @@ def main() -> None:
         max_records=args.max_records,
         # A killed member holds its partitions until its session expires (kafka-python's
         # default is 45 s); the broker's minimum, 6 s, lets the restarted worker in sooner.
-        consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 2000},
+        consumer_options=ConsumerOptions(session_timeout_ms=6000, heartbeat_interval_ms=2000),
     )
     try:
         stats = runtime.run_forever(idle_timeout=args.idle)

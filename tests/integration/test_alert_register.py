@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from raw_kafka import KafkaTopicPartition, raw_consumer, send_raw
 
 from consumers import alert_register, read_dead_letters
 from producers import SyntheticTraffic
@@ -30,7 +30,7 @@ from runtime import (
     CreateTopic,
     Settings,
     TopicSpec,
-    admin_client,
+    open_admin,
     read_cluster_state,
     run_provisioning,
 )
@@ -64,7 +64,7 @@ def env(provisioned: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     caught up once (a first run reads the alert topics from their start; later commands
     read the register's snapshot and the few messages after its commit)."""
     name = f"t-alert-register-{uuid.uuid4().hex[:8]}"
-    admin = admin_client(Settings(bootstrap=provisioned))
+    admin = open_admin(Settings(bootstrap=provisioned))
     try:
         spec = TopicSpec(
             name,
@@ -86,10 +86,10 @@ def env(provisioned: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     caught_up = hxbus(env, "alert-register", "--until-idle", "2")
     assert 0 == caught_up.returncode, caught_up.stderr
     yield env
-    admin = admin_client(Settings(bootstrap=provisioned))
+    admin = open_admin(Settings(bootstrap=provisioned))
     try:
         mine = {name, dlq_topic(env["HX_ALERT_REGISTER_GROUP"])}
-        admin.delete_topics(sorted(mine & set(admin.list_topics())))
+        admin.delete_topics(sorted(mine & admin.list_topics()))
     finally:
         admin.close()
 
@@ -167,9 +167,9 @@ def listed(env: dict[str, str], id_number: str, *options: str) -> list[dict[str,
 
 def read_at(bootstrap: str, topic: str, partition: int, offset: int) -> bytes:
     """The value at one offset, read by a plain kafka-python consumer."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = raw_consumer(Settings(bootstrap=bootstrap))
     try:
-        tp = TopicPartition(topic, partition)
+        tp = KafkaTopicPartition(topic, partition)
         consumer.assign([tp])
         consumer.seek(tp, offset)
         for _ in range(20):
@@ -196,7 +196,7 @@ def receipt(stdout: str) -> tuple[str, int, int]:
 
 def test_provisioning_makes_the_register_topic_compacted(provisioned: str) -> None:
     """``hx.alerts.register`` exists with cleanup.policy=compact, as the agreement says."""
-    admin = admin_client(Settings(bootstrap=provisioned))
+    admin = open_admin(Settings(bootstrap=provisioned))
     try:
         state = read_cluster_state(admin, ["hx.alerts.register"])
     finally:
@@ -306,11 +306,10 @@ def test_a_load_far_behind_the_snapshot_warns_that_the_register_role_is_not_runn
 def _register_entries(env: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The latest entry per key on this test's register topic (plain kafka-python)."""
     topic = env["HX_ALERT_REGISTER_TOPIC"]
-    consumer = KafkaConsumer(
+    consumer = raw_consumer(
+        Settings(bootstrap=env["HX_BOOTSTRAP"]),
         topic,
-        bootstrap_servers=env["HX_BOOTSTRAP"],
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
         consumer_timeout_ms=5000,
     )
     try:
@@ -333,16 +332,13 @@ def test_forged_withdrawal_changes_no_register_state(
         forged.envelope.evolve(source=XUZHOU), {**forged.record, "agency": XUZHOU}
     )
     codec = Codec()
-    producer = KafkaProducer(bootstrap_servers=env["HX_BOOTSTRAP"], acks="all")
-    try:
-        producer.send(
-            "hx.alerts.person",
-            key=alert.record["alert_id"].encode(),
-            value=codec.encode(forged.event_type, forged.record),
-            headers=envelope_headers(forged.envelope, codec.fingerprint(forged.event_type)),
-        ).get(timeout=30)
-    finally:
-        producer.close()
+    send_raw(
+        Settings(bootstrap=env["HX_BOOTSTRAP"]),
+        "hx.alerts.person",
+        key=alert.record["alert_id"].encode(),
+        value=codec.encode(forged.event_type, forged.record),
+        headers=envelope_headers(forged.envelope, codec.fingerprint(forged.event_type)),
+    )
     loaded = [a["status"] for a in listed(env, number)]
     ran = hxbus(env, "alert-register", "--until-idle", "3")
     assert 0 == ran.returncode, ran.stderr

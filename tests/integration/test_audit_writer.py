@@ -7,14 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
-from kafka.admin import NewTopic
 from topic_reading import partitions_of, read_records
 
 from bridge.audit import AUDIT_RECORD_TYPE, AuditOutcome, AuditScope, AuditWriter, audit_codec
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import KafkaSink
 from runtime import Settings
+from runtime.kafka import Admin, GroupMetadata, NewTopic, Record, TopicPartition
 from schemas import Envelope
 
 pytestmark = pytest.mark.broker
@@ -23,7 +22,7 @@ PARTITIONS = 3
 SCOPE = AuditScope(province="JS", profile="jiangsu", profile_version="1.0", sink="directory")
 
 
-def read_all(settings: Settings, topic: str) -> list[Any]:
+def read_all(settings: Settings, topic: str) -> list[Record]:
     """Every committed record of ``topic``, once no transaction is open on it."""
     return read_records(settings, partitions_of(topic, PARTITIONS), settled=True)
 
@@ -38,7 +37,7 @@ def audit_of(event_type: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_records_decode_from_the_topic_with_one_alert_in_one_partition(
-    settings: Settings, admin: Any, unique_name: Callable[..., str]
+    settings: Settings, admin: Admin, unique_name: Callable[..., str]
 ) -> None:
     """Flushed audit records are on the topic, decode unchanged, an alert's in one partition."""
     topic = unique_name("audit")
@@ -75,7 +74,7 @@ def test_records_decode_from_the_topic_with_one_alert_in_one_partition(
 
 
 def test_records_written_through_a_kafka_sink_commit_with_its_transaction(
-    settings: Settings, admin: Any, unique_name: Callable[..., str]
+    settings: Settings, admin: Admin, unique_name: Callable[..., str]
 ) -> None:
     """Given the Kafka sink as producer, audit records show only when the batch commits."""
     audit_topic, local, source = unique_name("audit"), unique_name("local"), unique_name("src")
@@ -98,7 +97,7 @@ def test_records_written_through_a_kafka_sink_commit_with_its_transaction(
     deliver_and_audit("aborted")
     sink.abort()
     committed = deliver_and_audit("committed")
-    sink.commit_offsets({TopicPartition(source, 0): 1}, group)
+    sink.commit_offsets({TopicPartition(source, 0): 1}, GroupMetadata(group))
     writer.close()
     sink.close()
 

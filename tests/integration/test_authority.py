@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kafka import KafkaProducer
 from own_broker_support import free_port_pair
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
+from raw_kafka import send_raw
 from topic_reading import partitions_of, read_records
 
 from bridge import SinkChoice, run_inbound
@@ -42,7 +42,7 @@ from runtime import (
     Ed25519Signer,
     Settings,
     agreement_verifier,
-    make_consumer,
+    open_consumer,
     run_provisioning,
 )
 from runtime.access import run_access_provisioning
@@ -139,13 +139,7 @@ def send_forged(
     headers = envelope_headers(event.envelope, codec.fingerprint(event.event_type))
     source = event.envelope.source
     headers += Ed25519Signer(source, key).sign(topic, message_key, value, headers)
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap, acks="all", **settings.kafka_security()
-    )
-    try:
-        producer.send(topic, key=message_key, value=value, headers=headers).get(timeout=30)
-    finally:
-        producer.close()
+    send_raw(settings, topic, key=message_key, value=value, headers=headers)
 
 
 def rejections() -> dict[str, float]:
@@ -431,9 +425,9 @@ def _scenario(
 
 
 def _partitions(settings: Settings, topic: str) -> int:
-    consumer = make_consumer(settings, group_id=None)
+    consumer = open_consumer(settings)
     try:
-        return len(consumer.partitions_for_topic(topic) or ())
+        return len(consumer.partitions_for_topic(topic))
     finally:
         consumer.close()
 

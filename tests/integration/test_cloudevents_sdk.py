@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from cloudevents.core.bindings import kafka as core_kafka
 from cloudevents.v1 import kafka as v1_kafka
-from kafka import TopicPartition
 from topic_reading import read_records
 
 from producers import Publisher
 from runtime import Settings, run_provisioning
+from runtime.kafka import TopicPartition
 from schemas import Agreement, inbox_topic, parse_event
 
 pytestmark = pytest.mark.broker

@@ -12,7 +12,8 @@ from consumer_support import create_topic
 from consumers import DeadLetterQueue
 from consumers.dlq import Origin
 from hxbus.console import DeadLetterDesk, read_audit
-from runtime import Settings, make_consumer
+from runtime import Settings, open_consumer
+from runtime.kafka import TopicPartition
 from schemas.errors import ConfigError, SinkRejected
 
 pytestmark = pytest.mark.broker
@@ -45,11 +46,11 @@ def dead_lettered(
     admin.delete_topics([topic, f"hx.dlq.{group}"])
 
 
-def _values(settings: Settings, topic: str) -> list[bytes]:
-    consumer = make_consumer(settings, group_id=None, auto_offset_reset="earliest")
+def _values(settings: Settings, topic: str) -> list[bytes | None]:
+    consumer = open_consumer(settings)
     try:
-        consumer.subscribe([topic])
-        records = consumer.poll(timeout_ms=10_000)
+        consumer.assign(TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic))
+        records = consumer.poll(10.0)
         return [r.value for batch in records.values() for r in batch]
     finally:
         consumer.close()

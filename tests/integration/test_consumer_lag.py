@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from consumer_support import FileSink, create_topic, encode, make_events, produce
-from kafka import TopicPartition
-from kafka.structs import OffsetAndMetadata
 from prometheus_client import REGISTRY
 
 from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, LagMonitor, read_lag
-from runtime import Settings, admin_client, make_consumer
+from runtime import Settings, open_admin, open_consumer
+from runtime.kafka import Admin, ConsumerOptions, TopicPartition
 from runtime.metrics_server import start_metrics_server
 from schemas import Agreement, Codec
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
-def topic(settings: Settings, admin: Any, unique_name: Callable[..., str]) -> Iterator[str]:
+def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     """A fresh 2-partition topic holding 5 messages in each partition."""
     name = unique_name()
     create_topic(settings, admin, name, 2)
@@ -34,11 +33,11 @@ def topic(settings: Settings, admin: Any, unique_name: Callable[..., str]) -> It
 
 
 def _commit(settings: Settings, group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = make_consumer(settings, group_id=group)
+    consumer = open_consumer(settings, ConsumerOptions(group_id=group))
     try:
-        consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+        consumer.commit(offsets)
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
 
 
 def _lag(role: str, partition: int) -> float | None:
@@ -61,8 +60,8 @@ def test_lag_is_end_minus_committed_and_everything_for_a_new_group(
     """Group committed 3 of partition 0 and nothing of 1: lag 2 and 5."""
     group = unique_name("g")
     _commit(settings, group, {TopicPartition(topic, 0): 3})
-    admin = admin_client(settings)
-    consumer = make_consumer(settings, group_id=None)
+    admin = open_admin(settings)
+    consumer = open_consumer(settings)
     try:
         lag = read_lag(admin, consumer, group, [topic])
     finally:
@@ -90,7 +89,7 @@ def test_monitor_follows_the_group_as_it_commits(
 def test_runtime_reads_its_lag_while_it_runs(
     how: str,
     settings: Settings,
-    admin: Any,
+    admin: Admin,
     unique_name: Callable[..., str],
     agreement: Agreement,
     tmp_path: Path,

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kafka import TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
 from topic_reading import end_offsets, read_records
 
 from bridge.outbox import FileOutcome, OutboxPublisher
 from bridge.profiles.henan import HenanProfile
 from producers import Publisher
 from runtime import Settings
+from runtime.kafka import Admin, NewTopic, TopicPartition
 from schemas import BROADCAST_TOPICS, Agreement, Codec, Envelope, ExchangeEvent
 from schemas.audiences import AudienceBook, broadcast_audience
 
@@ -27,12 +23,11 @@ SHANGQIU = "411400000000"
 TOPIC = BROADCAST_TOPICS["PERSON"]
 
 
-def ensure_topic(admin: Any) -> list[TopicPartition]:
+def ensure_topic(admin: Admin) -> list[TopicPartition]:
     """The person-alert topic (shared by every test that publishes alerts), created if absent."""
-    with contextlib.suppress(TopicAlreadyExistsError):
-        admin.create_topics([NewTopic(TOPIC, 6, 1)])
-    partitions = admin.describe_topics([TOPIC])[0]["partitions"]
-    return [TopicPartition(TOPIC, p["partition_index"]) for p in partitions]
+    admin.create_topics([NewTopic(TOPIC, 6, 1)])  # one that exists is fine
+    partitions = admin.describe_topics([TOPIC])[TOPIC].partitions
+    return [TopicPartition(TOPIC, p.partition) for p in partitions]
 
 
 def withdrawal_line(message_id: str, alert_id: str) -> bytes:
@@ -51,7 +46,7 @@ def withdrawal_line(message_id: str, alert_id: str) -> bytes:
 
 
 def test_an_outbox_file_is_on_the_topic_with_the_local_message_id_as_ce_id(
-    settings: Settings, admin: Any, agreement: Agreement, tmp_path: Path
+    settings: Settings, admin: Admin, agreement: Agreement, tmp_path: Path
 ) -> None:
     """The event of a Henan outbox file is on hx.alerts.person with ce_id = the local id."""
     partitions = ensure_topic(admin)

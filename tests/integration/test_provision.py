@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,12 +23,13 @@ from runtime import (
     read_cluster_state,
     run_provisioning,
 )
+from runtime.kafka import Admin
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, Topic
 
 
 @pytest.fixture
 def own_agreement(
-    agreement: Agreement, unique_name: Callable[..., str], admin: Any
+    agreement: Agreement, unique_name: Callable[..., str], admin: Admin
 ) -> Iterator[Agreement]:
     """The repository's agreement with every topic name under a prefix of this test."""
     prefix = unique_name("p")
@@ -40,8 +40,8 @@ def own_agreement(
     admin.delete_topics([name for name in mine.topic_names() if name in existing])
 
 
-def _broker_count(admin: Any) -> int:
-    return sum(1 for b in admin.describe_cluster()["brokers"] if not b.get("is_fenced"))
+def _broker_count(admin: Admin) -> int:
+    return sum(1 for b in admin.describe_cluster() if not b.fenced)
 
 
 def test_second_provisioning_changes_nothing(settings: Settings, own_agreement: Agreement) -> None:
@@ -57,7 +57,7 @@ def test_second_provisioning_changes_nothing(settings: Settings, own_agreement: 
 
 
 def test_topics_have_the_agreements_partitions_and_configs(
-    settings: Settings, own_agreement: Agreement, admin: Any
+    settings: Settings, own_agreement: Agreement, admin: Admin
 ) -> None:
     """After provisioning each topic has the agreement's partitions, retention, cleanup
     policy, and replication / min ISR fitted to the brokers."""
@@ -86,7 +86,7 @@ def test_topics_have_the_agreements_partitions_and_configs(
 
 
 def test_a_changed_agreement_grows_partitions_and_alters_configs(
-    settings: Settings, own_agreement: Agreement, admin: Any
+    settings: Settings, own_agreement: Agreement, admin: Admin
 ) -> None:
     """More partitions and another retention in the agreement are applied on the next run."""
     run_provisioning(settings, own_agreement)

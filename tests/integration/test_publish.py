@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from fastavro import schemaless_reader
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
-from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
 from own_broker_support import free_port_pair
+from raw_kafka import KafkaTopicPartition, raw_consumer
 
 from hxbus import broker
 from producers import Outcome, Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
-from runtime import Settings, run_provisioning
+from runtime import Settings, open_admin, run_provisioning
+from runtime.kafka import NewTopic
 from schemas import EVENT_TYPES, KEY_FIELDS, Agreement, ExchangeEvent, parse_event, utc_now_ms
 from schemas.errors import BrokerUnavailable, ValidationFailed
 
@@ -70,13 +70,9 @@ class PlainReader:
 
     def read(self, ranges: dict[tuple[str, int], tuple[int, int]]) -> list[ReadBack]:
         """Every message at offsets first..last (inclusive) of each (topic, partition)."""
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            consumer_timeout_ms=10_000,
-        )
+        consumer = raw_consumer(Settings(bootstrap=self.bootstrap), consumer_timeout_ms=10_000)
         try:
-            partitions = [TopicPartition(t, p) for t, p in ranges]
+            partitions = [KafkaTopicPartition(t, p) for t, p in ranges]
             consumer.assign(partitions)
             for tp in partitions:
                 consumer.seek(tp, ranges[(tp.topic, tp.partition)][0])
@@ -401,7 +397,7 @@ def test_publisher_sends_again_once_the_broker_is_back(
 
 
 def _create_person_topic(bootstrap: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = open_admin(Settings(bootstrap=bootstrap))
     try:
         admin.create_topics([NewTopic("hx.alerts.person", 6, 1)])
     finally:
@@ -410,9 +406,9 @@ def _create_person_topic(bootstrap: str) -> None:
 
 def _all_ce_ids(bootstrap: str, topic: str) -> list[str]:
     """Every ce_id on the topic, read from the beginning to the end offsets of now."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = raw_consumer(Settings(bootstrap=bootstrap))
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        partitions = [KafkaTopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = {tp: end for tp, end in consumer.end_offsets(partitions).items() if end > 0}

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
+from raw_kafka import send_raw
 from secured_support import login, login_env, secured_cluster
 
 from bridge.audit import (
@@ -72,13 +72,7 @@ def forge(settings: Settings, record: dict[str, object], *, sign_as: str | None)
         headers += signer.sign(AUDIT_TOPIC, key, value, headers)
     else:
         headers.append(("ce_source", b"bridge-sd"))
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap, acks="all", **settings.kafka_security()
-    )
-    try:
-        producer.send(AUDIT_TOPIC, key=key, value=value, headers=headers).get(timeout=30)
-    finally:
-        producer.close()
+    send_raw(settings, AUDIT_TOPIC, key=key, value=value, headers=headers)
 
 
 def test_forged_audit_records_show_unverified_and_genuine_ones_verified(

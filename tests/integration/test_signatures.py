@@ -20,7 +20,6 @@ from consumer_support import (
     produce,
 )
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kafka import TopicPartition
 
 from consumers import (
     ConsumerRuntime,
@@ -32,7 +31,8 @@ from consumers import (
 )
 from hxbus.cli import main
 from producers import SyntheticTraffic
-from runtime import Ed25519Signer, Settings, agreement_verifier, make_consumer, run_provisioning
+from runtime import Ed25519Signer, Settings, agreement_verifier, open_consumer, run_provisioning
+from runtime.kafka import TopicPartition
 from runtime.keys import key_id, public_key_text
 from runtime.signing import signed_bytes
 from schemas import (
@@ -207,12 +207,12 @@ def test_keys_generate_then_publish_signs_what_receivers_verify(
     topic, _, place = line.split()[2].partition("/")
     partition, _, offset = place.partition("@")
 
-    consumer = make_consumer(settings, group_id=None)
+    consumer = open_consumer(settings)
     try:
         tp = TopicPartition(topic, int(partition))
         consumer.assign([tp])
         consumer.seek(tp, int(offset))
-        records = consumer.poll(timeout_ms=10_000, max_records=1)[tp]
+        records = consumer.poll(10.0, 1)[tp]
     finally:
         consumer.close()
     delivery = MessageReader(Codec()).read(records[0])

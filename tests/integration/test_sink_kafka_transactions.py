@@ -13,16 +13,14 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kafka import TopicPartition
-from kafka.admin import NewTopic
 from topic_reading import end_offsets, partitions_of, read_records
 
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import KafkaSink
-from runtime import Settings, make_producer
+from runtime import Settings, open_producer
+from runtime.kafka import Admin, GroupMetadata, NewTopic, TopicPartition
 from schemas import Envelope
 from schemas.errors import BrokerError
 
@@ -32,7 +30,7 @@ WORKER = Path(__file__).with_name("txn_sink_worker.py")
 PARTITIONS = 2
 
 
-def create_topics(admin: Any, *names: str) -> None:
+def create_topics(admin: Admin, *names: str) -> None:
     admin.create_topics([NewTopic(name, PARTITIONS, 1) for name in names])
 
 
@@ -42,12 +40,13 @@ def read_values(
     """The values of ``topic`` a reader with ``isolation_level`` sees now, sorted."""
     partitions = partitions_of(topic, PARTITIONS)
     records = read_records(settings, partitions, isolation_level, settled=settled)
-    return sorted(record.value for record in records)
+    return sorted(record.value or b"" for record in records)
 
 
-def committed_offsets(admin: Any, group: str) -> dict[TopicPartition, int]:
-    offsets = admin.list_group_offsets(group)[group]
-    return {tp: meta.offset for tp, meta in offsets.items()}
+def committed_offsets(admin: Admin, group: str, topic: str) -> dict[TopicPartition, int]:
+    """``group``'s committed offsets of ``topic`` (partitions it never committed left out)."""
+    offsets = admin.committed_offsets(group, partitions_of(topic, PARTITIONS))
+    return {tp: offset for tp, offset in offsets.items() if offset is not None}
 
 
 def worker(settings: Settings, *args: str) -> list[str]:
@@ -55,14 +54,14 @@ def worker(settings: Settings, *args: str) -> list[str]:
 
 
 def test_killed_between_send_and_commit_shows_nothing_then_redo_commits_once(
-    settings: Settings, admin: Any, unique_name: Callable[..., str]
+    settings: Settings, admin: Admin, unique_name: Callable[..., str]
 ) -> None:
     """A worker killed before commit leaves no visible record; its restart delivers once."""
     source, local, group = unique_name("src"), unique_name("local"), unique_name("g")
     transactional_id = unique_name("txn")
     create_topics(admin, source, local)
     values = [f"alert-{n}".encode() for n in range(6)]
-    producer = make_producer(settings)
+    producer = open_producer(settings)
     for value in values:
         producer.send(source, key=str(uuid.uuid4()).encode(), value=value)
     producer.flush()
@@ -79,7 +78,7 @@ def test_killed_between_send_and_commit_shows_nothing_then_redo_commits_once(
     assert [] == read_values(settings, local, "read_committed")
     # The records did reach the log: only the open transaction hides them.
     assert len(values) == len(read_values(settings, local, "read_uncommitted"))
-    assert {} == committed_offsets(admin, group)
+    assert {} == committed_offsets(admin, group, source)
 
     redo = subprocess.run(
         worker(settings, *args, "commit"), capture_output=True, text=True, timeout=180, check=False
@@ -91,12 +90,12 @@ def test_killed_between_send_and_commit_shows_nothing_then_redo_commits_once(
     expected = sorted(b"local:" + value for value in values)
     assert expected == read_values(settings, local, "read_committed", settled=True)
     assert end_offsets(settings, partitions_of(source, PARTITIONS)) == committed_offsets(
-        admin, group
+        admin, group, source
     )
 
 
 def test_a_fenced_predecessor_cannot_commit(
-    settings: Settings, admin: Any, unique_name: Callable[..., str]
+    settings: Settings, admin: Admin, unique_name: Callable[..., str]
 ) -> None:
     """A second sink with the same transactional id fences the first: only its batch shows."""
     source, local, group = unique_name("src"), unique_name("local"), unique_name("g")
@@ -116,12 +115,12 @@ def test_a_fenced_predecessor_cannot_commit(
     zombie.flush()
     successor = KafkaSink(settings, local, transactional_id)  # init_transactions fences
     with pytest.raises(BrokerError) as caught:
-        zombie.commit_offsets(offsets, group)
+        zombie.commit_offsets(offsets, GroupMetadata(group))
     successor.deliver(*message("from the successor"))
-    successor.commit_offsets(offsets, group)
+    successor.commit_offsets(offsets, GroupMetadata(group))
     zombie.close()
     successor.close()
 
     assert "transaction not committed" in str(caught.value)
     assert [b"from the successor"] == read_values(settings, local, "read_committed", settled=True)
-    assert offsets == committed_offsets(admin, group)
+    assert offsets == committed_offsets(admin, group, source)

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from kafka.admin import NewTopic
 from own_broker_support import free_port_pair
 
 from hxbus import broker
 from hxbus.broker.tls import make_ca
 from hxbus.cli import main
-from runtime import Settings, admin_client, kafka_errors, make_consumer, make_producer
+from runtime import Settings, open_admin, open_consumer, open_producer
+from runtime.kafka import AdminOptions, ConsumerOptions, NewTopic
 from schemas.errors import BrokerUnavailable, NotAuthorized
 
 pytestmark = pytest.mark.broker
@@ -50,27 +50,27 @@ def admin(tls_cluster: broker.Cluster) -> Settings:
 def test_client_with_the_ca_produces_and_consumes(admin: Settings) -> None:
     """Right password, the cluster's CA: a message goes in and comes out over SASL_SSL."""
     topic = f"tls-{uuid.uuid4().hex[:8]}"
-    client = admin_client(admin)
+    client = open_admin(admin)
     try:
-        with kafka_errors(f"create {topic}"):
-            client.create_topics([NewTopic(topic, 1, 1)])
+        client.create_topics([NewTopic(topic, 1, 1)])
     finally:
         client.close()
-    producer = make_producer(admin)
+    producer = open_producer(admin)
     try:
-        producer.send(topic, b"over tls").get(timeout=30)
+        producer.send(topic, b"over tls").get(30)
     finally:
         producer.close()
-    consumer = make_consumer(admin, topic, group_id=f"g-{topic}")
+    consumer = open_consumer(admin, ConsumerOptions(group_id=f"g-{topic}"))
     try:
-        values: list[bytes] = []
+        consumer.subscribe([topic])
+        values: list[bytes | None] = []
         for _ in range(15):
-            batches = consumer.poll(timeout_ms=1000)
+            batches = consumer.poll(1.0)
             values += [r.value for records in batches.values() for r in records]
             if values:
                 break
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
     assert ("SASL_SSL", [b"over tls"]) == (admin.effective_security_protocol, values)
 
 
@@ -79,7 +79,7 @@ def test_client_without_the_ca_is_refused(admin: Settings) -> None:
     without_ca = admin.model_copy(update={"ssl_cafile": None})
     assert "SASL_SSL" == without_ca.effective_security_protocol
     with pytest.raises(NotAuthorized, match=r"TLS refused.*not trusted"):
-        admin_client(without_ca, bootstrap_timeout_ms=3000)
+        open_admin(without_ca, AdminOptions(bootstrap_timeout_ms=3000))
     gc.collect()  # kafka-python's leaked TLS sockets, while this module's filter holds
 
 
@@ -89,7 +89,10 @@ def test_client_trusting_another_ca_is_refused(admin: Settings, tmp_path: Path) 
     other_file = tmp_path / "other-ca.pem"
     other_file.write_bytes(other.public_bytes(serialization.Encoding.PEM))
     with pytest.raises(NotAuthorized, match=r"TLS refused.*not trusted"):
-        admin_client(admin.model_copy(update={"ssl_cafile": other_file}), bootstrap_timeout_ms=3000)
+        open_admin(
+            admin.model_copy(update={"ssl_cafile": other_file}),
+            AdminOptions(bootstrap_timeout_ms=3000),
+        )
     gc.collect()
 
 
@@ -98,7 +101,7 @@ def test_plaintext_client_to_the_tls_port_is_refused(admin: Settings, protocol: 
     """A client that does not start TLS never gets a Kafka answer: it cannot bootstrap."""
     plain = admin.model_copy(update={"security_protocol": protocol, "ssl_cafile": None})
     with pytest.raises(BrokerUnavailable, match="Unable to bootstrap"):
-        admin_client(plain, bootstrap_timeout_ms=3000)
+        open_admin(plain, AdminOptions(bootstrap_timeout_ms=3000))
 
 
 def test_private_keys_are_0600(tls_cluster: broker.Cluster) -> None:

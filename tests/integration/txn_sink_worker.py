@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
-
-from kafka import TopicPartition
 
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import KafkaSink
-from runtime import Settings, make_consumer
+from runtime import Settings, open_consumer
+from runtime.kafka import ConsumerOptions, Record, TopicPartition
 from schemas import Envelope
 
 #: Short, so a restarted worker joins without waiting 45 s for its killed predecessor.
@@ -37,20 +35,22 @@ def main(argv: list[str]) -> int:
     expected = int(expected_text)
     settings = Settings(bootstrap=bootstrap)
     sink = KafkaSink(settings, local, transactional_id)
-    consumer = make_consumer(
+    consumer = open_consumer(
         settings,
-        source,
-        group_id=group,
-        session_timeout_ms=SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=1000,
+        ConsumerOptions(
+            group_id=group, session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=1000
+        ),
     )
-    records: list[Any] = []
+    consumer.subscribe([source])
+    records: list[Record] = []
     deadline = time.monotonic() + 90
     while len(records) < expected and time.monotonic() < deadline:
-        for batch in consumer.poll(timeout_ms=500).values():
+        for batch in consumer.poll(0.5).values():
             records.extend(batch)
     offsets: dict[TopicPartition, int] = {}
     for record in records:
+        assert record.key is not None
+        assert record.value is not None
         message_id = record.key.decode()
         sink.deliver(
             LocalMessage(f"{message_id}.json", local_bytes(record.value), "application/json"),
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         return 1
     sink.commit_offsets(offsets, consumer.group_metadata())
     print("COMMITTED", flush=True)
-    consumer.close(autocommit=False)
+    consumer.close()
     sink.close()
     return 0
 
