@@ -1,7 +1,7 @@
 """The consumer loop every receiver stands on: poll, read, dedupe, handle, flush, commit.
 
-One ``ConsumerRuntime`` is one worker: it owns one ``KafkaConsumer``, created on the
-thread that runs it and never shared (kafka-python's consumer is not thread-safe). Run
+One ``ConsumerRuntime`` is one worker: it owns one ``runtime.kafka.Consumer``, created on
+the thread that runs it and never shared (a Kafka consumer is not thread-safe). Run
 more workers of a group as more runtimes (processes, or threads each with its own runtime,
 handler and dedupe store connection).
 
@@ -220,7 +220,7 @@ class ConsumerRuntime:
         self.assignment: frozenset[TopicPartition] = frozenset()
         self._stop = threading.Event()
         self._offsets = CommitTracker(role)
-        # Filled by the rebalance listener, which runs on kafka-python's IO thread.
+        # Filled by the rebalance listener, which may run on the client's own thread.
         self._lock = threading.Lock()
         self._revoked: set[TopicPartition] = set()
         self._log = log.bind(group=group, role=role)

@@ -1,4 +1,4 @@
-"""The KafkaProducer behind a Publisher, and its replacement when kafka-python wedges.
+"""The producer behind a Publisher, and its replacement when kafka-python wedges.
 
 Why this exists: kafka-python 3.0.12's idempotent producer stops for good after a batch
 that was already sent expires (the broker went away longer than ``delivery_timeout_ms``

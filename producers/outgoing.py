@@ -28,7 +28,7 @@ from schemas.errors import ValidationFailed
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """One Kafka message, ready for ``KafkaProducer.send``."""
+    """One Kafka message, ready for ``runtime.kafka.Producer.send``."""
 
     topic: str
     key: bytes
