@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from chromium_cdp import Browser
@@ -32,6 +31,7 @@ from consumers import DeadLetterQueue
 from consumers.dlq import Origin
 from hxbus.console import read_audit
 from runtime import CreateTopic, Settings, TopicSpec
+from runtime.kafka import Admin
 from schemas.errors import SinkRejected
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -249,7 +249,7 @@ def test_replay_without_login_is_refused(browser: Browser, demo: DemoRun) -> Non
 
 
 def test_replay_after_operator_login_is_done_and_audited(
-    browser: Browser, demo: DemoRun, kafka_bootstrap: str, admin: Any, screenshots: Path
+    browser: Browser, demo: DemoRun, kafka_bootstrap: str, admin: Admin, screenshots: Path
 ) -> None:
     """A dead letter in a group the demo's console watches: the operator logs in through the
     page's dialog, replays it with its button, and the replay is in the audit file."""

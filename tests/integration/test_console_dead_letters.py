@@ -4,7 +4,6 @@ personal data masked, and a replay that is done once and audited every time."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from consumer_support import create_topic
@@ -13,7 +12,7 @@ from consumers import DeadLetterQueue
 from consumers.dlq import Origin
 from hxbus.console import DeadLetterDesk, read_audit
 from runtime import Settings, open_consumer
-from runtime.kafka import TopicPartition
+from runtime.kafka import Admin, TopicPartition
 from schemas.errors import ConfigError, SinkRejected
 
 pytestmark = pytest.mark.broker
@@ -23,7 +22,7 @@ ID_NUMBER = "320311198001011234"
 
 @pytest.fixture
 def dead_lettered(
-    settings: Settings, admin: Any, unique_name: Callable[..., str]
+    settings: Settings, admin: Admin, unique_name: Callable[..., str]
 ) -> Iterator[tuple[str, str]]:
     """A topic and a group whose DLQ holds two entries (one naming an identity number)."""
     topic, group = unique_name(), unique_name("g")

@@ -23,6 +23,7 @@ from consumer_support import (
 from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, RunStats, read_dead_letters
 from hxbus.cli import main
 from runtime import Settings
+from runtime.kafka import Admin
 from schemas import Agreement, Codec
 
 pytestmark = pytest.mark.broker
@@ -43,7 +44,7 @@ def sinks() -> Iterator[Callable[..., FileSink]]:
 
 
 @pytest.fixture
-def topic(settings: Settings, admin: Any, unique_name: Callable[..., str]) -> Iterator[str]:
+def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     """A fresh 3-partition topic, deleted with its group's DLQ afterwards."""
     name = unique_name()
     create_topic(settings, admin, name, 3)

@@ -45,6 +45,7 @@ from consumers import (
     read_dead_letters,
 )
 from runtime import Settings
+from runtime.kafka import Admin
 from schemas import Agreement, Codec
 
 pytestmark = pytest.mark.broker
@@ -52,7 +53,7 @@ WORKER = Path(__file__).resolve().parent / "consumer_worker.py"
 
 
 @pytest.fixture
-def topic(settings: Settings, admin: Any, unique_name: Callable[..., str]) -> Iterator[str]:
+def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     """A fresh 3-partition topic, deleted (with the DLQs of this test) afterwards."""
     name = unique_name()
     create_topic(settings, admin, name, 3)

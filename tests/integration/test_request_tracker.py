@@ -29,6 +29,7 @@ from topic_reading import partitions_of, read_records
 from consumers import NoticeState, TrackedItem, TrackerStore
 from producers import Publisher
 from runtime import Settings, run_provisioning
+from runtime.kafka import Admin
 from schemas import (
     DEFAULT_AGREEMENT_PATH,
     Agreement,
@@ -74,7 +75,7 @@ def group(unique_name: Any) -> str:
 
 @pytest.fixture
 def parties(
-    kafka_bootstrap: str, tmp_path: Path, admin: Any, group: str
+    kafka_bootstrap: str, tmp_path: Path, admin: Admin, group: str
 ) -> Iterator[tuple[Settings, Agreement, str, str]]:
     """Settings on an agreement with a fresh requester and target (and their inboxes);
     afterwards their inboxes and this test's DLQ topics are deleted."""

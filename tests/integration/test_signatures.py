@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from consumer_support import (
@@ -32,7 +31,7 @@ from consumers import (
 from hxbus.cli import main
 from producers import SyntheticTraffic
 from runtime import Ed25519Signer, Settings, agreement_verifier, open_consumer, run_provisioning
-from runtime.kafka import TopicPartition
+from runtime.kafka import Admin, TopicPartition
 from runtime.keys import key_id, public_key_text
 from runtime.signing import signed_bytes
 from schemas import (
@@ -50,7 +49,7 @@ XUZHOU = "320300000000"
 
 
 @pytest.fixture
-def topic(settings: Settings, admin: Any, unique_name: Callable[..., str]) -> Iterator[str]:
+def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     name = unique_name()
     create_topic(settings, admin, name, 2)
     yield name
