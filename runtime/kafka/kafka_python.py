@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import kafka.errors as kafka_error
+import structlog
 from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTopicPartition
 from kafka.admin import (
@@ -61,7 +62,7 @@ from runtime.kafka.records import (
 from runtime.settings import Settings
 from schemas.errors import BrokerError, BrokerUnavailable, NotAuthorized
 
-log = logging.getLogger("hxbus.kafka")
+log = structlog.get_logger("hxbus.consumer")
 
 #: Longest wait between two attempts to reach a broker that went away (the Java client's
 #: default). kafka-python 3 doubles its wait after every failure up to 30 s: a client that
@@ -376,7 +377,7 @@ class _Listener(AsyncConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._consumer.commit_async(_meta(offsets))
         except Exception as exc:  # the dedupe store and the sink absorb the redelivery
-            log.warning("commit on revoke failed for %d partitions: %s", len(offsets), exc)
+            log.warning("commit_on_revoke_failed", partitions=len(offsets), error=str(exc))
 
     async def on_partitions_assigned(self, assigned: set[Any]) -> None:
         self._listener.on_assigned(frozenset(_ours(tp) for tp in assigned))
