@@ -1,11 +1,11 @@
-"""Throughput of the consumer runtime against a raw kafka-python consumer, same records.
+"""Throughput of the consumer runtime against a bare consumer of the same transport.
 
     HX_BOOTSTRAP=127.0.0.1:19092 python tests/integration/consumer_bench.py [--events 20000]
         [--rounds 5]
 
 Publishes ``--events`` exchange events (the fixture mix) to a fresh 3-partition topic,
-then reads them three ways, one after the other on the same machine: a raw
-``KafkaConsumer`` (no group, no decoding: the ceiling), the same plus ``Codec.decode``,
+then reads them three ways, one after the other on the same machine: a bare
+``runtime.kafka`` consumer (no group, no decoding: the ceiling), the same plus ``Codec.decode``,
 and the ``ConsumerRuntime`` with a handler that does nothing (decode, header checks,
 dedupe lookups and marks, commits: everything a bridge pays for besides its sink).
 Prints the median events/s of each over ``--rounds`` interleaved rounds and the runtime's
@@ -126,7 +126,7 @@ def main() -> None:
         decoded, decoded_cpu = median("decode", 0), median("decode", 1)
         total, steady, runtime_cpu = (median("runtime", i) for i in range(3))
         print(f"medians of {args.rounds} rounds, {n} events; wall events/s, CPU us/event")
-        print(f"raw kafka-python read      {n / raw:7.0f}/s  {raw_cpu / n * 1e6:6.1f} us")
+        print(f"bare consumer read         {n / raw:7.0f}/s  {raw_cpu / n * 1e6:6.1f} us")
         print(f"raw read + Codec.decode    {n / decoded:7.0f}/s  {decoded_cpu / n * 1e6:6.1f} us")
         print(
             f"runtime, null handler      {n / steady:7.0f}/s  {runtime_cpu / n * 1e6:6.1f} us"
