@@ -32,7 +32,7 @@ from consumers.alert_register import _beginnings, _read_to_end, load_register
 from consumers.alert_state import AlertRegister
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader
-from runtime import Settings, Verifier, make_consumer
+from runtime import Settings, Verifier, open_consumer
 from schemas import Codec, inbox_topic
 from schemas.audiences import ALERT_KIND_OF, AudienceBook, broadcast_audience, is_restricted
 
@@ -114,7 +114,7 @@ def _read_copies(
     topics = [inbox_topic(agency) for agency in agencies]
     copies: list[IssuedCopy] = []
     skipped = 0
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     try:
         for record in _read_to_end(consumer, _beginnings(consumer, topics)):
             read = reader.read(record)
@@ -124,7 +124,7 @@ def _read_copies(
             if accept(read):
                 copies.append(IssuedCopy(read.event_type, dict(read.record)))
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
     log.info("inbox_copies_loaded", inboxes=len(topics), copies=len(copies), skipped=skipped)
     return copies
 

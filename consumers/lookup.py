@@ -36,15 +36,15 @@ from consumers.alert_register import _beginnings, _read_to_end
 from consumers.delivery import Delivery
 from consumers.issued_copies import is_issuer_copy
 from consumers.reading import MessageReader, header_pairs, utc_now
-from runtime import (
-    Settings,
-    Verifier,
-    admin_client,
-    kafka_errors,
-    make_consumer,
-    make_producer,
+from runtime import Settings, Verifier, open_admin, open_consumer, open_producer
+from runtime.kafka import (
+    Consumer,
+    ConsumerOptions,
+    Producer,
+    ProducerOptions,
+    Record,
+    TopicPartition,
 )
-from runtime.kafka import committed_offsets
 from runtime.metrics import LOOKUPS
 from runtime.secrets import ensure_secret, secrets_dir
 from schemas import Agreement, Codec, inbox_topic
@@ -209,7 +209,7 @@ class LookupService:
         self,
         index: LookupIndex,
         agencies: Iterable[str],
-        producer: Any,
+        producer: Producer,
         *,
         verifier: Verifier | None = None,
         limits: RateLimits | None = None,
@@ -220,7 +220,7 @@ class LookupService:
         self._verifier = verifier
         self._limits = limits or RateLimits()
 
-    def handle_request(self, record: Any) -> LookupReply | None:
+    def handle_request(self, record: Record) -> LookupReply | None:
         """Answer one request record (None when it names no agency to answer)."""
         pairs = header_pairs(record)
         source = next((v.decode("utf-8", "replace") for k, v in pairs if k == "ce_source"), "")
@@ -253,10 +253,9 @@ class LookupService:
         return reply
 
     def _send(self, agency: str, reply: LookupReply) -> None:
-        with kafka_errors(f"answer {agency}"):
-            self._producer.send(
-                lookup_replies_topic(agency), key=agency.encode(), value=reply.to_json()
-            )
+        self._producer.send(
+            lookup_replies_topic(agency), key=agency.encode(), value=reply.to_json()
+        )
 
 
 def load_index(
@@ -265,7 +264,7 @@ def load_index(
     index: LookupIndex,
     *,
     verifier: Verifier | None = None,
-) -> tuple[set[str], dict[Any, int]]:
+) -> tuple[set[str], dict[TopicPartition, int]]:
     """The index from its topic, then the inboxes' issuer copies past what it holds.
 
     The service commits its inbox offsets (group ``INBOX_GROUP``) only after the entries
@@ -273,7 +272,7 @@ def load_index(
     index; the inboxes are read from there (from the beginning on a first start). The fold
     is idempotent: an overlap does no harm. Returns the alerts the inboxes changed (to
     write) and the inbox end offsets read to (where following continues)."""
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     reader = MessageReader(Codec(), verifier)
     changed: set[str] = set()
     try:
@@ -286,45 +285,48 @@ def load_index(
         inboxes = [inbox_topic(a.id) for a in agreement.agencies]
         starts = _beginnings(consumer, inboxes)
         if starts:
-            admin = admin_client(settings)
+            admin = open_admin(settings)
             try:
-                committed = committed_offsets(admin, INBOX_GROUP, list(starts))
+                committed = admin.committed_offsets(INBOX_GROUP, list(starts))
             finally:
                 admin.close()
-            for tp, meta in committed.items():
-                if tp in starts and meta is not None and (meta.offset or -1) >= 0:
-                    starts[tp] = max(starts[tp], meta.offset)
-        with kafka_errors("find the inbox ends"):
-            ends = dict(consumer.end_offsets(list(starts))) if starts else {}
+            for tp, offset in committed.items():
+                if tp in starts and offset is not None:
+                    starts[tp] = max(starts[tp], offset)
+        ends = consumer.end_offsets(list(starts)) if starts else {}
         for record in _read_to_end(consumer, starts):
             alert_id = _fold_record(index, reader, record)
             if alert_id is not None:
                 changed.add(alert_id)
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
     log.info("lookup_index_loaded", alerts=len(index), changed=len(changed))
     return changed, ends
 
 
-def _fold_record(index: LookupIndex, reader: MessageReader, record: Any) -> str | None:
+def _fold_record(index: LookupIndex, reader: MessageReader, record: Record) -> str | None:
     read = reader.read(record)
     if not isinstance(read, Delivery) or not is_issuer_copy(read):
         return None
     return index.fold(read.event_type, dict(read.record))
 
 
-def write_entries(producer: Any, index: LookupIndex, alert_ids: Iterable[str]) -> None:
+def write_entries(producer: Producer, index: LookupIndex, alert_ids: Iterable[str]) -> None:
     """Write the entries of ``alert_ids`` to the index topic and wait for them."""
     by_id = {e.alert_id: e for e in index.entries()}
-    with kafka_errors(f"write {LOOKUP_INDEX}"):
-        futures = [
-            producer.send(LOOKUP_INDEX, key=i.encode(), value=by_id[i].to_json())
-            for i in sorted(alert_ids)
-            if i in by_id
-        ]
-        producer.flush(timeout=60)
-        for future in futures:
-            future.get(timeout=0)
+    futures = [
+        producer.send(LOOKUP_INDEX, key=i.encode(), value=by_id[i].to_json())
+        for i in sorted(alert_ids)
+        if i in by_id
+    ]
+    producer.flush(60)
+    for future in futures:
+        future.get(0)
+
+
+def _commit_positions(consumer: Consumer) -> None:
+    """Commit where ``consumer`` is now on every partition it holds."""
+    consumer.commit({tp: consumer.position(tp) for tp in consumer.assignment()})
 
 
 def run_lookup(
@@ -342,29 +344,26 @@ def run_lookup(
     stop = stop or threading.Event()
     index = LookupIndex(load_lookup_key(settings.state_dir))
     changed, ends = load_index(settings, agreement, index, verifier=verifier)
-    producer = make_producer(settings, acks="all", enable_idempotence=True, linger_ms=2)
+    producer = open_producer(settings, ProducerOptions(linger_ms=2))
     service = LookupService(
         index, (a.id for a in agreement.agencies), producer, verifier=verifier, limits=limits
     )
-    follower = make_consumer(settings, group_id=INBOX_GROUP, enable_auto_commit=False)
-    requests = make_consumer(
-        settings, LOOKUP_REQUESTS, group_id=LOOKUP_GROUP, enable_auto_commit=False
-    )
+    follower = open_consumer(settings, ConsumerOptions(group_id=INBOX_GROUP))
+    requests = open_consumer(settings, ConsumerOptions(group_id=LOOKUP_GROUP))
+    requests.subscribe([LOOKUP_REQUESTS])
     reader = MessageReader(Codec(), verifier)
     answered = 0
     try:
         write_entries(producer, index, changed)
-        with kafka_errors("follow the inboxes"):
-            follower.assign(sorted(ends))
-            for tp, offset in ends.items():
-                follower.seek(tp, offset)
-            if ends:
-                follower.commit()  # the index now holds everything up to here
+        follower.assign(sorted(ends))
+        for tp, offset in ends.items():
+            follower.seek(tp, offset)
+        if ends:
+            _commit_positions(follower)  # the index now holds everything up to here
         if on_ready is not None:
             on_ready()
         while not stop.is_set():
-            with kafka_errors("follow the inboxes"):
-                polled = follower.poll(timeout_ms=100)
+            polled = follower.poll(0.1)
             folded = {
                 alert_id
                 for records in polled.values()
@@ -374,15 +373,12 @@ def run_lookup(
             if folded:
                 write_entries(producer, index, folded)
             if polled:
-                with kafka_errors("commit the inbox offsets"):
-                    follower.commit()
-            with kafka_errors(f"read {LOOKUP_REQUESTS}"):
-                asked = requests.poll(timeout_ms=200)
+                _commit_positions(follower)
+            asked = requests.poll(0.2)
             replies = [service.handle_request(r) for rs in asked.values() for r in rs]
             if asked:
-                with kafka_errors("answer lookups"):
-                    producer.flush(timeout=30)
-                    requests.commit()
+                producer.flush(30)
+                _commit_positions(requests)
                 answered += sum(1 for r in replies if r is not None)
     finally:
         for close in (follower.close, requests.close, producer.close):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 import structlog
-from kafka import TopicPartition
 
-from runtime import Settings, Signer, kafka_errors, make_consumer, make_producer
+from runtime import Settings, Signer, open_consumer, open_producer
+from runtime.kafka import Producer, ProducerOptions, TopicPartition
 from schemas.errors import BrokerUnavailable, HxError
 from schemas.lookup import (
     LOOKUP_REQUESTS,
@@ -43,23 +42,22 @@ class LookupClient:
         *,
         signer: Signer | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        producer: Any | None = None,
+        producer: Producer | None = None,
     ) -> None:
         self.agency = agency
         self._signer = signer
         self._timeout_s = timeout_s
-        self._producer = producer or make_producer(settings, acks="all", linger_ms=0)
-        self._consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+        self._producer = producer or open_producer(settings, ProducerOptions(linger_ms=0))
+        self._consumer = open_consumer(settings)
         topic = lookup_replies_topic(agency)
-        with kafka_errors(f"find {topic} (is it provisioned?)"):
-            numbers = self._consumer.partitions_for_topic(topic) or set()
-            if not numbers:
-                raise BrokerUnavailable(f"{topic}: no such topic (run hxbus provision)")
-            partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
-            self._consumer.assign(partitions)
-            self._consumer.seek_to_end()
-            for tp in partitions:  # resolve the end now: later replies are after it
-                self._consumer.position(tp)
+        numbers = self._consumer.partitions_for_topic(topic)
+        if not numbers:
+            raise BrokerUnavailable(f"{topic}: no such topic (run hxbus provision)")
+        partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
+        self._consumer.assign(partitions)
+        self._consumer.seek_to_end(partitions)
+        for tp in partitions:  # resolve the end now: later replies are after it
+            self._consumer.position(tp)
 
     def ask(self, subject_key: str) -> LookupReply:
         """The service's answer on ``subject_key`` (``schemas.subjects``).
@@ -87,14 +85,12 @@ class LookupClient:
         ]
         if self._signer is not None:
             headers += self._signer.sign(LOOKUP_REQUESTS, key, value, headers)
-        with kafka_errors(f"send to {LOOKUP_REQUESTS}"):
-            self._producer.send(LOOKUP_REQUESTS, key=key, value=value, headers=headers).get(
-                timeout=self._timeout_s
-            )
+        self._producer.send(LOOKUP_REQUESTS, key=key, value=value, headers=headers).get(
+            self._timeout_s
+        )
         deadline = time.monotonic() + self._timeout_s
         while time.monotonic() < deadline:
-            with kafka_errors(f"read {lookup_replies_topic(self.agency)}"):
-                polled = self._consumer.poll(timeout_ms=200)
+            polled = self._consumer.poll(0.2)
             for records in polled.values():
                 for record in records:
                     try:
@@ -109,8 +105,8 @@ class LookupClient:
 
     def close(self) -> None:
         """Close the reply reader and the producer (a failure to close is only logged)."""
-        self._consumer.close(autocommit=False)
-        self._producer.close(timeout=5)
+        self._consumer.close()
+        self._producer.close(5)
 
 
 class LazyLookup:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
 from secured_support import login, login_env, secured_cluster
 
 from consumers import AlertRegister, DeadLetterQueue, Origin, run_register
@@ -43,13 +42,12 @@ from producers import LookupClient, Outcome, Publisher, SyntheticTraffic
 from runtime import (
     Settings,
     Verifier,
-    admin_client,
     agreement_signer,
     agreement_verifier,
-    kafka_errors,
-    make_consumer,
+    open_admin,
+    open_consumer,
 )
-from runtime.kafka import committed_offsets
+from runtime.kafka import ConsumerOptions, Record, TopicPartition
 from schemas import (
     AUDIT_TOPIC,
     Agreement,
@@ -139,29 +137,29 @@ def own_dead_letters(secured: Settings, simulated: list[ExchangeEvent]) -> dict[
         dlq = DeadLetterQueue(
             settings, f"{agency.id}.ntk-proof", replication=1, min_insync_replicas=1
         )
-        consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+        consumer = open_consumer(settings)
         try:
             topic = inbox_topic(agency.id)
             partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
             ]
             consumer.assign(partitions)
-            consumer.seek_to_beginning()
+            consumer.seek_to_beginning(partitions)
             ends = consumer.end_offsets(partitions)
             while any(consumer.position(tp) < ends[tp] for tp in partitions):
-                for records in consumer.poll(timeout_ms=500).values():
+                for records in consumer.poll(0.5).values():
                     for record in records:
                         dlq.send(
                             Origin(record.topic, record.partition, record.offset),
                             key=record.key,
                             value=record.value,
-                            headers=list(record.headers or ()),
+                            headers=list(record.headers),
                             error=SinkRejected("the local system refused it"),
                             reason="sink_rejected",
                         )
             assert set() == dlq.flush()
         finally:
-            consumer.close(autocommit=False)
+            consumer.close()
             dlq.close()
         topics[agency.id] = dlq.topic
     return topics
@@ -217,12 +215,11 @@ def forbidden_for(events: list[ExchangeEvent], agency: str) -> set[str]:
 
 def readable_text(settings: Settings) -> tuple[set[str], set[str], str]:
     """Topics the login sees, those it could read, and everything read as decoded text."""
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     try:
-        with kafka_errors("list topics"):
-            shown = set(consumer.topics())
+        shown = set(consumer.topics())
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
     readable: set[str] = set()
     parts: list[str] = []
     for topic in sorted(shown):
@@ -236,43 +233,41 @@ def readable_text(settings: Settings) -> tuple[set[str], set[str], str]:
 
 def list_topics(settings: Settings) -> list[str]:
     """The topics the login is shown (every topic, for the operator)."""
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     try:
-        with kafka_errors("list topics"):
-            return sorted(consumer.topics())
+        return sorted(consumer.topics())
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
 
 
 def read_topic(settings: Settings, topic: str) -> Iterator[str]:
     """Every record of ``topic`` from the beginning, as text (NotAuthorized when refused)."""
-    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    consumer = open_consumer(settings)
     texts: list[str] = []
     try:
-        with kafka_errors(f"read {topic}"):
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            consumer.assign(partitions)
-            consumer.seek_to_beginning()
-            ends = consumer.end_offsets(partitions)
-            for _ in range(200):
-                polled = consumer.poll(timeout_ms=500)
-                for records in polled.values():
-                    texts.extend(as_text(record) for record in records)
-                if all(consumer.position(tp) >= ends[tp] for tp in partitions):
-                    break
-            else:
-                raise AssertionError(f"{topic}: not read to its end")
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(partitions)
+        ends = consumer.end_offsets(partitions)
+        for _ in range(200):
+            polled = consumer.poll(0.5)
+            for records in polled.values():
+                texts.extend(as_text(record) for record in records)
+            if all(consumer.position(tp) >= ends[tp] for tp in partitions):
+                break
+        else:
+            raise AssertionError(f"{topic}: not read to its end")
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
     return iter(texts)
 
 
-def as_text(record: Any) -> str:
+def as_text(record: Record) -> str:
     """A record decoded as far as it goes: key, headers, and the value as JSON."""
     parts = [(record.key or b"").decode("utf-8", "replace")]
-    parts += [(value or b"").decode("utf-8", "replace") for _, value in record.headers or ()]
+    parts += [value.decode("utf-8", "replace") for _, value in record.headers]
     value = record.value or b""
     try:
         _, data = CODEC.decode(value)
@@ -336,13 +331,13 @@ def test_jining_consumer_cannot_read_xuzhou_inbox(secured: Settings) -> None:
 
 def poll_in_group(settings: Settings, topic: str, group: str) -> None:
     """Subscribe in a consumer group of the login's own and poll (NotAuthorized if refused)."""
-    consumer = make_consumer(settings, topic, group_id=group)
+    consumer = open_consumer(settings, ConsumerOptions(group_id=group))
     try:
-        with kafka_errors(f"read {topic}"):
-            for _ in range(3):
-                consumer.poll(timeout_ms=2000)
+        consumer.subscribe([topic])
+        for _ in range(3):
+            consumer.poll(2.0)
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
 
 
 # -- the duplicate check through the lookup service ----------------------------------------
@@ -471,17 +466,17 @@ def test_lookup_index_survives_a_restart_from_its_topic(
     committed offsets: the subject of Jining's alert (published by the test above) still
     hits, with the same key file."""
     wait_for_hit(secured, agreement, JINING)  # the running service has folded and written it
-    admin = admin_client(secured)
+    admin = open_admin(secured)
     try:
         partitions = [TopicPartition(inbox_topic(JINING), p) for p in range(3)]
-        committed = committed_offsets(admin, INBOX_GROUP, partitions)
+        committed = admin.committed_offsets(INBOX_GROUP, partitions)
     finally:
         admin.close()
     index = LookupIndex(load_lookup_key(secured.state_dir))
     load_index(secured, agreement, index)
     reply = index.answer(JINING, LookupRequest("r", subject_key("person", SUBJECT_NUMBER)))
     assert (True, True) == (reply.hit, JINING in reply.issuers)
-    assert any(meta is not None and meta.offset > 0 for meta in committed.values())
+    assert any(offset is not None and offset > 0 for offset in committed.values())
 
 
 # -- what an agency's views show: its own restricted alerts, from its own inbox ------------
