@@ -24,7 +24,7 @@ from runtime import (
     run_provisioning,
 )
 from runtime.kafka import Admin
-from schemas import DEFAULT_AGREEMENT_PATH, Agreement, Topic
+from schemas import DEFAULT_AGREEMENT_PATH, Agreement, Topic, load_agreement
 
 
 @pytest.fixture
@@ -141,7 +141,8 @@ def _agreement_toml(agreement: Agreement) -> str:
     """The repository's agreement file with the test's topic names swapped in."""
     text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8")
     prefix = agreement.topics[0].name.removesuffix("hx.alerts.person")
-    names = ("hx.alerts.person", "hx.alerts.vehicle", "hx.alerts.register", "hx.inbox.{agency}")
-    for name in (*names, "hx.audit"):
-        text = text.replace(f'name = "{name}"', f'name = "{prefix}{name}"')
+    # Every topic of the agreement (the lookup topics too): a topic left unprefixed may
+    # exist already on the shared broker, and the first run's plan would lack it.
+    for topic in load_agreement(DEFAULT_AGREEMENT_PATH).topics:
+        text = text.replace(f'name = "{topic.name}"', f'name = "{prefix}{topic.name}"')
     return text
