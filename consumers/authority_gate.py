@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import structlog
@@ -188,6 +188,36 @@ class AuthorityGate:
         taught = lesson(said)
         if taught is not None:
             self.store.note(taught)
+
+    def learn_ahead(self, later: Iterable[Delivery]) -> int:
+        """Learn the facts of the messages ``later`` in the partition of a message that named
+        something unknown; return how many taught something.
+
+        Why: a fact often travels behind the message that needs it, in the same partition.
+        The sender's copy of a hit is keyed by ``hit_id`` like the hit's confirmation, so
+        both go to the same partition of the reporter's inbox (a request's copy and its
+        responses share ``request_id``; an issuer's copy of a need-to-know alert and a hit
+        on it can share a partition of its inbox too); when the answer is appended first
+        (the reporter's send slower than the issuer's confirmation, or a copy retried), a
+        partition held at the answer never reads the fact, and the answer was refused
+        once its retries ran out, however legitimate. Reading ahead changes no rule: each
+        message is judged by ``judge`` against what is known, in offset order, exactly as
+        it will be when its turn comes; only those that pass teach, and a message that
+        needs facts nobody sent stays unknown. The same messages are judged again in
+        their turn (teaching again changes nothing: facts only merge)."""
+        taught = 0
+        for message in later:
+            said = said_of(message)
+            lesson_of = lesson(said)
+            if lesson_of is None:
+                continue
+            try:
+                judge(said, self._known)
+            except (AuthorityRefused, AuthorityUnknown):
+                continue
+            self.store.note(lesson_of)
+            taught += 1
+        return taught
 
     def _unknown_for_good(self, said: Said) -> bool:
         """A message read from an alert topic names an alert that sits before it in the

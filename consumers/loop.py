@@ -11,7 +11,8 @@ One polled batch goes through these steps, in this order, and that order is the 
 2. ask the dedupe store which message ids were handled before (one query per batch);
 3. per partition, in offset order: skip duplicates; judge the rest by the authority rules
    (``AuthorityGate``: a refusal is dead-lettered ``not_authorized``, an alert, hit or
-   request not known yet is retried); skip expired alerts; hand the rest to
+   request not known yet is first looked for in the rest of the partition's batch, then
+   retried); skip expired alerts; hand the rest to
    ``handler.handle``; a retriable failure stops that partition at the failed offset
    (the rest of the batch goes on), any other failure dead-letters that one message;
 4. ``handler.flush()`` (the sink is durable), then the authority facts the batch taught
@@ -369,7 +370,7 @@ class ConsumerRuntime:
         now: datetime,
     ) -> _PartitionWork:
         work = _PartitionWork()
-        for record, result in entries:
+        for index, (record, result) in enumerate(entries):
             if isinstance(result, HxError):
                 if self._retry_or_give_up(tp, record, result, None, work):
                     break
@@ -393,7 +394,7 @@ class ConsumerRuntime:
                 continue
             if self._authority is not None:
                 try:
-                    self._authority.check(message)
+                    self._check_authority(message, entries, index, seen)
                 except AuthorityUnknown as exc:
                     if self._retry_or_give_up(tp, record, exc, message.event_type, work):
                         break
@@ -446,6 +447,29 @@ class ConsumerRuntime:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         return work
+
+    def _check_authority(
+        self,
+        message: Delivery,
+        entries: list[tuple[Any, Delivery | Poison | HxError]],
+        index: int,
+        seen: set[str],
+    ) -> None:
+        """``AuthorityGate.check``; when ``message`` names something not known yet, first
+        let the gate learn from the rest of this partition's batch (the fact may travel
+        behind it in the same partition: ``AuthorityGate.learn_ahead``) and check again."""
+        assert self._authority is not None
+        try:
+            self._authority.check(message)
+        except AuthorityUnknown:
+            later = (
+                result
+                for _, result in entries[index + 1 :]
+                if isinstance(result, Delivery) and result.message_id not in seen
+            )
+            if not self._authority.learn_ahead(later):
+                raise
+            self._authority.check(message)
 
     def _retry_or_give_up(
         self,

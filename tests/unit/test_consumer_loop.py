@@ -490,6 +490,62 @@ def test_unknown_alert_is_retried_then_dead_lettered_not_authorized(
     )
 
 
+def confirmation_of(hit: ExchangeEvent) -> ExchangeEvent:
+    """The confirmation of ``hit`` by its alert's issuer, to its reporter (fixture text)."""
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    text = (FIXTURES / "hit_confirmation_jining.json").read_text(encoding="utf-8")
+    template = parse_event(json.loads(text), agreement)
+    record = {
+        **template.record,
+        "hit_id": hit.record["hit_id"],
+        "alert_id": hit.record["alert_id"],
+        "agency": hit.envelope.target,
+    }
+    envelope = template.envelope.evolve(
+        message_id=new_message_id(), source=hit.envelope.target, target=hit.envelope.source
+    )
+    return ExchangeEvent(envelope, record)
+
+
+def test_confirmation_ahead_of_the_hits_sender_copy_is_handled(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """A confirmation read before the sender's copy of its hit, behind it in the same
+    partition: the copy is learnt ahead, the confirmation handled, nothing dead-lettered."""
+    (hit,) = hits(hit_template, 1)
+    hit.record["hit_id"] = str(uuid.uuid4())
+    copy = ExchangeEvent(hit.envelope.evolve(target=hit.envelope.source), hit.record)
+    confirmation = confirmation_of(hit)
+    b = bench([confirmation, copy])
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=2)
+    gate = AuthorityGate(shared_alert_facts(hit_template))
+    b.runtime(handler, dlq, retry=policy, authority=gate).run(idle_timeout=0.3)
+    assert (ids([confirmation, copy]), []) == (handler.durable, dlq.sent)
+
+
+def test_confirmation_of_a_hit_sent_nowhere_is_still_refused(
+    bench: Callable[..., Bench], hit_template: ExchangeEvent
+) -> None:
+    """Reading ahead teaches only what later messages say: a confirmation of a hit nobody
+    reported, followed by other hits, is retried and dead-lettered not_authorized."""
+    (hit,) = hits(hit_template, 1)
+    hit.record["hit_id"] = str(uuid.uuid4())
+    others = hits(hit_template, 2)
+    for other in others:
+        other.record["hit_id"] = str(uuid.uuid4())
+    confirmation = confirmation_of(hit)
+    b = bench([confirmation, *others])
+    handler, dlq = RecordingHandler(), FakeDeadLetters()
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=2)
+    gate = AuthorityGate(shared_alert_facts(hit_template))
+    b.runtime(handler, dlq, retry=policy, authority=gate).run(idle_timeout=0.3)
+    assert (ids(others), ["not_authorized"]) == (
+        handler.durable,
+        [reason for _o, reason in dlq.sent],
+    )
+
+
 def test_failed_flush_drops_the_facts_of_the_batch(
     bench: Callable[..., Bench], hit_template: ExchangeEvent
 ) -> None:
