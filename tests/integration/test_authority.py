@@ -94,6 +94,8 @@ class Outcome:
     legit: list[str] = field(default_factory=list)
     forged: dict[str, str] = field(default_factory=dict)  # name -> message id
     sender_copies: list[str] = field(default_factory=list)  # of Shangqiu's hit and request
+    #: Jining's confirmation and response written before the hit and request they answer.
+    early_answers: list[str] = field(default_factory=list)
 
 
 def login(admin: Settings, user: str, agreement_path: Path) -> Settings:
@@ -221,6 +223,33 @@ def _scenario(
     signers = AgencySigners({a: Ed25519Signer(a, k) for a, k in keys.items()})
     with Publisher(admin, agreement, signer=signers, delivery_timeout_ms=30_000) as publisher:
         for event in legit:
+            publisher.publish(event)
+
+    # Answered before asked: Jining's confirmation of Shangqiu's second hit and its response
+    # to Shangqiu's second request reach Shangqiu's inbox before that hit and that request
+    # are published (a slow reporter's desk, a copy retried), so the sender's copies go to
+    # the same partitions (same key: hit_id, request_id) behind the answers.
+    hit_s2 = events.hit(agreement, now, reporter=SHANGQIU, issuer=JINING)
+    hit_s2 = with_record(hit_s2, alert_id=alert_j.record["alert_id"], alert_kind="PERSON")
+    request_s2 = events.request(
+        agreement,
+        now,
+        ack_in=hour,
+        respond_in=2 * hour,
+        requester=SHANGQIU,
+        targets=(JINING,),
+        priority="ROUTINE",
+    )
+    early_answers = [
+        events.confirmation(agreement, hit_s2, now),
+        events.response(agreement, request_s2, JINING, "ACCEPTED", now),
+    ]
+    for answer in early_answers:
+        send_forged(
+            login(admin, JINING, agreement_path), inbox_topic(SHANGQIU), answer, keys[JINING]
+        )
+    with Publisher(admin, agreement, signer=signers, delivery_timeout_ms=30_000) as publisher:
+        for event in (hit_s2, request_s2):
             publisher.publish(event)
 
     # The forgeries: (name, login, topic, event).
@@ -421,6 +450,7 @@ def _scenario(
         sender_copies=[
             fan_out_message_id(e.envelope.message_id, SHANGQIU) for e in (hit_s, request_s)
         ],
+        early_answers=[e.envelope.message_id for e in early_answers],
     )
 
 
@@ -553,4 +583,15 @@ def test_legitimate_traffic_is_delivered_or_filtered_never_refused(run: Outcome)
         set(run.dlq),
         expected <= run.inbox,
         set(run.sender_copies) & run.inbox,
+    )
+
+
+def test_answers_written_before_their_hit_and_request_are_delivered(run: Outcome) -> None:
+    """A confirmation and a response in the reporter's/requester's inbox ahead of the
+    sender's copy of the hit/request they answer (same partition, behind them): both are
+    delivered and audited DELIVERED, neither is dead-lettered."""
+    assert ([True, True], [None, None], ["DELIVERED", "DELIVERED"]) == (
+        [m in run.inbox for m in run.early_answers],
+        [run.dlq.get(m) for m in run.early_answers],
+        [run.audit.get(m, ("", ""))[0] for m in run.early_answers],
     )
