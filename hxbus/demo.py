@@ -127,6 +127,21 @@ DEFAULT_RATE = 50.0
 #: The desks' producer linger: a desk sends one event at a time (5/s each at the default
 #: rate), so waiting for more to fill a batch only adds latency (docs/benchmarks.md).
 DESK_LINGER_MS = 0
+#: The longest a desk waits for another desk to send what its event answers (seconds).
+ANSWER_WAIT_S = 30.0
+#: What each event type answers (the record field naming it) and what it makes exist:
+#: a desk answers only what exists, as a real desk answers only what it received.
+ANSWERS: dict[str, str] = {
+    "AlertHit": "alert_id",
+    "HitConfirmation": "hit_id",
+    "AssistanceResponse": "request_id",
+}
+MAKES: dict[str, str] = {
+    "PersonAlert": "alert_id",
+    "VehicleAlert": "alert_id",
+    "AlertHit": "hit_id",
+    "AssistanceRequest": "request_id",
+}
 
 
 @dataclass
@@ -630,13 +645,25 @@ class RegionalDemo:
 
 class AgencyDesks:
     """One publisher per agency, each with the agency's own login and key, fed in the
-    order of the synthetic traffic: what ten duty desks would send, each as itself."""
+    order of the synthetic traffic: what ten duty desks would send, each as itself.
+
+    The desks send in parallel, but an event that answers another desk's event (a hit on
+    its alert, a confirmation of its hit, a response to its request) waits until that
+    desk has handed its event to the producer: a real desk answers only what it received.
+    Without that wait, a desk held up by its duplicate-check lookup sent its hit after
+    the issuer's confirmation of it, so the reporter's inbox held the confirmation ahead
+    of the sender's copy of the hit, and receivers retried or refused it (issue 14).
+    Waits point to earlier events of the traffic only, so no two desks wait on each other.
+    """
 
     def __init__(self, demo: RegionalDemo, summary: Summary) -> None:
         self._summary = summary
         self._created = demo.created
         self._lock = threading.Lock()
-        self._queues: dict[str, queue.Queue[ExchangeEvent | None]] = {}
+        self._queues: dict[str, queue.Queue[_DeskItem | None]] = {}
+        #: Per ("alert_id" | "hit_id" | "request_id", id): set once its event was handed to
+        #: the producer by its desk (sequencer thread writes, desk threads read).
+        self._handed: dict[tuple[str, str], threading.Event] = {}
         self._threads: list[threading.Thread] = []
         self._failures: list[BaseException] = []
         self._publishers: dict[str, Publisher] = {}
@@ -680,12 +707,26 @@ class AgencyDesks:
     def send(self, event: ExchangeEvent) -> None:
         if self._failures:
             raise self._failures[0]
-        self._queues[event.envelope.source].put(event)
+        answered = ANSWERS.get(event.event_type)
+        after = None
+        if answered is not None:
+            after = self._handed.get((answered, str(event.record.get(answered))))
+        made = MAKES.get(event.event_type)
+        handed = None
+        if made is not None:
+            handed = self._handed.setdefault((made, str(event.record.get(made))), threading.Event())
+        self._queues[event.envelope.source].put(_DeskItem(event, after, handed))
 
     def _desk(self, agency: str, publisher: Publisher) -> None:
         def events() -> Iterator[ExchangeEvent]:
-            while (event := self._queues[agency].get()) is not None:
-                yield event
+            while (item := self._queues[agency].get()) is not None:
+                if item.after is not None:
+                    item.after.wait(ANSWER_WAIT_S)
+                # ``publish_many`` asks for the next event only once it has handed this
+                # one to the producer: then its answers may go.
+                yield item.event
+                if item.handed is not None:
+                    item.handed.set()
 
         try:
             with publisher:
@@ -712,6 +753,15 @@ class AgencyDesks:
             lookup.close()
         if self._failures:
             raise self._failures[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _DeskItem:
+    """An event for a desk, what it waits for, and what it signals once handed over."""
+
+    event: ExchangeEvent
+    after: threading.Event | None
+    handed: threading.Event | None
 
 
 def _free_port_pair(port: int) -> int:

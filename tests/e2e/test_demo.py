@@ -228,6 +228,16 @@ def test_demo_delivers_to_every_province_signed_on_a_secured_broker(demo_run: De
     )
 
 
+def test_demo_dead_letters_nothing_as_not_authorized(demo_run: DemoRun) -> None:
+    """Every message the demo's desks send is legitimate: no role dead-letters any as
+    not_authorized (a confirmation or response read before the sender's copy of its hit
+    or request once was, issue 14), and the DLQ holds only the untranslatable alert."""
+    assert (0, set()) == (
+        demo_run.summary.dead_letters.get("not_authorized", 0),
+        set(demo_run.summary.dead_letters) - {"untranslatable"},
+    )
+
+
 def test_no_personal_data_outside_the_local_inboxes(demo_run: DemoRun) -> None:
     """No name, pinyin, identity number or phone of any event the demo carried appears in
     a role log, the console, a DLQ reason, the audit topic or a metric."""
