@@ -451,7 +451,7 @@ class ConsumerRuntime:
     def _check_authority(
         self,
         message: Delivery,
-        entries: list[tuple[Any, Delivery | Poison | HxError]],
+        entries: list[tuple[Record, Delivery | Poison | HxError]],
         index: int,
         seen: set[str],
     ) -> None:
