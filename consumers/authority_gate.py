@@ -25,7 +25,16 @@ import structlog
 from consumers.alert_state import AlertRegister
 from consumers.authority_store import FactStore
 from consumers.delivery import Delivery
-from schemas.authority import AlertFacts, HitFacts, RequestFacts, Said, inbox_owner, judge, lesson
+from schemas.authority import (
+    AlertFacts,
+    HitFacts,
+    Lesson,
+    RequestFacts,
+    Said,
+    inbox_owner,
+    judge,
+    lesson,
+)
 from schemas.errors import AuthorityRefused, AuthorityUnknown, HxError
 
 log = structlog.get_logger("hxbus.authority")
@@ -151,6 +160,14 @@ class _Known:
         return self._store.request(request_id)
 
 
+def _ids_taught(taught: Lesson | None) -> set[tuple[str, str]]:
+    """The (kind, id) pairs of the facts ``taught`` adds."""
+    if taught is None:
+        return set()
+    pairs = (("alert", taught.alert), ("hit", taught.hit), ("request", taught.request))
+    return {(kind, fact[0]) for kind, fact in pairs if fact is not None}
+
+
 class AuthorityGate:
     """Judges each message for the runtime, and keeps the facts of those that pass.
 
@@ -189,7 +206,7 @@ class AuthorityGate:
         if taught is not None:
             self.store.note(taught)
 
-    def learn_ahead(self, later: Iterable[Delivery]) -> int:
+    def learn_ahead(self, stuck: Delivery, later: Iterable[Delivery]) -> int:
         """Learn the facts of the messages ``later`` in the partition of a message that named
         something unknown; return how many taught something.
 
@@ -204,12 +221,15 @@ class AuthorityGate:
         message is judged by ``judge`` against what is known, in offset order, exactly as
         it will be when its turn comes; only those that pass teach, and a message that
         needs facts nobody sent stays unknown. The same messages are judged again in
-        their turn (teaching again changes nothing: facts only merge)."""
+        their turn (teaching again changes nothing: facts only merge). What ``stuck``
+        itself would teach (a hit's first sighting) is not taught from a later message of
+        the same id: read in order, ``stuck`` would have come first."""
+        own = _ids_taught(lesson(said_of(stuck)))
         taught = 0
         for message in later:
             said = said_of(message)
             lesson_of = lesson(said)
-            if lesson_of is None:
+            if lesson_of is None or own & _ids_taught(lesson_of):
                 continue
             try:
                 judge(said, self._known)

@@ -467,7 +467,7 @@ class ConsumerRuntime:
                 for _, result in entries[index + 1 :]
                 if isinstance(result, Delivery) and result.message_id not in seen
             )
-            if not self._authority.learn_ahead(later):
+            if not self._authority.learn_ahead(message, later):
                 raise
             self._authority.check(message)
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from tracker_support import delivery, hit
+from tracker_support import alert_of, confirmation, delivery, hit
 
 from consumers import AlertRegister, AuthorityGate, MemoryFacts, RegisterFacts
 from schemas import Agreement, Envelope, ExchangeEvent
@@ -53,3 +53,45 @@ def test_register_role_never_waits(agreement: Agreement) -> None:
     with pytest.raises(AuthorityRefused) as refused:
         gate.check(delivery(hit(agreement, NOW)))
     assert ("alert_unknown", False) == (refused.value.rule, refused.value.retriable)
+
+
+def test_sender_copy_behind_a_confirmation_is_learnt_ahead(agreement: Agreement) -> None:
+    """A confirmation whose hit is known only from the sender's copy behind it: unknown,
+    then, once the gate learnt ahead from that copy, accepted."""
+    reported = hit(agreement, NOW)
+    alert = dataclasses.replace(
+        delivery(alert_of(agreement, reported, NOW)), topic="hx.alerts.vehicle"
+    )
+    reporter = reported.envelope.source
+    copy = ExchangeEvent(reported.envelope.evolve(target=reporter), reported.record)
+    answer = delivery(confirmation(agreement, reported, NOW))
+    gate = AuthorityGate(MemoryFacts())
+    gate.check(alert)
+    with pytest.raises(AuthorityUnknown):
+        gate.check(answer)
+    taught = gate.learn_ahead(answer, [delivery(copy, offset=1)])
+    gate.check(answer)
+    assert 1 == taught
+
+
+def test_learning_ahead_keeps_a_stuck_hits_first_sighting(agreement: Agreement) -> None:
+    """A hit waiting for its alert, and behind it another hit with the same hit_id (another
+    reporter, on an alert the receiver knows): not learnt ahead, so the hit read first in
+    order stays the first sighting."""
+    stuck = hit(agreement, NOW)
+    other = hit(agreement, NOW, reporter="320300000000")
+    other = ExchangeEvent(
+        other.envelope,
+        {**other.record, "hit_id": stuck.record["hit_id"], "reporting_agency": "320300000000"},
+    )
+    known = dataclasses.replace(
+        delivery(alert_of(agreement, other, NOW)), topic="hx.alerts.vehicle"
+    )
+    facts = MemoryFacts()
+    gate = AuthorityGate(facts)
+    gate.check(known)
+    gate.check(delivery(other))  # accepted on its own: it would teach the hit
+    facts.rollback()
+    gate.check(known)
+    taught = gate.learn_ahead(delivery(stuck), [delivery(other, offset=1)])
+    assert (0, None) == (taught, facts.hit(stuck.record["hit_id"]))
