@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -79,6 +80,7 @@ def test_learning_ahead_keeps_a_stuck_hits_first_sighting(agreement: Agreement) 
     reporter, on an alert the receiver knows): not learnt ahead, so the hit read first in
     order stays the first sighting."""
     stuck = hit(agreement, NOW)
+    stuck = ExchangeEvent(stuck.envelope, {**stuck.record, "alert_id": str(uuid.uuid4())})
     other = hit(agreement, NOW, reporter="320300000000")
     other = ExchangeEvent(
         other.envelope,
@@ -93,5 +95,7 @@ def test_learning_ahead_keeps_a_stuck_hits_first_sighting(agreement: Agreement) 
     gate.check(delivery(other))  # accepted on its own: it would teach the hit
     facts.rollback()
     gate.check(known)
+    with pytest.raises(AuthorityUnknown):
+        gate.check(delivery(stuck))
     taught = gate.learn_ahead(delivery(stuck), [delivery(other, offset=1)])
     assert (0, None) == (taught, facts.hit(stuck.record["hit_id"]))
