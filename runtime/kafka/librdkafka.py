@@ -966,6 +966,18 @@ class LibrdkafkaAdmin:
                 )
             time.sleep(0.1)
 
+    def delete_topics(self, names: Sequence[str]) -> None:
+        if not names:
+            return
+        with kafka_errors("delete topics"):
+            futures = self._admin.delete_topics(
+                list(names), operation_timeout=self._timeout_s, request_timeout=self._timeout_s
+            )
+        failures = [
+            f for f in _results(futures, "delete topics") if _code(f) != E.UNKNOWN_TOPIC_OR_PART
+        ]
+        _raise_first(failures, "delete topics")
+
     def create_partitions(self, topic: str, total: int) -> None:
         with kafka_errors(f"add partitions to {topic}"):
             futures = self._admin.create_partitions(
