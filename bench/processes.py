@@ -50,6 +50,7 @@ class BridgeProcess:
             "HX_AGREEMENT": str(settings.agreement),
             "HX_STATE_DIR": str(state),
             "HX_LOG_LEVEL": "INFO",
+            "HX_KAFKA_CLIENT": settings.kafka_client,
         }
         with self.log_path.open("wb") as log_file:
             self.process = subprocess.Popen(

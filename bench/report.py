@@ -37,6 +37,7 @@ def sections(result: dict[str, Any]) -> Rows:
             ],
         ),
     ]
+    out.extend(_transport_sections(result.get("transports")))
     lat = result["latency"]
     steps = list(lat["steps"])
     hold = lat.get("hold")
@@ -121,6 +122,69 @@ def sections(result: dict[str, Any]) -> Rows:
         )
     )
     return out
+
+
+def _transport_sections(both: dict[str, Any] | None) -> Rows:
+    """The two transports side by side (issue 21's targets in the headers)."""
+    if both is None:
+        return []
+    if "skipped" in both:
+        return [("Kafka transports", ["skipped"], [[both["skipped"]]])]
+    pub, ratios, bridge = both["publish"], both["publish"]["ratios"], both["bridge"]
+    return [
+        (
+            f"Publish on both transports ({pub['events']} events, median of {pub['rounds']})",
+            ["raw kafka-python", "hxbus kafka-python", "raw confluent-kafka", "hxbus librdkafka"],
+            [
+                [
+                    _n(pub["raw_kafka_python_events_per_s"]),
+                    _n(pub["hxbus_kafka_python_events_per_s"]),
+                    _n(pub["raw_librdkafka_events_per_s"]),
+                    _n(pub["hxbus_librdkafka_events_per_s"]),
+                ]
+            ],
+        ),
+        (
+            "Publish ratios (targets: >= 1.5, >= 0.5, >= 0.7)",
+            [
+                "hxbus librdkafka / raw kafka-python",
+                "hxbus librdkafka / raw confluent-kafka",
+                "hxbus kafka-python / raw kafka-python",
+                "raw confluent-kafka / raw kafka-python",
+            ],
+            [
+                [
+                    f"{ratios['hxbus_librdkafka_vs_raw_kafka_python']:.2f}",
+                    f"{ratios['hxbus_librdkafka_vs_raw_librdkafka']:.2f}",
+                    f"{ratios['hxbus_kafka_python_vs_raw_kafka_python']:.2f}",
+                    f"{ratios['raw_librdkafka_vs_raw_kafka_python']:.2f}",
+                ]
+            ],
+        ),
+        (
+            f"Bridge {bridge['province']} on both transports (target librdkafka >= 1.3x)",
+            ["transport", "records", "bridge ev/s", "raw read ev/s", "RSS MB"],
+            [
+                [
+                    client,
+                    _n(bridge[client]["records"]),
+                    _n(bridge[client]["bridge_events_per_s"]),
+                    _n(bridge[client]["raw_read_events_per_s"]),
+                    f"{bridge[client]['peak_rss_mb']:.0f}",
+                ]
+                for client in ("kafka-python", "librdkafka")
+            ]
+            + [
+                [
+                    "librdkafka / kafka-python",
+                    "",
+                    f"{bridge['ratio_librdkafka_vs_kafka_python']:.2f}",
+                    "",
+                    "",
+                ]
+            ],
+        ),
+    ]
 
 
 def print_tables(result: dict[str, Any], console: Console | None = None) -> None:

@@ -23,6 +23,7 @@ from bench.events import bench_events
 from bench.latency import LatencyRig
 from bench.micro import codec_figures, translation_figures
 from bench.publish import publish_throughput
+from bench.transports import transports
 from hxbus.demo import DEFAULT_RATE
 from runtime import Settings
 from schemas import Agreement
@@ -81,6 +82,16 @@ def run_bench(
         progress(f"bridge: four provinces vs raw read, {plan.bridge_events} events")
         result["bridge"] = bridge_throughput(
             settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
+        )
+        progress("transports: hxbus and raw clients on kafka-python and librdkafka")
+        result["transports"] = transports(
+            settings,
+            agreement,
+            events,
+            publish_events=plan.publish_events,
+            rounds=plan.publish_rounds,
+            bridge_events=plan.bridge_events,
+            workdir=workdir / "transports",
         )
         progress("latency: created_at -> local file")
         result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)

@@ -43,7 +43,13 @@ from confluent_kafka import admin as ck_admin
 
 from runtime.kafka.login_probe import sasl_wanted, tls_refusal
 from runtime.kafka.options import AdminOptions, ConsumerOptions, ProducerOptions
-from runtime.kafka.protocols import CommitCallback, RebalanceListener
+from runtime.kafka.protocols import (
+    Admin,
+    CommitCallback,
+    Consumer,
+    Producer,
+    RebalanceListener,
+)
 from runtime.kafka.records import (
     AclBinding,
     BrokerNode,
@@ -506,7 +512,7 @@ class LibrdkafkaProducer:
             self._producer.abort_transaction(self._txn_timeout_s)
 
 
-def open_producer(settings: Settings, options: ProducerOptions) -> LibrdkafkaProducer:
+def open_producer(settings: Settings, options: ProducerOptions) -> Producer:
     """A connected idempotent acks=all producer (transactional with a ``transactional_id``)."""
     connection = _Connection()
     config = producer_config(settings, options, connection)
@@ -792,7 +798,7 @@ class LibrdkafkaConsumer:
             self._consumer.close()
 
 
-def open_consumer(settings: Settings, options: ConsumerOptions) -> LibrdkafkaConsumer:
+def open_consumer(settings: Settings, options: ConsumerOptions) -> Consumer:
     """A connected consumer (manual commits, ``read_committed``); one per thread."""
     connection = _Connection()
     config = consumer_config(settings, options, connection)
@@ -1115,7 +1121,7 @@ def _code(exc: BaseException) -> int | None:
     return error.code() if error is not None else None
 
 
-def open_admin(settings: Settings, options: AdminOptions) -> LibrdkafkaAdmin:
+def open_admin(settings: Settings, options: AdminOptions) -> Admin:
     """A connected admin client; the caller closes it."""
     connection = _Connection()
     config = _common_config(settings, connection)
