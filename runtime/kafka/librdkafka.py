@@ -120,11 +120,29 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
+#: Refusals that no retry changes: the record or the request itself is wrong, or this
+#: producer was fenced by a newer one with its transactional id.
+_FINAL_CODES = frozenset(
+    {
+        E.MSG_SIZE_TOO_LARGE,
+        E.RECORD_LIST_TOO_LARGE,
+        E.INVALID_RECORD,
+        E.INVALID_CONFIG,
+        E.INVALID_REQUEST,
+        E.UNSUPPORTED_VERSION,
+        E.INVALID_TRANSACTION_TIMEOUT,
+        E.PRODUCER_FENCED,
+        E._FENCED,
+        E.INVALID_PRODUCER_EPOCH,
+    }
+)
+
+
 def error_for(error: ck.KafkaError, action: str = "") -> BrokerError:
     """Our error for a librdkafka ``KafkaError``: refused (``NotAuthorized``), unanswered
-    (``BrokerUnavailable``) or any other refusal (``BrokerError``). A fatal error (a fenced
-    or broken idempotent/transactional producer) and one librdkafka marks neither
-    retriable nor transient is not retriable on our side either."""
+    (``BrokerUnavailable``) or any other refusal (``BrokerError``, retriable as on
+    kafka-python, except a fatal error, e.g. a fenced producer, and the refusals of
+    ``_FINAL_CODES``, which no retry changes)."""
     prefix = f"{action}: " if action else ""
     text = f"{prefix}{error.str()} ({error.name()})"
     code = error.code()
@@ -135,7 +153,7 @@ def error_for(error: ck.KafkaError, action: str = "") -> BrokerError:
         ours = BrokerUnavailable(text)
     else:
         ours = BrokerError(text)
-        if error.fatal() or (code > 0 and not error.retriable()):
+        if error.fatal() or code in _FINAL_CODES:
             ours.retriable = False
     return ours
 
