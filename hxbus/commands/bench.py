@@ -1,8 +1,10 @@
-"""``hxbus bench [--quick] [--out FILE.json]``: hxbus beside raw kafka-python, same run.
+"""``hxbus bench [--quick] [--out FILE.json]``: hxbus beside the raw clients, same run.
 
 Publish throughput (Publisher vs a raw KafkaProducer with the same settings), bridge
 throughput per province (``hxbus bridge run`` vs a raw KafkaConsumer), end-to-end latency
-at fixed rates, codec/validation/translation micro-figures and a bridge's peak RSS,
+at fixed rates, hxbus publish and a bridge on both Kafka transports (kafka-python,
+librdkafka) beside raw kafka-python and raw confluent-kafka (with the librdkafka extra),
+codec/validation/translation micro-figures and a bridge's peak RSS,
 against the broker of ``HX_BOOTSTRAP``. Tables to stdout; ``--out`` writes the JSON.
 ``--quick`` takes under two minutes; the full run several (it holds rates for 60 s).
 The code lives in the top-level ``bench`` package.

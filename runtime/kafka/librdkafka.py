@@ -31,7 +31,6 @@ the oldest confluent-kafka whose librdkafka logs in to Kafka 4.x with SCRAM-SHA-
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -377,13 +376,17 @@ def _ours(tp: ck.TopicPartition) -> TopicPartition:
 
 
 class _Send:
-    """A ``SendFuture``: done when librdkafka's delivery report for the record was served."""
+    """A ``SendFuture``: done when librdkafka's delivery report for the record was served.
+
+    The report runs inside a ``poll`` of whichever thread serves the producer; a waiter
+    serves it too (``poll`` is thread-safe), so a plain flag is enough: no lock per record.
+    """
 
     __slots__ = ("_done", "_error", "_metadata", "_producer")
 
     def __init__(self, producer: LibrdkafkaProducer) -> None:
         self._producer = producer
-        self._done = threading.Event()
+        self._done = False
         self._error: BaseException | None = None
         self._metadata: RecordMetadata | None = None
 
@@ -394,13 +397,13 @@ class _Send:
             self._metadata = RecordMetadata(
                 str(message.topic()), int(message.partition() or 0), int(message.offset() or 0)
             )
-        self._done.set()
+        self._done = True
 
     @property
     def is_done(self) -> bool:
-        if not self._done.is_set():
+        if not self._done:
             self._producer.serve()
-        return self._done.is_set()
+        return self._done
 
     @property
     def error(self) -> BaseException | None:
@@ -408,14 +411,14 @@ class _Send:
 
     def get(self, timeout_s: float | None = None) -> RecordMetadata:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not self._done.is_set():
-            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+        while not self._done:
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
             if left <= 0:
                 raise BrokerUnavailable(f"no acknowledgement within {timeout_s:g} s")
             self._producer.serve(left)
         if self._error is not None:
             raise self._error
-        assert self._metadata is not None  # set with _done when there is no error
+        assert self._metadata is not None  # set before _done when there is no error
         return self._metadata
 
 
