@@ -154,6 +154,9 @@ def error_for(error: ck.KafkaError, action: str = "") -> BrokerError:
         ours = BrokerError(text)
         if error.fatal() or code in _FINAL_CODES:
             ours.retriable = False
+    # Chained to the client's error, as when raised ``from`` it (callers and tests read
+    # the Kafka error name there); ``raise ... from exc`` replaces it with the original.
+    ours.__cause__ = ck.KafkaException(error)
     return ours
 
 
@@ -425,8 +428,13 @@ class _Send:
 class LibrdkafkaProducer:
     """``runtime.kafka.protocols.Producer`` on confluent-kafka's ``Producer``."""
 
-    def __init__(self, producer: ck.Producer, options: ProducerOptions) -> None:
+    def __init__(
+        self, producer: ck.Producer, options: ProducerOptions, common: Mapping[str, Any]
+    ) -> None:
         self._producer = producer
+        #: The connection settings (for a group-metadata consumer, see _group_metadata).
+        self._common = dict(common)
+        self._bare_groups: dict[str, Any] = {}
         self._max_block_s = (options.max_block_ms or 60_000) / 1000
         self._transactional = options.transactional_id is not None
         self._closed = False
@@ -522,7 +530,23 @@ class LibrdkafkaProducer:
     ) -> None:
         native = [_native(tp, offset) for tp, offset in offsets.items()]
         with kafka_errors("send offsets to transaction"):
-            self._producer.send_offsets_to_transaction(native, group.native, self._txn_timeout_s)
+            self._producer.send_offsets_to_transaction(
+                native, self._group_metadata(group), self._txn_timeout_s
+            )
+
+    def _group_metadata(self, group: GroupMetadata) -> Any:
+        """librdkafka's serialized group metadata: the consumer's own, or (a caller that
+        has only the group id) that of a consumer of the group that never joined it, as
+        kafka-python sends then: no generation, so the broker does not fence by it."""
+        if group.native is not None:
+            return group.native
+        if group.group_id not in self._bare_groups:
+            consumer = ck.Consumer({**self._common, "group.id": group.group_id})
+            try:
+                self._bare_groups[group.group_id] = consumer.consumer_group_metadata()
+            finally:
+                consumer.close()
+        return self._bare_groups[group.group_id]
 
     def commit_transaction(self) -> None:
         with kafka_errors("commit transaction"):
@@ -544,7 +568,8 @@ def open_producer(settings: Settings, options: ProducerOptions) -> Producer:
         "connect producer",
         options.bootstrap_timeout_ms,
     )
-    return LibrdkafkaProducer(producer, options)
+    common = _common_config(settings, connection)
+    return LibrdkafkaProducer(producer, options, common)
 
 
 # -- consumer ---------------------------------------------------------------------------------
@@ -680,16 +705,17 @@ class LibrdkafkaConsumer:
         for message in messages:
             error = message.error()
             if error is not None:
-                self._poll_error(error)
+                topic = message.topic()
+                self._poll_error(error, f"poll {topic}" if topic else "poll")
                 continue
             record = _record(message)
             polled.setdefault(record.tp, []).append(record)
         return polled
 
-    def _poll_error(self, error: ck.KafkaError) -> None:
+    def _poll_error(self, error: ck.KafkaError, action: str) -> None:
         """A fetch error: refusals and unknown errors are raised; a broker away or a
         partition end is librdkafka's to retry (kafka-python's poll stays quiet too)."""
-        mapped = error_for(error, "poll")
+        mapped = error_for(error, action)
         if error.code() == E._PARTITION_EOF or (
             isinstance(mapped, BrokerUnavailable) and not error.fatal()
         ):
@@ -928,12 +954,22 @@ class LibrdkafkaAdmin:
         return frozenset(name for name, t in self._metadata().topics.items() if t.error is None)
 
     def describe_topics(self, names: Sequence[str]) -> dict[str, TopicDescription]:
-        topics = self._metadata().topics
+        topics = dict(self._metadata().topics)
+        for name in names:
+            if name not in topics:
+                # The full listing leaves out what this user may not describe: ask for the
+                # topic by name to hear whether it is unknown or refused.
+                with kafka_errors(f"describe topic {name}"):
+                    found = self._admin.list_topics(name, timeout=self._timeout_s).topics
+                topics.update(found)
         described: dict[str, TopicDescription] = {}
         for name in names:
             topic = topics.get(name)
-            if topic is None or topic.error is not None:
+            if topic is None or (
+                topic.error is not None and topic.error.code() == E.UNKNOWN_TOPIC_OR_PART
+            ):
                 continue
+            _raise_if(topic.error, f"describe topic {name}")
             partitions = tuple(
                 PartitionDescription(p.id, p.leader, tuple(p.replicas))
                 for p in sorted(topic.partitions.values(), key=lambda p: p.id)
