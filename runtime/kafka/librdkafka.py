@@ -665,7 +665,15 @@ class LibrdkafkaConsumer:
             self._consumer.unsubscribe()
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
-        self._manual = dict.fromkeys(partitions, ck.OFFSET_STORED)
+        # Without a group there is no committed offset to ask for (asking would be a
+        # FindCoordinator the ACLs refuse): start where auto.offset.reset says.
+        if self._group_id is None:
+            start = ck.OFFSET_BEGINNING
+            if self._options.auto_offset_reset == "latest":
+                start = ck.OFFSET_END
+        else:
+            start = ck.OFFSET_STORED
+        self._manual = dict.fromkeys(partitions, start)
         self._assign_manual()
 
     def _assign_manual(self) -> None:
@@ -774,6 +782,8 @@ class LibrdkafkaConsumer:
         return None if high is None or high < 0 else int(high)
 
     def committed(self, partition: TopicPartition) -> int | None:
+        if self._group_id is None:  # no group: nothing was ever committed
+            return None
         with kafka_errors(f"committed offset of {partition.topic}[{partition.partition}]"):
             (found,) = self._consumer.committed([_native(partition)], timeout=30)
         _raise_if(found.error, "committed offset")
