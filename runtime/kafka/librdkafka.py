@@ -958,8 +958,11 @@ def _mechanism(name: str) -> ck_admin.ScramMechanism:
 class LibrdkafkaAdmin:
     """``runtime.kafka.protocols.Admin`` on confluent-kafka's ``AdminClient``."""
 
-    def __init__(self, admin: ck_admin.AdminClient, options: AdminOptions) -> None:
+    def __init__(
+        self, admin: ck_admin.AdminClient, options: AdminOptions, settings: Settings
+    ) -> None:
         self._admin = admin
+        self._settings = settings
         self._timeout_s = (options.request_timeout_ms or 30_000) / 1000
 
     def describe_cluster(self) -> tuple[BrokerNode, ...]:
@@ -1103,7 +1106,23 @@ class LibrdkafkaAdmin:
             if _code(exc) == E.SECURITY_DISABLED:
                 return None
             raise
+        if not found and not self._settings.effective_security_protocol.startswith("SASL_"):
+            return self._acls_unless_no_authorizer()
         return tuple(sorted(_acl_from(b) for b in found))
+
+    def _acls_unless_no_authorizer(self) -> tuple[AclBinding, ...] | None:
+        """No ACLs, or no authorizer at all? librdkafka 2.16.0 answers both with an empty
+        list (it drops DescribeAcls' SECURITY_DISABLED). Only a client that does not log
+        in can meet a broker without one (hxbus's secured brokers want SASL, a development
+        ``--plain-port`` aside), so it asks once more through the kafka-python transport
+        (always installed), which reports the broker's answer."""
+        from runtime.kafka import kafka_python  # the default transport, a core dependency
+
+        admin = kafka_python.open_admin(self._settings, AdminOptions())
+        try:
+            return admin.describe_acls()
+        finally:
+            admin.close()
 
     def create_acls(self, acls: Sequence[AclBinding]) -> None:
         if not acls:
@@ -1212,4 +1231,4 @@ def open_admin(settings: Settings, options: AdminOptions) -> Admin:
         "connect admin client",
         options.bootstrap_timeout_ms,
     )
-    return LibrdkafkaAdmin(admin, options)
+    return LibrdkafkaAdmin(admin, options, settings)
