@@ -15,7 +15,6 @@ installed the section says so and measures nothing.
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 import time
 import uuid
@@ -29,17 +28,21 @@ from bench.publish import _hxbus_seconds
 from bridge import bridge_topics
 from producers import MessageBuilder, Publisher, producer_overrides
 from runtime import Settings, agreement_signers
-from runtime.kafka import raw
+from runtime.kafka import raw, transport
 from schemas import Agreement, ExchangeEvent
-from schemas.errors import BenchFailed
+from schemas.errors import BenchFailed, ConfigError
 
 #: Seconds without a message after which a bench bridge stops by itself.
 IDLE_STOP_S = 3.0
 SIDES = ("raw_kafka_python", "hxbus_kafka_python", "raw_librdkafka", "hxbus_librdkafka")
 
 
-def librdkafka_installed() -> bool:
-    return importlib.util.find_spec("confluent_kafka") is not None
+def librdkafka_installed(settings: Settings) -> bool:
+    try:
+        transport(_on(settings, "librdkafka"))
+    except ConfigError:  # the extra is not installed
+        return False
+    return True
 
 
 def _on(settings: Settings, client: str) -> Settings:
@@ -168,7 +171,7 @@ def transports(
     workdir: Path,
 ) -> dict[str, Any]:
     """The whole section; ``{"skipped": why}`` without confluent-kafka."""
-    if not librdkafka_installed():
+    if not librdkafka_installed(settings):
         return {"skipped": "confluent-kafka is not installed: pip install 'hxbus[librdkafka]'"}
     started = time.monotonic()
     result: dict[str, Any] = {
