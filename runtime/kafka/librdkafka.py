@@ -609,6 +609,7 @@ class _Rebalance:
         self._listener = listener
 
     def assigned(self, _native_consumer: ck.Consumer, partitions: list[ck.TopicPartition]) -> None:
+        self._consumer.forget_seeks(partitions)  # a new owner starts from the committed
         if self._listener is not None:
             self._listener.on_assigned(frozenset(_ours(tp) for tp in partitions))
 
@@ -639,7 +640,13 @@ class LibrdkafkaConsumer:
         #: Partitions read by ``assign`` (no group): re-assigned with offsets to seek them.
         self._manual: dict[TopicPartition, int] | None = None
         self._commits: deque[tuple[frozenset[tuple[str, int, int]], CommitCallback]] = deque()
+        #: The offset each partition was last sought to (position before anything is read).
+        self._sought: dict[TopicPartition, int] = {}
         self._closed = False
+
+    def forget_seeks(self, partitions: Iterable[ck.TopicPartition]) -> None:
+        for tp in partitions:
+            self._sought.pop(_ours(tp), None)
 
     def on_commit(self, error: ck.KafkaError | None, partitions: list[ck.TopicPartition]) -> None:
         """librdkafka's commit report (``on_commit``), served inside poll."""
@@ -754,6 +761,8 @@ class LibrdkafkaConsumer:
                 self._consumer.resume([_native(tp) for tp in partitions])
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
+        if offset >= 0:
+            self._sought[partition] = offset
         if self._manual is not None and partition in self._manual:
             self._manual[partition] = offset
         with kafka_errors(f"seek {partition.topic}[{partition.partition}]"):
@@ -780,7 +789,10 @@ class LibrdkafkaConsumer:
             (found,) = self._consumer.position([_native(partition)])
         if found.offset >= 0:
             return int(found.offset)
-        # Nothing fetched yet: where the next read starts (committed, else by reset policy).
+        # Nothing read yet (librdkafka knows a position only once it fetched): where the
+        # next read starts: where it was sought, else committed, else by the reset policy.
+        if partition in self._sought:
+            return self._sought[partition]
         committed = self.committed(partition)
         if committed is not None:
             return committed
