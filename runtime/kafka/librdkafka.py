@@ -1007,7 +1007,7 @@ class LibrdkafkaAdmin:
                 continue
             _raise_if(topic.error, f"describe topic {name}")
             partitions = tuple(
-                PartitionDescription(p.id, p.leader, tuple(p.replicas))
+                PartitionDescription(p.id, p.leader, tuple(p.replicas), tuple(p.isrs))
                 for p in sorted(topic.partitions.values(), key=lambda p: p.id)
             )
             described[name] = TopicDescription(name, partitions)
