@@ -185,27 +185,10 @@ def _known_target(target: str | None, agreement: Agreement) -> str:
 
 
 def _fan_out(envelope: Envelope, targets: list[str], agreement: Agreement) -> list[Route]:
-    """One copy per target; ``envelope.target``, when set, picks one of them (a re-send)."""
+    """A request's copies, one per target (``_directed_copies``)."""
     if not targets:
         raise ValidationFailed([Issue("target_agencies", "names no agency")])
-    if envelope.target is not None:
-        if envelope.target not in targets:
-            raise ValidationFailed(
-                [Issue("hxtarget", f"{envelope.target} is not one of target_agencies")]
-            )
-        targets = [envelope.target]
-    correlation_id = envelope.correlation_id or envelope.message_id
-    return [
-        Route(
-            inbox_topic(_known_target(target, agreement)),
-            envelope.evolve(
-                message_id=fan_out_message_id(envelope.message_id, target),
-                target=target,
-                correlation_id=correlation_id,
-            ),
-        )
-        for target in dict.fromkeys(targets)
-    ]
+    return _directed_copies(envelope, targets, agreement, "one of target_agencies")
 
 
 # -- need to know -----------------------------------------------------------------------
@@ -263,14 +246,18 @@ def _issuer_first(audience: Audience) -> list[str]:
     return sorted(audience.recipients, key=lambda agency: (agency != audience.issuer, agency))
 
 
-def _directed_copies(envelope: Envelope, targets: list[str], agreement: Agreement) -> list[Route]:
-    """One copy per target, as a request's fan-out: ``envelope.target``, when set, picks
-    one of them (a re-send, or a withdrawal for one dropped agency)."""
+def _directed_copies(
+    envelope: Envelope,
+    targets: list[str],
+    agreement: Agreement,
+    targets_are: str = "one of the alert's recipients",
+) -> list[Route]:
+    """One copy per target, each into its inbox: ``envelope.target``, when set, picks one
+    of them (a re-send, or a withdrawal for one dropped agency); ``targets_are`` names the
+    list in the refusal of any other."""
     if envelope.target is not None:
         if envelope.target not in targets:
-            raise ValidationFailed(
-                [Issue("hxtarget", f"{envelope.target} is not one of the alert's recipients")]
-            )
+            raise ValidationFailed([Issue("hxtarget", f"{envelope.target} is not {targets_are}")])
         targets = [envelope.target]
     correlation_id = envelope.correlation_id or envelope.message_id
     return [
