@@ -59,7 +59,6 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
-import httpx
 from pydantic import SecretStr
 from rich.console import Console
 from rich.live import Live
@@ -85,6 +84,7 @@ from hxbus.console import (
     RoleUrl,
     Sources,
 )
+from hxbus.healthz_wait import wait_healthy
 from hxbus.metrics_view import Scrape, View, scrape
 from hxbus.top_frame import DEFAULT_PORTS, render
 from producers import (
@@ -111,7 +111,7 @@ from schemas import (
     inbox_topic,
     utc_now_ms,
 )
-from schemas.errors import BrokerUnavailable, ConfigError
+from schemas.errors import ConfigError
 
 PUBLISHER_PORT, TRACKER_PORT = DEFAULT_PORTS[0], DEFAULT_PORTS[1]
 #: The lookup service's metrics port (beside the tracker's; not among ``hxbus top``'s).
@@ -486,24 +486,18 @@ class RegionalDemo:
     def _wait_ready(self, timeout_s: float = 90.0) -> None:
         """Every role's /healthz answers 200 (connected and assigned), or a clear error."""
         self._say(f"starting {len(self.roles)} roles: " + ", ".join(r.name for r in self.roles))
-        deadline = time.monotonic() + timeout_s
-        waiting = list(self.roles)
-        with httpx.Client(timeout=1.0) as client:
-            while waiting:
-                for role in list(waiting):
-                    if role.process.poll() is not None:
-                        raise ConfigError(
-                            f"{role.name} exited with {role.process.returncode}; see {role.log}"
-                        )
-                    try:
-                        if client.get(f"http://127.0.0.1:{role.port}/healthz").status_code == 200:
-                            waiting.remove(role)
-                    except httpx.HTTPError:
-                        pass
-                if waiting and time.monotonic() > deadline:
-                    names = ", ".join(r.name for r in waiting)
-                    raise BrokerUnavailable(f"{names} not ready after {timeout_s:.0f} s")
-                time.sleep(0.2)
+        wait_healthy(
+            self.roles,
+            lambda role: (
+                None
+                if role.process.poll() is None
+                else ConfigError(
+                    f"{role.name} exited with {role.process.returncode}; see {role.log}"
+                )
+            ),
+            timeout_s,
+            interval_s=0.2,
+        )
 
     # --- running ---------------------------------------------------------------------------
 

@@ -17,16 +17,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from bridge.runner import default_group
 from hxbus import broker
 from hxbus.broker.layout import Cluster
 from hxbus.drill.receiver import Receiver
+from hxbus.healthz_wait import wait_healthy
 from runtime import Settings, run_provisioning
 from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
 from schemas import Agreement, bridge_principal
@@ -186,22 +184,14 @@ class Region:
 
     def wait_ready(self, names: list[str], timeout_s: float = 180.0) -> None:
         """Each role's /healthz answers 200 (connected, partitions held), or an error."""
-        deadline = time.monotonic() + timeout_s
-        waiting = [self.roles[n] for n in names]
-        with httpx.Client(timeout=1.0) as client:
-            while waiting:
-                for role in list(waiting):
-                    if not role.alive():
-                        raise BrokerUnavailable(f"{role.name} exited; see {role.log}")
-                    try:
-                        if client.get(f"http://127.0.0.1:{role.port}/healthz").status_code == 200:
-                            waiting.remove(role)
-                    except httpx.HTTPError:
-                        pass
-                if waiting and time.monotonic() > deadline:
-                    left = ", ".join(r.name for r in waiting)
-                    raise BrokerUnavailable(f"{left} not ready after {timeout_s:.0f} s")
-                time.sleep(0.3)
+        wait_healthy(
+            [self.roles[n] for n in names],
+            lambda role: (
+                None if role.alive() else BrokerUnavailable(f"{role.name} exited; see {role.log}")
+            ),
+            timeout_s,
+            interval_s=0.3,
+        )
 
     # -- the publisher -----------------------------------------------------------------
 
