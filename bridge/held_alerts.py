@@ -25,11 +25,10 @@ of one withdrawal is audited, not delivered again).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from types import TracebackType
 
-from runtime.state_db import open_state_db
+from runtime.state_db import StagedWrites, group_file, open_state_db
 from schemas import utc_now_ms
 
 _SCHEMA = """
@@ -59,8 +58,7 @@ CREATE TABLE IF NOT EXISTS ended (
 
 def held_alerts_path(state_dir: Path, group: str) -> Path:
     """Where the held-alerts store of bridge group ``group`` lives under ``state_dir``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
-    return state_dir / "bridge" / f"{safe}.held.sqlite"
+    return group_file(state_dir, "bridge", group, ".held.sqlite")
 
 
 class HeldAlerts:
@@ -71,7 +69,7 @@ class HeldAlerts:
         # autocommit: ``add`` opens the batch's transaction, ``commit``/``rollback`` end it.
         self._db = open_state_db(path, busy_timeout_s=10.0, autocommit=True)
         self._db.executescript(_SCHEMA)
-        self._open = False
+        self._batch = StagedWrites(self._db)
 
     def holds(self, alert_id: str) -> bool:
         """Whether the province holds ``alert_id`` (staged rows of this batch included)."""
@@ -95,7 +93,7 @@ class HeldAlerts:
     ) -> None:
         """Stage: the province now holds this alert (latest revision kept), received by
         ``agencies`` (added to those of earlier revisions)."""
-        self._begin()
+        self._batch.stage()
         self._db.execute(
             "INSERT INTO held (alert_id, alert_kind, revision, message_id, delivered_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET "
@@ -118,7 +116,7 @@ class HeldAlerts:
 
     def add_recipient(self, alert_id: str, agency: str) -> None:
         """Stage: ``agency`` received the alert too (its copy was not delivered again)."""
-        self._begin()
+        self._batch.stage()
         self._db.execute(
             "INSERT OR IGNORE INTO held_by (alert_id, agency) VALUES (?, ?)", (alert_id, agency)
         )
@@ -128,7 +126,7 @@ class HeldAlerts:
 
     def release(self, alert_id: str, agency: str) -> tuple[str, ...]:
         """Stage: a narrowing dropped ``agency``; the agencies that still hold the alert."""
-        self._begin()
+        self._batch.stage()
         self._db.execute(
             "INSERT OR IGNORE INTO released (alert_id, agency) VALUES (?, ?)", (alert_id, agency)
         )
@@ -146,7 +144,7 @@ class HeldAlerts:
 
     def end(self, alert_id: str, message_id: str) -> None:
         """Stage: the local system now has a status change of ``alert_id``."""
-        self._begin()
+        self._batch.stage()
         self._db.execute(
             "INSERT OR IGNORE INTO ended (alert_id, message_id) VALUES (?, ?)",
             (alert_id, message_id),
@@ -154,25 +152,16 @@ class HeldAlerts:
 
     def reopen(self, alert_id: str) -> None:
         """Stage: a newer revision was delivered after a status change (a re-share)."""
-        self._begin()
+        self._batch.stage()
         self._db.execute("DELETE FROM ended WHERE alert_id = ?", (alert_id,))
-
-    def _begin(self) -> None:
-        if not self._open:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._open = True
 
     def commit(self) -> None:
         """Make the staged rows durable (called after the sink's flush)."""
-        if self._open:
-            self._db.execute("COMMIT")
-            self._open = False
+        self._batch.commit()
 
     def rollback(self) -> None:
         """Forget the staged rows (the sink did not make the batch durable)."""
-        if self._open:
-            self._db.execute("ROLLBACK")
-            self._open = False
+        self._batch.rollback()
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM held").fetchone()[0])

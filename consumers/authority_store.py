@@ -19,11 +19,10 @@ targets are the union of its copies; a hit's first sighting stays.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Protocol
 
-from runtime.state_db import open_state_db
+from runtime.state_db import StagedWrites, group_file, open_state_db
 from schemas.authority import AlertFacts, Facts, HitFacts, Lesson, RequestFacts
 
 _SCHEMA = """
@@ -70,8 +69,7 @@ class FactStore(Facts, Protocol):
 
 def authority_path(state_dir: Path, group: str) -> Path:
     """Where the authority facts of consumer group ``group`` live under ``state_dir``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
-    return state_dir / "authority" / f"{safe}.sqlite"
+    return group_file(state_dir, "authority", group)
 
 
 class NullFacts:
@@ -153,7 +151,7 @@ class SqliteFacts:
         # autocommit: ``note`` opens the batch's transaction, ``commit``/``rollback`` end it.
         self._db = open_state_db(path, busy_timeout_s=10.0, autocommit=True)
         self._db.executescript(_SCHEMA)
-        self._open = False
+        self._batch = StagedWrites(self._db)
 
     def alert(self, alert_id: str) -> AlertFacts | None:
         row = self._db.execute(
@@ -190,9 +188,7 @@ class SqliteFacts:
         return RequestFacts(str(row[0]), frozenset(str(r[0]) for r in targets))
 
     def note(self, lesson: Lesson) -> None:
-        if not self._open:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._open = True
+        self._batch.stage()
         if lesson.alert is not None:
             alert_id, facts = lesson.alert
             self._db.execute(
@@ -225,14 +221,10 @@ class SqliteFacts:
             )
 
     def commit(self) -> None:
-        if self._open:
-            self._db.execute("COMMIT")
-            self._open = False
+        self._batch.commit()
 
     def rollback(self) -> None:
-        if self._open:
-            self._db.execute("ROLLBACK")
-            self._open = False
+        self._batch.rollback()
 
     def close(self) -> None:
         self.rollback()

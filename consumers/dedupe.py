@@ -28,7 +28,6 @@ however old the DLQ entry is. Crash and rebalance redeliveries need only minutes
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -36,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 
 from consumers.dlq import DLQ_RETENTION_MS
-from runtime.state_db import open_state_db
+from runtime.state_db import group_file, open_state_db
 
 #: As long as the DLQ keeps an entry (see the module docstring).
 DEFAULT_RETENTION = timedelta(milliseconds=DLQ_RETENTION_MS)
@@ -53,8 +52,7 @@ CREATE INDEX IF NOT EXISTS handled_by_age ON handled (handled_at);
 
 def store_path(state_dir: Path, group: str) -> Path:
     """Where the dedupe store of consumer group ``group`` lives under ``state_dir``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
-    return state_dir / "dedupe" / f"{safe}.sqlite"
+    return group_file(state_dir, "dedupe", group)
 
 
 class DedupeStore:

@@ -26,14 +26,13 @@ de-duplicate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 from consumers.tracker_state import Answer, Expectation, NoticeState, TrackedItem
-from runtime.state_db import open_state_db
+from runtime.state_db import group_file, open_state_db
 from schemas.errors import ConfigError
 
 DEFAULT_GROUP = "hx.tracker"
@@ -69,8 +68,7 @@ _COLUMNS = (
 
 def tracker_path(state_dir: Path, group: str = DEFAULT_GROUP) -> Path:
     """Where the state of the tracker of consumer group ``group`` lives."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
-    return state_dir / "tracker" / f"{safe}.sqlite"
+    return group_file(state_dir, "tracker", group)
 
 
 def to_ms(moment: datetime) -> int:

@@ -17,6 +17,7 @@ way, for the same reasons:
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -39,3 +40,36 @@ def open_state_db(
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def group_file(state_dir: Path, folder: str, group: str, suffix: str = ".sqlite") -> Path:
+    """The state file of consumer group ``group`` in ``state_dir/folder``: the group's name
+    with every character outside ``A-Za-z0-9._-`` made ``_`` (a group name is free text)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", group)
+    return state_dir / folder / f"{safe}{suffix}"
+
+
+class StagedWrites:
+    """One batch's writes to a state file opened with ``autocommit=True``: ``stage`` opens
+    the transaction before the first write (``BEGIN IMMEDIATE``: the writer's lock now, not
+    at the first write), ``commit`` keeps the batch's rows once the batch is durable,
+    ``rollback`` forgets them. Either ends nothing when nothing was staged."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._open = False
+
+    def stage(self) -> None:
+        if not self._open:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._open = True
+
+    def commit(self) -> None:
+        if self._open:
+            self._db.execute("COMMIT")
+            self._open = False
+
+    def rollback(self) -> None:
+        if self._open:
+            self._db.execute("ROLLBACK")
+            self._open = False
