@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runtime.state_db import StagedWrites, group_file, open_state_db
-from schemas.authority import AlertFacts, Facts, HitFacts, Lesson, RequestFacts
+from schemas.authority import AlertFacts, Facts, HitFacts, Lesson, NoFacts, RequestFacts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -72,18 +72,9 @@ def authority_path(state_dir: Path, group: str) -> Path:
     return group_file(state_dir, "authority", group)
 
 
-class NullFacts:
+class NullFacts(NoFacts):
     """Knows and keeps nothing: for a role whose handler keeps the facts itself (the alert
     register folds every accepted alert into its ``AlertRegister``)."""
-
-    def alert(self, alert_id: str) -> AlertFacts | None:
-        return None
-
-    def hit(self, hit_id: str) -> HitFacts | None:
-        return None
-
-    def request(self, request_id: str) -> RequestFacts | None:
-        return None
 
     def note(self, lesson: Lesson) -> None:
         return None
