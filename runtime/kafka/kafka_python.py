@@ -522,13 +522,15 @@ def open_consumer(settings: Settings, options: ConsumerOptions) -> KafkaPythonCo
 # -- admin ---------------------------------------------------------------------------------
 
 
-def _acl(binding: AclBinding) -> Any:
-    return ACL(
+def _acl(binding: AclBinding, acl_type: Any = ACL, pattern_type: Any = ResourcePattern) -> Any:
+    """``binding`` as kafka-python's ACL (or, given ACLFilter and ResourcePatternFilter, the
+    filter matching exactly it)."""
+    return acl_type(
         principal=binding.principal,
         host=binding.host,
         operation=ACLOperation[binding.operation],
         permission_type=ACLPermissionType[binding.permission],
-        resource_pattern=ResourcePattern(
+        resource_pattern=pattern_type(
             ResourceType[binding.resource_type],
             binding.resource_name,
             ACLResourcePatternType[binding.pattern_type],
@@ -550,17 +552,7 @@ def _binding(acl: Any) -> AclBinding:
 
 
 def _exact_filter(binding: AclBinding) -> Any:
-    return ACLFilter(
-        principal=binding.principal,
-        host=binding.host,
-        operation=ACLOperation[binding.operation],
-        permission_type=ACLPermissionType[binding.permission],
-        resource_pattern=ResourcePatternFilter(
-            ResourceType[binding.resource_type],
-            binding.resource_name,
-            ACLResourcePatternType[binding.pattern_type],
-        ),
-    )
+    return _acl(binding, ACLFilter, ResourcePatternFilter)
 
 
 def _topic_config_resource(topic: str, configs: Mapping[str, str] | Sequence[str]) -> Any:

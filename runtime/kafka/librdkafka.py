@@ -940,19 +940,27 @@ def _acl_from(binding: Any) -> AclBinding:
 
 
 def _acl_to(acl: AclBinding) -> ck_admin.AclBinding:
-    return ck_admin.AclBinding(
-        ck_admin.ResourceType[acl.resource_type],
-        acl.resource_name,
-        ck_admin.ResourcePatternType[acl.pattern_type],
-        acl.principal,
-        acl.host,
-        ck_admin.AclOperation[acl.operation],
-        ck_admin.AclPermissionType[acl.permission],
-    )
+    return ck_admin.AclBinding(*_acl_fields(acl))
 
 
 def _acl_filter(acl: AclBinding) -> ck_admin.AclBindingFilter:
-    return ck_admin.AclBindingFilter(
+    """The filter matching exactly ``acl`` (every field given, none a wildcard)."""
+    return ck_admin.AclBindingFilter(*_acl_fields(acl))
+
+
+def _acl_fields(
+    acl: AclBinding,
+) -> tuple[
+    ck_admin.ResourceType,
+    str,
+    ck_admin.ResourcePatternType,
+    str,
+    str,
+    ck_admin.AclOperation,
+    ck_admin.AclPermissionType,
+]:
+    """``acl`` as the positional arguments of confluent-kafka's AclBinding and its filter."""
+    return (
         ck_admin.ResourceType[acl.resource_type],
         acl.resource_name,
         ck_admin.ResourcePatternType[acl.pattern_type],
