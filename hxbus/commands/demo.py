@@ -11,7 +11,7 @@ agreement's topics, logins and ACLs, starts the four province bridges (directory
 under ``DIR/<province>/inbox/``) and the request tracker, publishes synthetic traffic
 among the ten agencies (each with its own login and key) while the live view runs, waits
 for the bridges to deliver everything, and prints a summary that says how it ran. Stops
-what it started, also on Ctrl-C. See ``hxbus/demo.py`` for what each step does and why.
+what it started, also on Ctrl-C. See the ``hxbus.demo`` package for what each step does and why.
 """
 
 from __future__ import annotations

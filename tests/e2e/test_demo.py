@@ -186,7 +186,7 @@ def demo_run(
     output = io.StringIO()
     RecordingTraffic.seen = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("hxbus.demo.SyntheticTraffic", RecordingTraffic)
+        patch.setattr("hxbus.demo.region.SyntheticTraffic", RecordingTraffic)
         demo = InspectedDemo(
             settings,
             load_agreement(settings.agreement),
