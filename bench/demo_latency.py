@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from hxbus import broker
-from hxbus.demo import BRIDGE_PORTS, DEFAULT_RATE, PUBLISHER_PORT, TRACKER_PORT, RegionalDemo
+from hxbus.demo import DEFAULT_RATE, DemoPorts, RegionalDemo
 from runtime import Settings
 from schemas import Agreement
 from schemas.errors import BenchFailed
@@ -42,7 +42,7 @@ def demo_latency(
     rate: float = DEFAULT_RATE,
 ) -> dict[str, Any]:
     """Run the demo for ``seconds`` at ``rate``; its latency, all provinces and each."""
-    _wait_for_ports()
+    _wait_for_ports(agreement)
     secured = settings.effective_security_protocol.startswith("SASL_")
     demo = RegionalDemo(
         settings,
@@ -70,8 +70,8 @@ def demo_latency(
     }
 
 
-def _wait_for_ports() -> None:
-    ports = [PUBLISHER_PORT, TRACKER_PORT, *BRIDGE_PORTS.values()]
+def _wait_for_ports(agreement: Agreement) -> None:
+    ports = list(DemoPorts.of(agreement).all().values())
     deadline = time.monotonic() + PORT_WAIT_S
     while any(broker.port_in_use(port) for port in ports):
         if time.monotonic() > deadline:

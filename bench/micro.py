@@ -56,7 +56,7 @@ def translation_figures(
     checked = [validate_event(e.envelope, e.record, agreement) for e in events]
     figures: dict[str, dict[str, Any]] = {}
     for key, province in agreement.provinces.items():
-        profile = get_profile(province.format, agreement)
+        profile = get_profile(province.profile, agreement)
         translatable = [e for e in checked if _translates(profile, e)]
         fresh = [restamped(e) for e in translatable[:SINK_FILES]]  # new ids: new files
         figures[key] = {

@@ -86,7 +86,7 @@ class OutboundThread:
         self._stop = threading.Event()
         signer = province_signer(settings, agreement, province)
         self._publisher = Publisher(settings, agreement, signer=signer)
-        self.outbox = OutboxPublisher(root, profile, self._publisher, agreement)
+        self.outbox = OutboxPublisher(root, profile, self._publisher, agreement, province=province)
         #: Outbox files finished (sent, partly rejected, rejected), for idle checks.
         self.finished = 0
         #: The exception that ended the thread, if one did.

@@ -120,7 +120,11 @@ class OutboxPublisher:
         profile: Profile,
         publisher: EventPublisher,
         agreement: Agreement,
+        *,
+        province: str,
     ) -> None:
+        """``province``: the key of the province whose local systems write this outbox
+        (the agreement's; the profile may be shared by several provinces)."""
         root = Path(root)
         self.outbox = root / "outbox"
         self.sent = root / "sent"
@@ -130,7 +134,7 @@ class OutboxPublisher:
         self.profile = profile
         self._publisher = publisher
         self._agreement = agreement
-        self._province = agreement.province_key(profile.name)
+        self._province = agreement.province_key(province)
         self._own_agencies = frozenset(a.id for a in agreement.agencies_of(self._province))
         #: (size, mtime_ns) of every candidate at the previous scan.
         self._last_seen: dict[str, tuple[int, int]] = {}

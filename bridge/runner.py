@@ -198,7 +198,7 @@ def run_inbound(
     """
     key = agreement.province_key(province)
     group = group or default_group(key)
-    profile = get_profile(agreement.provinces[key].format, agreement)
+    profile = get_profile(agreement.provinces[key].profile, agreement)
     outbound = None
     if outbound_root is not None:
         outbound = OutboundThread(
@@ -335,7 +335,7 @@ def run_outbound(
     outbox stayed empty with no file finished for ``max_idle`` seconds. Returns the number
     of outbox files finished."""
     key = agreement.province_key(province)
-    profile = get_profile(agreement.provinces[key].format, agreement)
+    profile = get_profile(agreement.provinces[key].profile, agreement)
     outbound = OutboundThread(settings, agreement, key, profile, root, learn_audiences=True)
     stop = threading.Event()
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from hxbus import commands
 from runtime import Settings, configure_logging, for_role
+from schemas import load_agreement
 from schemas.errors import ConfigError, HxError
 
 
@@ -64,7 +65,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # pydantic-settings raises ValidationError naming the variable
         print(f"hxbus: bad HX_ settings: {exc}", file=sys.stderr)
         return 2
-    configure_logging(args.log_level or settings.log_level)
+    configure_logging(
+        args.log_level or settings.log_level, personal_keys=_local_personal_keys(settings)
+    )
     # Each command's Kafka clients name it (hxbus-publish, hxbus-tracker, ...); the bridge
     # refines its own to province and worker (hxbus-bridge-JS-1).
     settings = for_role(settings, _ROLES.get(args.command, args.command))
@@ -94,3 +97,12 @@ def _main(argv: Sequence[str] | None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _local_personal_keys(settings: Settings) -> frozenset[str]:
+    """The provinces' local keys of personal data, masked in every log line; none when
+    the agreement cannot be read (the command that needs it says why)."""
+    try:
+        return load_agreement(settings.agreement).personal_data_keys
+    except ConfigError:
+        return frozenset()

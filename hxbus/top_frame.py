@@ -12,10 +12,6 @@ from rich.text import Text
 
 from hxbus.metrics_view import Key, Row, View
 
-#: Role ports of deploy/prometheus/prometheus.yml: publisher, tracker, bridges JS SD HA AH.
-DEFAULT_PORTS: tuple[int, ...] = (9400, 9401, 9411, 9412, 9413, 9414)
-DEFAULT_URLS: tuple[str, ...] = tuple(f"http://127.0.0.1:{p}/metrics" for p in DEFAULT_PORTS)
-
 
 def render(view: View, agency_names: dict[str, str] | None = None) -> RenderableType:
     """One frame: a headline, then the tables that have something to show."""

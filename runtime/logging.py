@@ -11,15 +11,16 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
-#: Keys whose values are personal data; their values are masked wherever they appear.
+#: Keys of the exchange's records whose values are personal data; their values are masked
+#: wherever they appear. A province's local keys for the same (Jiangsu's ``XM``…) are in
+#: its ``personal_data_keys`` (the agreement), added by ``configure_logging``.
 PERSONAL_KEYS = frozenset(
-    {"name", "name_pinyin", "aliases", "id_number", "id_no", "birth_date", "phone", "officer"}
-    | {"XM", "XMPY", "BM", "GMSFHM", "CSRQ", "DH"}  # the same, under Jiangsu's GA keys
+    {"name", "name_pinyin", "aliases", "id_number", "birth_date", "phone", "officer"}
 )
 # An 18-character GB 11643 number (or 15-digit legacy one) anywhere inside a string.
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15})(?!\d)")
@@ -35,28 +36,37 @@ def _hide_digits(match: re.Match[str]) -> str:
     return number[:6] + "*" * (len(number) - 6)
 
 
-def _mask(value: Any) -> Any:
-    if isinstance(value, str):
-        if len(value) < _SHORTEST_ID_NUMBER or _ID_NUMBER.search(value) is None:
-            return value
-        return _ID_NUMBER.sub(_hide_digits, value)
-    if isinstance(value, dict):
-        return {k: "***" if k in PERSONAL_KEYS else _mask(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask(v) for v in value]
-    return value
+class PersonalDataMask:
+    """structlog processor: mask names and identity numbers in every field of an event
+    (by key: ``keys``; identity numbers also inside any text)."""
+
+    def __init__(self, keys: Iterable[str] = PERSONAL_KEYS) -> None:
+        self.keys = frozenset(keys)
+
+    def __call__(
+        self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key, value in event_dict.items():
+            if key in self.keys:
+                event_dict[key] = "***"
+            elif not isinstance(value, int | float | None):
+                event_dict[key] = self._mask(value)
+        return event_dict
+
+    def _mask(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if len(value) < _SHORTEST_ID_NUMBER or _ID_NUMBER.search(value) is None:
+                return value
+            return _ID_NUMBER.sub(_hide_digits, value)
+        if isinstance(value, dict):
+            return {k: "***" if k in self.keys else self._mask(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._mask(v) for v in value]
+        return value
 
 
-def mask_personal_data(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    """structlog processor: mask names and identity numbers in every field of an event."""
-    for key, value in event_dict.items():
-        if key in PERSONAL_KEYS:
-            event_dict[key] = "***"
-        elif not isinstance(value, int | float | None):
-            event_dict[key] = _mask(value)
-    return event_dict
+#: The exchange's keys only (no province's): what runs before an agreement is read.
+mask_personal_data = PersonalDataMask()
 
 
 def value_free_traceback(error: BaseException) -> str:
@@ -66,8 +76,12 @@ def value_free_traceback(error: BaseException) -> str:
     return "".join(frames) + type(error).__name__
 
 
-def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
-    """Configure structlog once; ``json`` defaults to "stderr is not a terminal"."""
+def configure_logging(
+    level: str = "INFO", *, json: bool | None = None, personal_keys: Iterable[str] = ()
+) -> None:
+    """Configure structlog once; ``json`` defaults to "stderr is not a terminal";
+    ``personal_keys`` (the agreement's ``personal_data_keys``) are masked besides the
+    exchange's own."""
     render_json = (not sys.stderr.isatty()) if json is None else json
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -80,7 +94,7 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            mask_personal_data,
+            PersonalDataMask(PERSONAL_KEYS | frozenset(personal_keys)),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

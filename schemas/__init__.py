@@ -6,7 +6,6 @@ from schemas.agreement import (
     DEFAULT_AGREEMENT_PATH,
     Agency,
     Agreement,
-    Province,
     Topic,
     bridge_principal,
     dlq_topic,
@@ -22,6 +21,7 @@ from schemas.envelope import EVENT_TYPES, Envelope, ExchangeEvent, new_message_i
 from schemas.headers import envelope_headers, parse_headers
 from schemas.jsonform import parse_event, read_events, render_event
 from schemas.keys import KEY_FIELDS, record_key
+from schemas.province import MetricsPorts, Province, ProvinceKey
 from schemas.schema_rules import rule_issues
 from schemas.validation import EVENT_MODELS, validate_event, validate_record
 
@@ -41,7 +41,9 @@ __all__ = [
     "Envelope",
     "ExchangeEvent",
     "Incompatibility",
+    "MetricsPorts",
     "Province",
+    "ProvinceKey",
     "SchemaVersion",
     "Topic",
     "assert_compatible",

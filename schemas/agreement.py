@@ -12,16 +12,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, ValidationError, model_validator
 
 from schemas.errors import ConfigError
+from schemas.province import MetricsPorts, Province, ProvinceKey, ProvinceKeyField, StrictModel
 
 #: The agreement shipped with the repository; HX_AGREEMENT points elsewhere in production.
 DEFAULT_AGREEMENT_PATH = Path(__file__).resolve().parent.parent / "deploy" / "agencies.toml"
@@ -49,53 +43,13 @@ def dlq_topic(group: str) -> str:
     return f"hx.dlq.{group}"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _file_mode(value: object) -> int:
-    """A permission mode from the agreement: an octal string ("0640") or an integer."""
-    if isinstance(value, str):
-        if re.fullmatch(r"0?[0-7]{3}", value) is None:
-            raise ValueError(f'{value!r} is not an octal mode such as "0640"')
-        value = int(value, 8)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0o777:
-        raise ValueError('a mode is an octal string such as "0640"')
-    if value & 0o007:
-        # Delivered files hold personal data: never for every user of the host.
-        raise ValueError(f"mode {value:04o} gives others access; at most 0770")
-    return value
-
-
-FileMode = Annotated[int, BeforeValidator(_file_mode)]
-
-
-class Province(_Strict):
-    """One province of the agreement, the local format its bureaus speak, its bridge's
-    signing keys and the modes of what its bridge delivers into local inboxes."""
-
-    code: str = ""
-    name: str
-    name_zh: str
-    gb_code: Annotated[str, Field(pattern=r"^\d{2}$")]
-    plate_character: Annotated[str, Field(min_length=1, max_length=1)]
-    format: str
-    #: Ed25519 public keys (base64, raw 32 bytes) of the province's bridge, which signs
-    #: its audit records. Two during a key changeover.
-    public_keys: tuple[str, ...] = ()
-    #: Mode of each file the directory sink delivers (owner and group read by default).
-    inbox_file_mode: FileMode = 0o640
-    #: Mode of the inbox folder itself.
-    inbox_dir_mode: FileMode = 0o750
-
-
-class Agency(_Strict):
+class Agency(StrictModel):
     """One bureau: its organ code, city, province, plate prefix and signing keys."""
 
     id: AgencyId
     city: str
     city_zh: str
-    province: str
+    province: ProvinceKeyField
     admin_code: Annotated[str, Field(pattern=r"^\d{6}$")]
     plate_prefix: Annotated[str, Field(min_length=2, max_length=2)]
     #: Ed25519 public keys (base64, raw 32 bytes). Two during a key changeover.
@@ -108,7 +62,7 @@ class Agency(_Strict):
         return self
 
 
-class Topic(_Strict):
+class Topic(StrictModel):
     """A topic template; ``{agency}`` in the name expands to one topic per agency."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9.{}_-]+$")]
@@ -119,23 +73,31 @@ class Topic(_Strict):
     description: str = ""
 
 
-class Exchange(_Strict):
+class Exchange(StrictModel):
     name: str
     replication: Annotated[int, Field(ge=1, le=5)] = 3
     min_insync_replicas: Annotated[int, Field(ge=1, le=5)] = 2
 
 
-class Agreement(_Strict):
+class Agreement(StrictModel):
     """The whole agreement. Look-ups are dictionaries built once."""
 
     exchange: Exchange
     deadlines: dict[Priority, Annotated[int, Field(gt=0)]]
-    provinces: dict[str, Province]
+    provinces: dict[ProvinceKeyField, Province]
     agencies: tuple[Agency, ...]
     topics: tuple[Topic, ...]
+    metrics_ports: MetricsPorts = MetricsPorts()
 
     @model_validator(mode="after")
     def _consistent(self) -> Agreement:
+        for key, spec in self.provinces.items():
+            if spec.key != key:
+                raise ValueError(f"provinces.{key}.key: is {spec.key}, must be {key}")
+        for field in ("name", "gb_code", "plate_character"):
+            _unique(f"provinces.*.{field}", [getattr(p, field) for p in self.provinces.values()])
+        ports = [p.metrics_port for p in self.provinces.values() if p.metrics_port is not None]
+        _unique("metrics ports", [*self.metrics_ports.model_dump().values(), *ports])
         ids = [a.id for a in self.agencies]
         if len(set(ids)) != len(ids):
             raise ValueError("agency ids are not unique")
@@ -174,16 +136,39 @@ class Agreement(_Strict):
         return self.provinces[self.agency(agency_id).province]
 
     def agencies_of(self, province: str) -> tuple[Agency, ...]:
-        """Agencies of one province, by province key (``JS``) or format name (``jiangsu``)."""
+        """Agencies of the province with key ``province`` (``JS``)."""
         key = self.province_key(province)
         return tuple(a for a in self.agencies if a.province == key)
 
-    def province_key(self, name: str) -> str:
-        """``JS`` for ``JS``, ``jiangsu`` or ``Jiangsu``; ConfigError otherwise."""
-        for key, p in self.provinces.items():
-            if name in (key, p.format) or name.lower() == p.name.lower():
-                return key
-        raise ConfigError(f"province {name!r} is not in the agreement")
+    def province_key(self, value: str, field: str = "province") -> ProvinceKey:
+        """``value`` as the key of a province of the agreement; ConfigError naming
+        ``field`` and the rule otherwise (a name or profile given instead is named)."""
+        if value in self.provinces:
+            return ProvinceKey(value)
+        keys = ", ".join(sorted(self.provinces))
+        meant = [
+            key
+            for key, p in self.provinces.items()
+            if value.lower() in (p.name.lower(), p.profile.lower(), key.lower())
+        ]
+        hint = f" ({value!r} is province {meant[0]}: give its key)" if meant else ""
+        raise ConfigError(
+            f"{field}: {value!r} is not a province key of the agreement; a key is the "
+            f"two capital letters of a [provinces.XX] table, one of {keys}{hint}"
+        )
+
+    def province(self, key: str, field: str = "province") -> Province:
+        """The province with key ``key``; ConfigError naming ``field`` otherwise."""
+        return self.provinces[self.province_key(key, field)]
+
+    def provinces_with_profile(self, profile: str) -> tuple[ProvinceKey, ...]:
+        """The keys of the provinces whose bridge translates with ``profile``."""
+        return tuple(p.key for p in self.provinces.values() if p.profile == profile)
+
+    @cached_property
+    def personal_data_keys(self) -> frozenset[str]:
+        """Every province's local keys that hold personal data (``runtime.logging``)."""
+        return frozenset(k for p in self.provinces.values() for k in p.personal_data_keys)
 
     def topic_names(self) -> list[str]:
         """Every concrete topic the agreement implies, templates expanded."""
@@ -196,6 +181,12 @@ class Agreement(_Strict):
 
     def deadline_seconds(self, priority: str) -> int:
         return self.deadlines[priority]  # type: ignore[index]
+
+
+def _unique(what: str, values: list[object]) -> None:
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"{what}: each must be unique, {', '.join(repeated)} repeated")
 
 
 def _line_of_entry(text: str, table: str, index: int) -> int | None:
@@ -214,7 +205,7 @@ def parse_agreement(text: str, origin: str = "<agreement>") -> Agreement:
         raise ConfigError(f"{origin}: {exc}") from exc
     for key, province in raw.get("provinces", {}).items():
         if isinstance(province, dict):
-            province.setdefault("code", key)
+            province.setdefault("key", key)
     try:
         return Agreement.model_validate(raw)
     except ValidationError as exc:

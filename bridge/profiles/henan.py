@@ -39,7 +39,7 @@ from bridge.profiles.henan_layouts import (
 from bridge.profiles.paths import dropped_paths, get_path, set_path
 from bridge.unexpected import unexpected_error
 from schemas import Agreement, Envelope, ExchangeEvent, load_agreement
-from schemas.errors import ConfigError, LocalFormatError, TranslationError
+from schemas.errors import LocalFormatError, TranslationError
 
 ZONE = ZoneInfo("Asia/Shanghai")
 FORMAT = FixedWidthFormat(
@@ -61,13 +61,14 @@ class HenanProfile(Profile):
     extension: ClassVar[str] = ".dat"
 
     def __init__(self, agreement: Agreement | None = None) -> None:
-        """``agreement`` names this province's agencies (default: the repository's)."""
+        """``agreement`` names the agencies of the provinces that speak this format
+        (default: the repository's agreement); none when no province does."""
         agreement = agreement if agreement is not None else load_agreement()
-        try:
-            home = agreement.agencies_of(self.name)
-        except ConfigError:  # an agreement without Henan: no agency to put first
-            home = ()
-        self._home_agencies = frozenset(a.id for a in home)
+        self._home_agencies = frozenset(
+            a.id
+            for key in agreement.provinces_with_profile(self.name)
+            for a in agreement.agencies_of(key)
+        )
 
     def to_local(self, event: ExchangeEvent) -> LocalMessage:
         """One record, one line, in a file ``<message id>.dat``."""

@@ -74,7 +74,7 @@ def _register_run(commands: Any) -> None:
         "what is addressed to the province, deliver it through the sink, audit it; "
         "publish the files local systems drop in ROOT/outbox.",
     )
-    parser.add_argument("--province", required=True, help="province key, name or format")
+    parser.add_argument("--province", required=True, help="the province's key (JS)")
     parser.add_argument("--root", type=Path, help="local root; files go to ROOT/inbox/")
     parser.add_argument("--sink", default="directory", choices=("directory", "http", "kafka"))
     parser.add_argument("--url", help="the local system's URL (http sink)")
@@ -129,7 +129,8 @@ def _register_run(commands: Any) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
-    settings = for_role(settings, f"bridge-{agreement.province_key(args.province)}", args.worker)
+    key = agreement.province_key(args.province, "--province")
+    settings = for_role(settings, f"bridge-{key}", args.worker)
     if args.max_idle is not None and args.max_idle <= 0:
         raise ConfigError(f"--max-idle: must be more than 0 seconds, not {args.max_idle:g}")
     if args.http_timeout is not None and args.http_timeout <= 0:
@@ -140,7 +141,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError("--root: the outbound side reads ROOT/outbox (or --no-outbound)")
         outbound_root = args.root
     if args.outbound_only:
-        run_outbound(settings, agreement, args.province, args.root, max_idle=args.max_idle)
+        run_outbound(settings, agreement, key, args.root, max_idle=args.max_idle)
         return 0
     port = metrics_port(args, settings)
     servers: list[MetricsServer] = []
@@ -158,7 +159,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         run_inbound(
             settings,
             agreement,
-            args.province,
+            key,
             SinkChoice(args.sink, args.root, args.url, args.kafka_topic, args.http_timeout),
             group=args.group,
             max_idle=args.max_idle,
@@ -185,7 +186,7 @@ def _register_translate(commands: Any) -> None:
     parser.add_argument(
         "--province",
         required=True,
-        help="province key, name or format (JS, Jiangsu or jiangsu)",
+        help="the province's key in the agreement (JS)",
     )
     parser.add_argument("--direction", required=True, choices=("inbound", "outbound"))
     parser.add_argument("file", metavar="FILE", help="the file to translate, - for stdin")
@@ -194,8 +195,8 @@ def _register_translate(commands: Any) -> None:
 
 def _translate(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
-    province = agreement.provinces[agreement.province_key(args.province)]
-    profile = get_profile(province.format, agreement)
+    province = agreement.province(args.province, "--province")
+    profile = get_profile(province.profile, agreement)
     if args.direction == "inbound":
         return _inbound(profile, args.file, agreement)
     return _outbound(profile, args.file, agreement)

@@ -37,7 +37,7 @@ from hxbus.console import (
     standard_roles,
 )
 from runtime import Settings
-from schemas import load_agreement
+from schemas import Agreement, load_agreement
 from schemas.errors import ConfigError
 
 _BRIDGE_NAME = re.compile(r"^bridge ([A-Z]{2})$")
@@ -74,17 +74,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_serve)
 
 
-def roles_of(specs: list[str] | None) -> list[RoleUrl]:
-    """``NAME=URL`` options as roles; ConfigError naming the option when malformed."""
+def roles_of(specs: list[str] | None, agreement: Agreement) -> list[RoleUrl]:
+    """``NAME=URL`` options as roles (default: the agreement's metrics ports); ConfigError
+    naming the option when malformed."""
     if not specs:
-        return standard_roles()
+        return standard_roles(agreement)
     roles = []
     for spec in specs:
         name, sep, url = spec.partition("=")
         if not sep or not name or not url.startswith(("http://", "https://")):
             raise ConfigError(f"--metrics-url: {spec!r} is not NAME=http://HOST:PORT/metrics")
         bridge = _BRIDGE_NAME.match(name)
-        kind = "bridge" if bridge else name if name in ("publisher", "tracker") else "other"
+        kind = (
+            "bridge" if bridge else name if name in ("publisher", "tracker", "lookup") else "other"
+        )
         roles.append(RoleUrl(name, kind, url, bridge.group(1) if bridge else None))
     return roles
 
@@ -102,7 +105,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             settings,
             agreement,
             principal,
-            roles=roles_of(args.metrics_urls),
+            roles=roles_of(args.metrics_urls, agreement),
             tracker_group=args.tracker_group,
             dlq_groups=args.dlq_groups,
         )

@@ -66,7 +66,7 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
     agreement_path: Path = args.agreement or settings.agreement
     agreement = load_agreement(agreement_path)
     if args.province is not None:
-        province = agreement.province_key(args.province)  # ConfigError when unknown
+        province = agreement.province_key(args.province, "--province")  # ConfigError if unknown
         owner, name = f"province {province} (its bridge)", bridge_principal(province)
     else:
         name = agreement.agency(args.agency).id  # ConfigError when unknown

@@ -1,11 +1,11 @@
 """``hxbus top [--url URL]... [--interval S] [--once]``: the exchange, live, in a terminal.
 
-Reads the ``/metrics`` page of every role given by ``--url`` (default: the ports of
-``deploy/prometheus/prometheus.yml`` on this machine) every second and shows, from the
-difference between two readings: events published per second by agency and by event
-type, messages consumed by role and topic kind, deliveries per province with p50/p99
-end-to-end latency, consumer lag, dead-lettered messages, overdue requests and refused
-signatures. Roles that do not answer are listed as down; the view keeps going.
+Reads the ``/metrics`` page of every role given by ``--url`` (default: the agreement's
+metrics ports on this machine, which ``deploy/prometheus/prometheus.yml`` scrapes) every
+second and shows, from the difference between two readings: events published per second
+by agency and by event type, messages consumed by role and topic kind, deliveries per
+province with p50/p99 end-to-end latency, consumer lag, dead-lettered messages, overdue
+requests and refused signatures. Roles that do not answer are listed as down; the view keeps going.
 
 ``--once`` reads twice, ``--interval`` apart, prints one frame and exits. Ctrl-C ends
 the live view.
@@ -22,10 +22,11 @@ from rich.console import Console
 from rich.live import Live
 
 from hxbus.metrics_view import Scrape, View, scrape
-from hxbus.top_frame import DEFAULT_URLS, render
+from hxbus.role_ports import role_ports
+from hxbus.top_frame import render
 from runtime import Settings
 from schemas import Agreement, load_agreement
-from schemas.errors import HxError
+from schemas.errors import ConfigError, HxError
 
 
 def register(subparsers: Any) -> None:
@@ -50,8 +51,14 @@ def register(subparsers: Any) -> None:
 
 
 def _top(args: argparse.Namespace, settings: Settings) -> int:
-    urls: list[str] = args.urls or list(DEFAULT_URLS)
-    names = _agency_names(settings)
+    agreement = _agreement(settings)
+    if args.urls:
+        urls: list[str] = args.urls
+    elif agreement is None:
+        raise ConfigError("--url: the agreement cannot be read for its metrics ports; give --url")
+    else:
+        urls = [role.url() for role in role_ports(agreement)]
+    names = {a.id: a.city for a in agreement.agencies} if agreement else {}
     console = Console()
     if args.once:
         before = scrape(urls)
@@ -82,13 +89,12 @@ def _top(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
 
-def _agency_names(settings: Settings) -> dict[str, str]:
-    """Agency id -> city, from the agreement when it can be read (the view works without)."""
+def _agreement(settings: Settings) -> Agreement | None:
+    """The agreement when it can be read (with ``--url`` the view works without)."""
     try:
-        agreement: Agreement = load_agreement(settings.agreement)
+        return load_agreement(settings.agreement)
     except HxError:
-        return {}
-    return {agency.id: agency.city for agency in agreement.agencies}
+        return None
 
 
 def _interval(text: str) -> float:

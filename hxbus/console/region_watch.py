@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hxbus.metrics_view import Scrape, View, scrape
-from hxbus.top_frame import DEFAULT_PORTS
+from hxbus.role_ports import role_ports
+from schemas import Agreement
 
 #: One point a second for 15 minutes.
 HISTORY_POINTS = 900
@@ -34,18 +35,10 @@ class RoleUrl:
     province: str | None = None
 
 
-def standard_roles(host: str = "127.0.0.1") -> list[RoleUrl]:
-    """The roles on the documented ports (deploy/prometheus/prometheus.yml, ``hxbus top``):
-    publisher 9400, tracker 9401, the bridges of JS, SD, HA, AH on 9411–9414."""
-    publisher, tracker, *bridges = DEFAULT_PORTS
-    roles = [
-        RoleUrl("publisher", "publisher", f"http://{host}:{publisher}/metrics"),
-        RoleUrl("tracker", "tracker", f"http://{host}:{tracker}/metrics"),
-    ]
-    for province, port in zip(("JS", "SD", "HA", "AH"), bridges, strict=True):
-        url = f"http://{host}:{port}/metrics"
-        roles.append(RoleUrl(f"bridge {province}", "bridge", url, province))
-    return roles
+def standard_roles(agreement: Agreement, host: str = "127.0.0.1") -> list[RoleUrl]:
+    """The roles on the agreement's metrics ports (deploy/prometheus/prometheus.yml,
+    ``hxbus top``): the publisher, tracker and lookup service, each province's bridge."""
+    return [RoleUrl(r.name, r.kind, r.url(host), r.province) for r in role_ports(agreement)]
 
 
 class RegionWatch:

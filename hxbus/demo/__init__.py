@@ -43,23 +43,20 @@ emptied at the start of each run (it is demo output, nothing else).
 The package, by step: ``region`` (``RegionalDemo``, the steps in order),
 ``agreement_copy`` (step 2's keys and deadlines), ``region_broker`` (step 1, and
 provisioning), ``roles`` (step 3's subprocesses), ``desks`` (step 4's publishers),
-``summary`` (step 5), ``ports`` (the metrics ports).
+``summary`` (step 5), ``ports`` (the agreement's metrics ports, checked free).
 """
 
 from hxbus.demo.agreement_copy import DEADLINE_SCALE, scale_deadlines
-from hxbus.demo.ports import BRIDGE_PORTS, LOOKUP_PORT, PUBLISHER_PORT, TRACKER_PORT
+from hxbus.demo.ports import DemoPorts
 from hxbus.demo.region import DEFAULT_RATE, RegionalDemo
 from hxbus.demo.roles import Role
 from hxbus.demo.summary import DRAIN_TIMEOUT_S, Summary, latency_line, summary_lines, summary_table
 
 __all__ = [
-    "BRIDGE_PORTS",
     "DEADLINE_SCALE",
     "DEFAULT_RATE",
     "DRAIN_TIMEOUT_S",
-    "LOOKUP_PORT",
-    "PUBLISHER_PORT",
-    "TRACKER_PORT",
+    "DemoPorts",
     "RegionalDemo",
     "Role",
     "Summary",

@@ -25,7 +25,6 @@ from consumers.replay import read_dead_letters
 from consumers.tracker import inbox_topics
 from consumers.tracker_state import ItemState
 from consumers.tracker_store import TrackerStore
-from hxbus import broker
 from hxbus.console import (
     AUDITOR,
     ConsoleServer,
@@ -37,7 +36,7 @@ from hxbus.console import (
 )
 from hxbus.demo.agreement_copy import sign_as_every_agency
 from hxbus.demo.desks import AgencyDesks
-from hxbus.demo.ports import BRIDGE_PORTS, LOOKUP_PORT, PUBLISHER_PORT, TRACKER_PORT
+from hxbus.demo.ports import DemoPorts
 from hxbus.demo.region_broker import provision_region, region_broker
 from hxbus.demo.roles import Role, role_env, start_role, stop_roles, wait_ready
 from hxbus.demo.summary import DRAIN_TIMEOUT_S, Summary, count_files
@@ -48,7 +47,6 @@ from runtime import Settings, open_admin, open_consumer
 from runtime.metrics_server import start_metrics_server
 from runtime.secrets import password_file, read_secret
 from schemas import Agreement, bridge_principal, utc_now_ms
-from schemas.errors import ConfigError
 
 #: Events per second the demo offers unless told otherwise (``hxbus demo --rate``).
 DEFAULT_RATE = 50.0
@@ -89,10 +87,12 @@ class RegionalDemo:
         self.web_console: ConsoleServer | None = None
         #: created_at (POSIX seconds) of every copy the desks published, by message id.
         self.created: dict[str, float] = {}
+        #: Where each role serves /metrics: the agreement's ports.
+        self.ports = DemoPorts.of(agreement)
 
     def run(self) -> Summary:
         with ExitStack() as stack:
-            self._check_metrics_ports()
+            self.ports.check_free()
             self._prepare_root()
             if self.console_port is not None:
                 self._start_console(stack, self.console_port)
@@ -109,7 +109,7 @@ class RegionalDemo:
             provision_region(self.settings, self.agreement, plain=self.plain, say=self._say)
             stack.callback(stop_roles, self.roles)
             self._start_roles()
-            server = start_metrics_server(PUBLISHER_PORT, host=self.settings.metrics_host)
+            server = start_metrics_server(self.ports.publisher, host=self.settings.metrics_host)
             stack.callback(server.stop)
             self._attach_console()
             summary = Summary(
@@ -133,19 +133,6 @@ class RegionalDemo:
         )
 
     # --- setting up ------------------------------------------------------------------------
-
-    def _check_metrics_ports(self) -> None:
-        """Fail before anything starts when a role's /metrics port is taken: otherwise the
-        broker starts and the role dies with a bind traceback buried in its log."""
-        wanted = {"publisher": PUBLISHER_PORT, "tracker": TRACKER_PORT, "lookup": LOOKUP_PORT}
-        wanted.update({f"bridge {p}": port for p, port in BRIDGE_PORTS.items()})
-        for name, port in wanted.items():
-            if broker.port_in_use(port):
-                raise ConfigError(
-                    f"metrics port {port} ({name}) on 127.0.0.1 is already in use by another "
-                    "process (an earlier demo or role still running?): the demo's roles serve "
-                    "/metrics on the ports deploy/prometheus/prometheus.yml scrapes; stop it"
-                )
 
     def _prepare_root(self) -> None:
         if self.root.exists():
@@ -179,7 +166,8 @@ class RegionalDemo:
     def _attach_console(self) -> None:
         if self.web_console is None:
             return
-        roles = [RoleUrl("publisher", "publisher", f"http://127.0.0.1:{PUBLISHER_PORT}/metrics")]
+        publisher = f"http://127.0.0.1:{self.ports.publisher}/metrics"
+        roles = [RoleUrl("publisher", "publisher", publisher)]
         for role in self.roles:
             kind, _, province = role.name.partition(" ")
             roles.append(RoleUrl(role.name, kind, role.metrics_url, province or None))
@@ -205,16 +193,17 @@ class RegionalDemo:
             ]  # fmt: skip
             topics = bridge_topics(self.agreement, province)
             login = self.login(bridge_principal(province))
-            self._start(f"bridge {province}", group, topics, BRIDGE_PORTS[province], argv, login)
+            port = self.ports.bridges[province]
+            self._start(f"bridge {province}", group, topics, port, argv, login)
         inboxes = inbox_topics(self.agreement, None)
         group = f"hx.demo.{self.run_id}.tracker"
         # Operator services log in as the super-user (the lookup service holds the key).
         argv = ["tracker", "run", "--group", group]
-        self._start("tracker", group, inboxes, TRACKER_PORT, argv, self.settings)
+        self._start("tracker", group, inboxes, self.ports.tracker, argv, self.settings)
         # The lookup service's groups are its own (fixed names): started at the inboxes'
         # end like the others, it indexes this run's need-to-know alerts.
         argv = ["lookup-service"]
-        self._start("lookup", LOOKUP_INBOX_GROUP, inboxes, LOOKUP_PORT, argv, self.settings)
+        self._start("lookup", LOOKUP_INBOX_GROUP, inboxes, self.ports.lookup, argv, self.settings)
         self._say(f"starting {len(self.roles)} roles: " + ", ".join(r.name for r in self.roles))
         wait_ready(self.roles)
         self._say_where_to_watch()
@@ -228,9 +217,7 @@ class RegionalDemo:
 
     def _say_where_to_watch(self) -> None:
         """Where a second terminal, Prometheus or Grafana can follow the run, and the logs."""
-        ports = ", ".join(
-            str(p) for p in (PUBLISHER_PORT, TRACKER_PORT, LOOKUP_PORT, *BRIDGE_PORTS.values())
-        )
+        ports = ", ".join(str(p) for p in self.ports.all().values())
         top = Path(sys.executable).parent / "hxbus"
         self._say(f"metrics: http://127.0.0.1:<port>/metrics on ports {ports}")
         self._say(f"watch from a second terminal: {top} top")
@@ -298,7 +285,8 @@ class RegionalDemo:
 
     def _watch(self, check: Callable[[], bool]) -> None:
         """Refresh the live view (or a line every 5 s off a terminal) until ``check()``."""
-        urls = [f"http://127.0.0.1:{PUBLISHER_PORT}/metrics"] + [r.metrics_url for r in self.roles]
+        publisher = f"http://127.0.0.1:{self.ports.publisher}/metrics"
+        urls = [publisher] + [r.metrics_url for r in self.roles]
         previous: Scrape | None = None
         names = {a.id: a.city for a in self.agreement.agencies}
         if self.live:

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, Val
 from schemas.agreement import Agreement
 from schemas.edge import TIME_MAX, TIME_MIN, TIME_RANGE_RULE
 from schemas.envelope import utc_now_ms
-from schemas.rules import AUTHORITY_LETTERS, normalise_admin_code
+from schemas.rules import ALL_AUTHORITY_LETTERS, normalise_admin_code
 
 INT32_MAX = 2**31 - 1
 
@@ -48,7 +48,10 @@ class AgreementTables:
 
     @classmethod
     def build(cls, agreement: Agreement) -> AgreementTables:
-        letters = {char: set(known) for char, known in AUTHORITY_LETTERS.items()}
+        letters = {
+            p.plate_character: set(p.plate_letters or ALL_AUTHORITY_LETTERS)
+            for p in agreement.provinces.values()
+        }
         for agency in agreement.agencies:
             letters.setdefault(agency.plate_prefix[0], set()).add(agency.plate_prefix[1])
         return cls(

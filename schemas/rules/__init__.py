@@ -19,7 +19,7 @@ from schemas.rules.identity import (
     normalise_id_number,
 )
 from schemas.rules.plate import (
-    AUTHORITY_LETTERS,
+    ALL_AUTHORITY_LETTERS,
     PROVINCE_CHARACTERS,
     check_plate_type,
     clean_plate_number,
@@ -30,7 +30,7 @@ from schemas.rules.plate import (
 from schemas.rules.vin import check_digit, make_vin, normalise_vin
 
 __all__ = [
-    "AUTHORITY_LETTERS",
+    "ALL_AUTHORITY_LETTERS",
     "CHINA_LATITUDE",
     "CHINA_LONGITUDE",
     "PROVINCE_CHARACTERS",

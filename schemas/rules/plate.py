@@ -15,10 +15,11 @@ and lower-case letters upper-cased before the rules apply. The rules:
 4. The plate type and the serial agree: SMALL_NEW_ENERGY and LARGE_NEW_ENERGY need their
    6-character shape; POLICE, LEARNER and TRAILER need the 4 characters and 警, 学 or 挂;
    LARGE, SMALL and MOTORCYCLE need 5; OTHER takes any shape above.
-5. For the provinces of the agreement (苏 鲁 豫 皖) the authority letter is one that
-   province issues (``AUTHORITY_LETTERS``, plus every prefix an agency of the agreement has):
-   ``苏Z`` is refused, ``苏A`` (Nanjing, not a party) is accepted. Plates of other provinces
-   are accepted with any letter, since we keep no table of theirs.
+5. For the provinces of the agreement the authority letter is one that province issues
+   (its ``plate_letters`` in the agreement, plus every prefix an agency of the agreement
+   has): ``苏Z`` is refused, ``苏A`` (Nanjing, not a party) is accepted. Plates of other
+   provinces are accepted with any letter, since we keep no table of theirs. The
+   agreement's plate characters count as province characters for rule 1 too.
 
 Police plates are written here as the GA standard writes them for city police
 (``苏C1234警``); the provincial ``O`` letter is not accepted (rule 2 comes first).
@@ -33,15 +34,8 @@ from typing import TypeVar
 
 PROVINCE_CHARACTERS = frozenset("京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新")
 
-#: Authority letters each province of the agreement issues (GA, as of 2026). A province
-#: that opens a new letter: add it here, or it is accepted anyway once an agency of the
-#: agreement has it as its plate prefix.
-AUTHORITY_LETTERS: dict[str, frozenset[str]] = {
-    "苏": frozenset("ABCDEFGHJKLMNU"),
-    "鲁": frozenset("ABCDEFGHJKLMNPQRSUVY"),
-    "豫": frozenset("ABCDEFGHJKLMNPQRSU"),
-    "皖": frozenset("ABCDEFGHJKLMNPQRS"),
-}
+#: Every letter an authority may have (rule 2): for a province that lists none.
+ALL_AUTHORITY_LETTERS = frozenset("ABCDEFGHJKLMNPQRSTUVWXYZ")
 
 _SEPARATORS = re.compile(r"[\s·•．.\-]")
 _SERIAL_CHARACTER = re.compile(r"[A-HJ-NP-Z0-9]")
@@ -64,24 +58,26 @@ def clean_plate_number(number: str) -> str:
 def normalise_plate_number(
     number: str, *, authority_letters: Mapping[str, Collection[str]] | None = None
 ) -> str:
-    """The cleaned plate number if rules 1–3 and 5 hold; ValueError naming the rule."""
+    """The cleaned plate number if rules 1–3 hold, and rule 5 for the provinces of
+    ``authority_letters`` (by plate character: the agreement's); ValueError naming the rule."""
     plate = clean_plate_number(number)
     if len(plate) < 3:
         raise ValueError(
             "must be a province character, an authority letter and a serial, e.g. 苏C12345"
         )
     province, letter, serial = plate[0], plate[1], plate[2:]
-    if province not in PROVINCE_CHARACTERS:
+    known = authority_letters or {}
+    if province not in PROVINCE_CHARACTERS and province not in known:
         raise ValueError(f"must start with a province character such as 苏, not {province!r}")
     if letter in "IO":
         raise ValueError("authority letter may not be I or O")
     if not "A" <= letter <= "Z":
         raise ValueError(f"second character must be the authority letter A–Z, not {letter!r}")
     _check_serial(plate, serial)
-    letters = (authority_letters or AUTHORITY_LETTERS).get(province)
+    letters = known.get(province)
     if letters is not None and letter not in letters:
-        known = "".join(sorted(letters))
-        raise ValueError(f"{plate[:2]} is not a plate authority of {province} (known: {known})")
+        issued = "".join(sorted(letters))
+        raise ValueError(f"{plate[:2]} is not a plate authority of {province} (known: {issued})")
     return plate
 
 

@@ -18,6 +18,7 @@ import structlog
 from fuzz_outcomes import outcomes
 
 from hxbus.cli import main
+from schemas import load_agreement
 
 SAMPLES = Path(__file__).parent / "regressions"
 TARGETS = {
@@ -180,7 +181,8 @@ def test_translate_prints_the_rule_and_exits_1_without_a_traceback(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``hxbus bridge translate`` on each hostile local file: exit 1, the rule, no traceback."""
-    province = _target(name).removeprefix("outbound-")
+    profile = _target(name).removeprefix("outbound-")
+    (province,) = load_agreement().provinces_with_profile(profile)
     status = main(
         [
             "bridge",
@@ -201,7 +203,7 @@ def test_an_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     """A file that is not there: translate and validate both exit 2, saying so."""
     missing = tmp_path / "missing.json"
     translated = main(
-        ["bridge", "translate", "--province", "jiangsu", "--direction", "outbound", str(missing)]
+        ["bridge", "translate", "--province", "JS", "--direction", "outbound", str(missing)]
     )
     validated = main(["validate", str(missing)])
     _, err = capsys.readouterr()

@@ -56,7 +56,9 @@ def test_an_outbox_file_is_on_the_topic_with_the_local_message_id_as_ce_id(
     # A broadcast alert of Shangqiu's, as the outbound side learns it at start (register).
     known = AudienceBook([broadcast_audience(alert_id, "PERSON", SHANGQIU, 1)])
     with Publisher(settings, agreement, audiences=known) as publisher:
-        outbox = OutboxPublisher(tmp_path, HenanProfile(agreement), publisher, agreement)
+        outbox = OutboxPublisher(
+            tmp_path, HenanProfile(agreement), publisher, agreement, province="HA"
+        )
         (outbox.outbox / "withdrawal.dat").write_bytes(withdrawal_line(local_id, alert_id))
         outbox.scan()
         reports = outbox.scan()

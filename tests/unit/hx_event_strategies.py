@@ -16,9 +16,12 @@ from hypothesis import strategies as st
 
 from schemas import Envelope, ExchangeEvent, load_agreement
 from schemas.models import ENUM_SYMBOLS
-from schemas.rules import AUTHORITY_LETTERS, PROVINCE_CHARACTERS, make_identity_number, make_vin
+from schemas.models.types import tables_for
+from schemas.rules import PROVINCE_CHARACTERS, make_identity_number, make_vin
 
 AGREEMENT = load_agreement()
+#: The agreement provinces' authority letters by plate character.
+AUTHORITY_LETTERS = tables_for(AGREEMENT).authority_letters
 AGENCY_IDS = tuple(a.id for a in AGREEMENT.agencies)
 PREFECTURES = tuple(sorted({a.admin_code[:4] for a in AGREEMENT.agencies}))
 SERIAL_CHARACTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"

@@ -355,4 +355,5 @@ def test_an_unknown_profile_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as raised:
         get_profile("zhejiang")
     known = ", ".join(sorted(PROFILES))
-    assert f"no bridge profile called 'zhejiang' (known: {known})" == str(raised.value)
+    expected = f"profile: no bridge profile called 'zhejiang' (known: {known}; or module:Class)"
+    assert expected == str(raised.value)

@@ -87,7 +87,7 @@ def withdrawal_of(alert: ExchangeEvent) -> ExchangeEvent:
 
 def make_bridge(tmp_path: Path, province: str) -> tuple[InboundBridge, AuditList]:
     key = AGREEMENT.province_key(province)
-    profile = get_profile(AGREEMENT.provinces[key].format, AGREEMENT)
+    profile = get_profile(AGREEMENT.provinces[key].profile, AGREEMENT)
     audit = AuditList()
     held = HeldAlerts(tmp_path / "held.sqlite")
     sink = DirectorySink(tmp_path / "root")

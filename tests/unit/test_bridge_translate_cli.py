@@ -34,12 +34,12 @@ def translate(province: str, direction: str, path: Path | str) -> int:
     )
 
 
-@pytest.mark.parametrize(("province", "name"), [("jiangsu", "PersonAlert"), ("AH", "AlertHit")])
+@pytest.mark.parametrize(("province", "name"), [("JS", "PersonAlert"), ("AH", "AlertHit")])
 def test_inbound_prints_the_local_bytes(
     province: str, name: str, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     """An exchange event prints as its local golden bytes; stderr names file and losses."""
-    folder = "jiangsu" if province == "jiangsu" else "anhui"
+    folder = "jiangsu" if province == "JS" else "anhui"
     status = translate(province, "inbound", GOLDEN / folder / f"{name}.exchange.json")
     out, err = capsysbinary.readouterr()
     message_id = golden_event(folder, name).envelope.message_id
@@ -56,7 +56,7 @@ def test_inbound_reports_what_was_dropped(
     event["data"].update(handling="NEED_TO_KNOW", share_with=["320300000000"], reason="涉嫌盗窃")
     path = tmp_path / "alert.json"
     path.write_text(json.dumps(event, ensure_ascii=False), encoding="utf-8")
-    status = translate("Jiangsu", "inbound", path)
+    status = translate("JS", "inbound", path)
     err = capsysbinary.readouterr().err.decode()
     expected = f"line 1: {event['id']}.json: truncated: nothing; dropped: reason, share_with\n"
     assert (0, expected) == (status, err)
@@ -71,7 +71,7 @@ def test_inbound_invalid_event_is_reported_by_line(
     path = tmp_path / "events.ndjson"
     lines = [json.dumps(e, ensure_ascii=False) for e in (good, bad)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    status = translate("anhui", "inbound", path)
+    status = translate("AH", "inbound", path)
     out, err = capsysbinary.readouterr()
     local = (GOLDEN / "anhui" / "AlertHit.local.json").read_bytes() + b"\n"
     expected_err = [
@@ -81,9 +81,7 @@ def test_inbound_invalid_event_is_reported_by_line(
     assert (1, local, expected_err) == (status, out, err.decode().splitlines())
 
 
-@pytest.mark.parametrize(
-    ("province", "name"), [("JS", "AssistanceRequest"), ("anhui", "PersonAlert")]
-)
+@pytest.mark.parametrize(("province", "name"), [("JS", "AssistanceRequest"), ("AH", "PersonAlert")])
 def test_outbound_prints_the_json_form(
     province: str, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -103,7 +101,7 @@ def test_outbound_local_format_error_names_key_and_rule(
     document["SJ"]["XB"] = "7"
     path = tmp_path / "out.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    status = translate("jiangsu", "outbound", path)
+    status = translate("JS", "outbound", path)
     out, err = capsys.readouterr()
     assert (1, "", "line 1: SJ.XB: not a code of this local format\n") == (status, out, err)
 
@@ -116,7 +114,7 @@ def test_outbound_contract_violation_names_the_exchange_field(
     document["payload"]["id_no"] = "341302198509140011"
     path = tmp_path / "out.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    status = translate("anhui", "outbound", path)
+    status = translate("AH", "outbound", path)
     out, err = capsys.readouterr()
     expected_err = (
         "line 1: data.subject.id_number: "
@@ -127,7 +125,7 @@ def test_outbound_contract_violation_names_the_exchange_field(
 
 def test_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A file that does not exist is exit status 2 with the reason on stderr."""
-    status = translate("anhui", "outbound", tmp_path / "missing.json")
+    status = translate("AH", "outbound", tmp_path / "missing.json")
     err = capsys.readouterr().err
     missing = tmp_path / "missing.json"
     expected = f"hxbus bridge translate: {missing}: cannot read: No such file or directory\n"
@@ -135,9 +133,17 @@ def test_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_unknown_province_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """A province the agreement does not have is exit status 2, named."""
-    status = translate("zhejiang", "inbound", "-")
-    assert (2, "hxbus: province 'zhejiang' is not in the agreement\n") == (
-        status,
-        capsys.readouterr().err,
+    """A province the agreement does not have is exit status 2, the option and the rule
+    named; a province's name or profile instead of its key is refused with its key."""
+    unknown = translate("zhejiang", "inbound", "-")
+    unknown_err = capsys.readouterr().err
+    named = translate("jiangsu", "inbound", "-")
+    named_err = capsys.readouterr().err
+    rule = (
+        "hxbus: --province: {!r} is not a province key of the agreement; a key is the two "
+        "capital letters of a [provinces.XX] table, one of AH, HA, JS, SD"
     )
+    assert (
+        (2, rule.format("zhejiang") + "\n"),
+        (2, rule.format("jiangsu") + " ('jiangsu' is province JS: give its key)\n"),
+    ) == ((unknown, unknown_err), (named, named_err))

@@ -22,7 +22,7 @@ from hxbus.console import ExchangeConsole, OperatorLogins, Principal, operator_p
 from hxbus.console.operators import LOCKOUT_S, MAX_FAILURES
 from hxbus.console.web import CSRF_HEADER, SESSION_COOKIE, console_app
 from runtime.secrets import read_secret
-from schemas import Agreement
+from schemas import DEFAULT_AGREEMENT_PATH, Agreement, load_agreement
 from schemas.errors import ConfigError
 
 
@@ -201,10 +201,11 @@ def test_console_command_refuses_a_principal_outside_the_agreement(
 
 def test_metrics_urls_name_their_roles_and_bridges_their_province() -> None:
     """``NAME=URL``: a ``bridge XX`` is province XX's bridge; a malformed one is refused."""
-    roles = roles_of(["publisher=http://h:1/metrics", "bridge SD=http://h:2/metrics"])
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    roles = roles_of(["publisher=http://h:1/metrics", "bridge SD=http://h:2/metrics"], agreement)
 
     assert [("publisher", "publisher", None), ("bridge SD", "bridge", "SD")] == [
         (r.name, r.kind, r.province) for r in roles
     ]
     with pytest.raises(ConfigError, match="--metrics-url"):
-        roles_of(["bridge SD"])
+        roles_of(["bridge SD"], agreement)

@@ -71,8 +71,10 @@ def test_console_lines_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_names_and_identity_numbers_are_masked_everywhere(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Names by key (also Jiangsu's GA keys), identity numbers by key and inside any text."""
-    configure_logging("INFO")
+    """Names by key (also Jiangsu's GA keys, from the agreement), identity numbers by key
+    and inside any text."""
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    configure_logging("INFO", personal_keys=agreement.personal_data_keys)
     structlog.get_logger("t").warning(
         "translation_failed",
         subject={"name": "张三", "name_pinyin": "ZHANG San", "id_number": ID_NUMBER},
@@ -86,6 +88,22 @@ def test_names_and_identity_numbers_are_masked_everywhere(
     assert ([], "subject.id_number: check digit of 110105************ is wrong") == (
         leaked,
         line["error"],
+    )
+
+
+def test_a_provinces_personal_data_keys_come_from_its_spec(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A key is masked when a province's spec lists it, and not otherwise (the exchange's
+    own keys always)."""
+    configure_logging("INFO", personal_keys={"XINGMING"})
+    structlog.get_logger("t").info("listed", local={"XINGMING": "张三", "XM": "李四"})
+    configure_logging("INFO")
+    structlog.get_logger("t").info("unlisted", local={"XINGMING": "张三", "name": "王五"})
+    listed, unlisted = _lines(capsys.readouterr().err)
+    assert ({"XINGMING": "***", "XM": "李四"}, {"XINGMING": "张三", "name": "***"}) == (
+        listed["local"],
+        unlisted["local"],
     )
 
 

@@ -104,7 +104,7 @@ def producer() -> FakeProducer:
 @pytest.fixture
 def outbox(tmp_path: Path, producer: FakeProducer, agreement: Agreement) -> OutboxPublisher:
     publisher = Publisher(Settings(), agreement, producer=producer, audiences=known_alert())
-    return OutboxPublisher(tmp_path, HenanProfile(agreement), publisher, agreement)
+    return OutboxPublisher(tmp_path, HenanProfile(agreement), publisher, agreement, province="HA")
 
 
 def drop(outbox: OutboxPublisher, name: str, content: bytes) -> Path:
@@ -193,6 +193,7 @@ def test_a_file_stays_in_the_outbox_until_the_broker_acknowledges_it(
         HenanProfile(agreement),
         Publisher(Settings(), agreement, producer=down, audiences=known_alert()),
         agreement,
+        province="HA",
     )
     drop(first, "batch.dat", status_line(message_id(1)) + status_line(message_id(2)))
     first.scan()
@@ -209,6 +210,7 @@ def test_a_file_stays_in_the_outbox_until_the_broker_acknowledges_it(
         HenanProfile(agreement),
         Publisher(Settings(), agreement, producer=up, audiences=known_alert()),
         agreement,
+        province="HA",
     )
     restarted.scan()
     assert [FileOutcome.SENT] == [r.outcome for r in restarted.scan()]

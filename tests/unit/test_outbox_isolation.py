@@ -68,7 +68,7 @@ def make_outbox(
     tmp_path: Path, agreement: Agreement, producer: FakeProducer, profile: HenanProfile
 ) -> OutboxPublisher:
     publisher = Publisher(Settings(), agreement, producer=producer, audiences=known_alert())
-    return OutboxPublisher(tmp_path, profile, publisher, agreement)
+    return OutboxPublisher(tmp_path, profile, publisher, agreement, province="HA")
 
 
 def test_a_bug_on_one_henan_line_rejects_that_line_only(
@@ -100,7 +100,11 @@ def test_a_publisher_bug_on_one_file_rejects_it_and_the_next_file_goes_out(
     producer = FakeProducer()
     inner = Publisher(Settings(), agreement, producer=producer, audiences=known_alert())
     outbox = OutboxPublisher(
-        tmp_path, HenanProfile(agreement), ExplodingPublisher(inner, message_id(1)), agreement
+        tmp_path,
+        HenanProfile(agreement),
+        ExplodingPublisher(inner, message_id(1)),
+        agreement,
+        province="HA",
     )
     before = unexpected("henan", "publish")
     (outbox.outbox / "a.dat").write_bytes(status_line(message_id(1)))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from schemas import load_agreement
+from schemas.models.types import tables_for
 from schemas.rules import check_plate_type, local_plate_agency, normalise_plate
 
 AGREEMENT = load_agreement()
+#: The agreement provinces' authority letters by plate character (their ``plate_letters``).
+LETTERS = tables_for(AGREEMENT).authority_letters
 
 
 @pytest.mark.parametrize(
@@ -34,7 +37,7 @@ AGREEMENT = load_agreement()
 )
 def test_valid_plates_normalise(number: str, plate_type: str, expected: str) -> None:
     """Valid plates come back cleaned: no separators, half-width, upper case."""
-    assert expected == normalise_plate(number, plate_type)
+    assert expected == normalise_plate(number, plate_type, authority_letters=LETTERS)
 
 
 @pytest.mark.parametrize(
@@ -114,15 +117,27 @@ def test_valid_plates_normalise(number: str, plate_type: str, expected: str) -> 
 def test_invalid_plates_name_the_rule(number: str, plate_type: str, rule: str) -> None:
     """Each broken rule raises ValueError with the rule in plain words."""
     with pytest.raises(ValueError, match=r".*") as caught:
-        normalise_plate(number, plate_type)
+        normalise_plate(number, plate_type, authority_letters=LETTERS)
     assert rule == str(caught.value)
 
 
 def test_authority_letters_can_be_narrowed() -> None:
-    """A caller's own table of authority letters replaces the built-in one."""
+    """A caller's own table of authority letters replaces the agreement's."""
     with pytest.raises(ValueError, match=r".*") as caught:
         normalise_plate("苏A12345", "SMALL", authority_letters={"苏": {"C"}})
     assert "苏A is not a plate authority of 苏 (known: C)" == str(caught.value)
+
+
+def test_the_agreements_plate_characters_and_letters_come_from_its_provinces() -> None:
+    """Each province's plate character maps to its ``plate_letters`` and its agencies'
+    prefix letters; a plate character of the agreement alone counts as rule 1's."""
+    expected = {
+        p.plate_character: frozenset(p.plate_letters)
+        | {a.plate_prefix[1] for a in AGREEMENT.agencies_of(p.key)}
+        for p in AGREEMENT.provinces.values()
+    }
+    fictional = normalise_plate("淮A12345", "SMALL", authority_letters={"淮": {"A"}})
+    assert (expected, "淮A12345") == (LETTERS, fictional)
 
 
 def test_other_plate_type_takes_any_shape() -> None:

@@ -265,8 +265,8 @@ def test_delivered_files_are_0640_and_the_inbox_0750_whatever_the_umask(
 def test_a_province_chooses_other_modes_in_the_agreement(tmp_path: Path) -> None:
     """``inbox_file_mode``/``inbox_dir_mode`` of the province reach the sink the bridge builds."""
     text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8").replace(
-        'format = "henan"\n',
-        'format = "henan"\ninbox_file_mode = "0600"\ninbox_dir_mode = "0700"\n',
+        'profile = "henan"\n',
+        'profile = "henan"\ninbox_file_mode = "0600"\ninbox_dir_mode = "0700"\n',
     )
     agreement = parse_agreement(text)
     sink = SinkChoice("directory", root=tmp_path).build(province="HA", agreement=agreement)
@@ -284,7 +284,7 @@ def test_a_province_chooses_other_modes_in_the_agreement(tmp_path: Path) -> None
 def test_an_agreement_mode_open_to_others_or_not_octal_is_refused(mode: str) -> None:
     """A mode that lets every user of the host read personal data is a ConfigError."""
     text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8").replace(
-        'format = "henan"\n', f'format = "henan"\ninbox_file_mode = "{mode}"\n'
+        'profile = "henan"\n', f'profile = "henan"\ninbox_file_mode = "{mode}"\n'
     )
     with pytest.raises(ConfigError) as refused:
         parse_agreement(text)

@@ -10,9 +10,20 @@ from pathlib import Path
 from rich.console import Console
 
 from hxbus.metrics_view import Scrape, View, quantile
-from hxbus.top_frame import DEFAULT_PORTS, render
+from hxbus.role_ports import role_ports
+from hxbus.top_frame import render
+from schemas import DEFAULT_AGREEMENT_PATH, load_agreement
 
-PROMETHEUS_YML = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "prometheus.yml"
+#: A fifth province, appended to the repository's agreement.
+FIFTH = """
+[provinces.HH]
+name = "Huaihe"
+name_zh = "淮河"
+gb_code = "90"
+plate_character = "淮"
+profile = "jiangsu"
+metrics_port = 9415
+"""
 
 PAGE = """\
 # TYPE hx_published_total counter
@@ -87,7 +98,13 @@ def test_the_frame_shows_throughput_latency_lag_dlq_and_overdue() -> None:
     assert "320300000000 Xuzhou" in text
 
 
-def test_default_ports_are_those_of_the_prometheus_scrape_config() -> None:
-    """hxbus top watches, by default, the ports deploy/prometheus/prometheus.yml scrapes."""
-    targets = re.findall(r'targets: \["127\.0\.0\.1:(\d+)"\]', PROMETHEUS_YML.read_text())
-    assert sorted(DEFAULT_PORTS) == sorted(int(port) for port in targets)
+def test_top_watches_the_agreements_metrics_ports_by_default(tmp_path: Path) -> None:
+    """Without --url, hxbus top reads the agreement's role ports (those
+    deploy/prometheus/prometheus.yml scrapes, tests/unit/test_prometheus_targets.py),
+    a fifth province's bridge included."""
+    text = DEFAULT_AGREEMENT_PATH.read_text(encoding="utf-8")
+    (tmp_path / "agreement.toml").write_text(text + FIFTH, encoding="utf-8")
+    agreement = load_agreement(tmp_path / "agreement.toml")
+    urls = [role.url() for role in role_ports(agreement)]
+    ports = [9400, 9401, 9402, 9411, 9412, 9413, 9414, 9415]
+    assert [f"http://127.0.0.1:{p}/metrics" for p in ports] == urls

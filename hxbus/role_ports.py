@@ -1,0 +1,51 @@
+"""Where each role serves /metrics and /healthz on a machine that runs them all: the
+agreement's ``[metrics_ports]`` and each province's ``metrics_port``.
+
+One list, derived from the agreement, for ``hxbus top``'s default URLs, the console's
+standard roles and the demo's roles; deploy/prometheus/prometheus.yml scrapes the same
+ports (a test keeps it equal to this list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas import Agreement
+from schemas.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class RolePort:
+    """A role's metrics port: ``publisher``, ``tracker``, ``lookup`` or ``bridge XX``."""
+
+    name: str
+    kind: str
+    port: int
+    province: str | None = None
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}/metrics"
+
+
+def role_ports(agreement: Agreement) -> list[RolePort]:
+    """The publisher, tracker and lookup service, then each province's bridge in the
+    agreement's order; ConfigError naming the province whose ``metrics_port`` is missing."""
+    ports = agreement.metrics_ports
+    roles = [
+        RolePort("publisher", "publisher", ports.publisher),
+        RolePort("tracker", "tracker", ports.tracker),
+        RolePort("lookup", "lookup", ports.lookup),
+    ]
+    for key, province in agreement.provinces.items():
+        if province.metrics_port is None:
+            raise ConfigError(
+                f"provinces.{key}.metrics_port: missing; every province's bridge needs the "
+                "port it serves /metrics on (deploy/prometheus/prometheus.yml scrapes it)"
+            )
+        roles.append(RolePort(f"bridge {key}", "bridge", province.metrics_port, key))
+    return roles
+
+
+def bridge_ports(agreement: Agreement) -> dict[str, int]:
+    """Each province's bridge metrics port, by province key."""
+    return {r.province: r.port for r in role_ports(agreement) if r.province is not None}
