@@ -39,6 +39,14 @@ def _province_key(value: str) -> str:
     return value
 
 
+def _plate_letters(value: str) -> str:
+    if re.fullmatch(r"[A-HJ-NP-Z]*", value) is None:
+        raise ValueError(
+            f"{value!r}: authority letters are capital letters A–Z but I and O, as in ABC"
+        )
+    return value
+
+
 #: A province key as the agreement's models check it. Plain ``str`` to the type checker
 #: where it keys a dict (``dict`` is invariant: ``ProvinceKey`` keys would not mix with
 #: ``str`` ones); ``Agreement.province_key`` returns the typed key.
@@ -83,7 +91,7 @@ class Province(StrictModel):
     #: The plate authority letters (发牌机关代号) it issues (GA, as of the agreement's
     #: date); a plate of this province with another letter is refused. Empty: any letter.
     #: Its agencies' plate prefixes count too.
-    plate_letters: Annotated[str, Field(pattern=r"^[A-HJ-NP-Z]*$")] = ""
+    plate_letters: Annotated[str, AfterValidator(_plate_letters)] = ""
     #: The bridge profile that translates its local format (``bridge.profiles``). The
     #: agreement's older name for it, ``format``, is still read.
     profile: Annotated[str, AfterValidator(_profile_name)]
