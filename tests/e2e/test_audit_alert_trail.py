@@ -27,11 +27,19 @@ from e2e_bridge_support import (
 )
 
 from runtime import Settings
-from schemas import Agreement, Envelope, ExchangeEvent, new_message_id
+from schemas import (
+    DEFAULT_AGREEMENT_PATH,
+    Agreement,
+    Envelope,
+    ExchangeEvent,
+    load_agreement,
+    new_message_id,
+)
 
 pytestmark = pytest.mark.broker
 
-PROVINCES = ("JS", "SD", "HA", "AH")
+#: Every province of the agreement (its spec: schemas/province.py).
+PROVINCES = tuple(load_agreement(DEFAULT_AGREEMENT_PATH).provinces)
 
 
 def withdrawal(alert: ExchangeEvent) -> ExchangeEvent:

@@ -31,13 +31,14 @@ from e2e_bridge_support import (
 from hxbus.drill import Rulebook
 from producers import Outcome, SyntheticTraffic
 from runtime import Settings
-from schemas import Agreement, ExchangeEvent, new_message_id
+from schemas import DEFAULT_AGREEMENT_PATH, Agreement, ExchangeEvent, load_agreement, new_message_id
 
 pytestmark = pytest.mark.broker
 
 EVENTS = 2_000
 SEED = 20261127
-PROVINCES = ("JS", "SD", "HA", "AH")
+#: Every province of the agreement (its spec: schemas/province.py).
+PROVINCES = tuple(load_agreement(DEFAULT_AGREEMENT_PATH).provinces)
 
 
 def expired_alert(template: ExchangeEvent) -> ExchangeEvent:

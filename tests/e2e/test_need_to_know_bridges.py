@@ -19,11 +19,12 @@ from e2e_bridge_support import finish, inbox_ids, prepare_groups, start_bridge
 
 from producers import Publisher, SyntheticTraffic, fan_out_message_id
 from runtime import Settings
-from schemas import Agreement, ExchangeEvent
+from schemas import DEFAULT_AGREEMENT_PATH, Agreement, ExchangeEvent, load_agreement
 
 pytestmark = pytest.mark.broker
 
-PROVINCES = ("JS", "SD", "HA", "AH")
+#: Every province of the agreement (its spec: schemas/province.py).
+PROVINCES = tuple(load_agreement(DEFAULT_AGREEMENT_PATH).provinces)
 JINING, HEZE, SUZHOU = "370800000000", "371700000000", "341300000000"
 
 

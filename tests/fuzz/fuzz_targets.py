@@ -53,8 +53,9 @@ from schemas.errors import HxError, TranslationError, ValidationFailed
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "unit" / "golden" / "bridge"
 FIXTURES = ROOT / "tests" / "fixtures" / "events"
-PROVINCES = ("jiangsu", "shandong", "henan", "anhui")
-EXTENSIONS = {"jiangsu": ".json", "shandong": ".xml", "henan": ".dat", "anhui": ".json"}
+#: Every built-in profile (the names the agreement's provinces may give).
+PROVINCES = tuple(PROFILES)
+EXTENSIONS = {name: profile.extension for name, profile in PROFILES.items()}
 #: Formats that write times to the second (Anhui writes epoch milliseconds).
 SECOND_FORMATS = frozenset({"jiangsu", "shandong", "henan"})
 #: Degrees a coordinate may move through a datum conversion and back (GCJ-02, BD-09).
