@@ -53,7 +53,7 @@ from bridge.profiles.json_layout import (
 from bridge.profiles.paths import get_path, is_empty, set_path
 from schemas.errors import LocalFormatError, TranslationError, without_value
 from schemas.models import ENUM_SYMBOLS
-from schemas.rules import PROVINCE_CHARACTERS, normalise_id_number
+from schemas.rules import normalise_id_number
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -189,7 +189,7 @@ class PlateSplit(Entry):
             if writing.style.absent_as_null:
                 out[self.province_key] = out[self.number_key] = None
             return
-        if not isinstance(number, str) or number[0] not in PROVINCE_CHARACTERS:
+        if not isinstance(number, str) or not _starts_with_plate_character(number):
             raise TranslationError(f"{prefix}{self.path}: does not start with a province character")
         out[self.province_key] = number[0]
         out[self.number_key] = number[1:]
@@ -203,7 +203,7 @@ class PlateSplit(Entry):
             raise LocalFormatError(f"{number_at}: must be text")
         if not absent(province) and not isinstance(province, str):
             raise LocalFormatError(f"{province_at}: must be text")
-        if rest[0] in PROVINCE_CHARACTERS:
+        if _starts_with_plate_character(rest):
             if not absent(province) and province != rest[0]:
                 raise LocalFormatError(
                     f"{number_at}: starts with a province character other than "
@@ -217,6 +217,13 @@ class PlateSplit(Entry):
 
     def carried(self, prefix: str) -> Iterator[str]:
         yield f"{prefix}{self.path}"
+
+
+def _starts_with_plate_character(number: str) -> bool:
+    """Whether ``number`` starts with a province character (a Chinese one, not a letter
+    or digit). Which characters are provinces' is the contract's plate rule, with the
+    agreement's own (a new province's too): this format only splits where one is."""
+    return number != "" and not number[0].isascii()
 
 
 def _location(*, timed: bool) -> Layout:

@@ -4,13 +4,16 @@ role ports, log masking and plate letters derive from."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hx_bridge_support import golden_event
+from hx_json_profile_support import with_record
 from test_outbox import FakeProducer, message_id, status_line
 
 from bridge.outbox import FileOutcome, OutboxPublisher
-from bridge.profiles import get_profile
+from bridge.profiles import AnhuiProfile, get_profile
 from bridge.profiles.henan import HenanProfile
 from hxbus.role_ports import role_ports
 from producers import Publisher
@@ -184,6 +187,22 @@ def test_a_fifth_province_reusing_a_profile_publishes_its_own_agencies_events(
         outbox.scan()
         outcomes += [r.outcome for r in outbox.scan()]
     assert [FileOutcome.SENT, FileOutcome.REJECTED] == outcomes
+
+
+def test_anhui_splits_the_plate_of_a_fifth_province() -> None:
+    """Anhui's plate_province/plate_no split takes any province character, a new
+    province's too (which characters count is the plate rule's, with the agreement)."""
+    event = with_record(
+        golden_event("anhui", "VehicleAlert"), plate={"number": "淮A12345", "type": "SMALL"}
+    )
+    profile = AnhuiProfile(parse_agreement(agreement_text(FIFTH)))
+    local = json.loads(profile.to_local(event).content)["payload"]
+    (parsed,) = profile.from_local(profile.to_local(event).content, "alert.json")
+    assert parsed.event is not None
+    assert (("淮", "A12345"), "淮A12345") == (
+        (local["plate_province"], local["plate_no"]),
+        parsed.event.record["plate"]["number"],
+    )
 
 
 def test_henans_home_agencies_are_those_of_every_province_speaking_its_format() -> None:
