@@ -26,7 +26,7 @@ from hxbus.role_ports import role_ports
 from hxbus.top_frame import render
 from runtime import Settings
 from schemas import Agreement, load_agreement
-from schemas.errors import ConfigError, HxError
+from schemas.errors import HxError
 
 
 def register(subparsers: Any) -> None:
@@ -51,12 +51,13 @@ def register(subparsers: Any) -> None:
 
 
 def _top(args: argparse.Namespace, settings: Settings) -> int:
-    agreement = _agreement(settings)
+    agreement: Agreement | None
     if args.urls:
         urls: list[str] = args.urls
-    elif agreement is None:
-        raise ConfigError("--url: the agreement cannot be read for its metrics ports; give --url")
+        agreement = _agreement(settings)  # for the agency names only
     else:
+        # The agreement's metrics ports are needed: its error says why it cannot be read.
+        agreement = load_agreement(settings.agreement)
         urls = [role.url() for role in role_ports(agreement)]
     names = {a.id: a.city for a in agreement.agencies} if agreement else {}
     console = Console()
