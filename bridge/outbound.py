@@ -26,7 +26,7 @@ import structlog
 from bridge.outbox import FileOutcome, OutboxPublisher
 from bridge.profiles.base import Profile
 from bridge.unexpected import unexpected_error
-from consumers import learn_audiences
+from consumers.alert_register import learn_audiences
 from producers import Publisher
 from runtime import Settings, agreement_signer, agreement_verifier
 from runtime.signing import AgencySigners, Signer

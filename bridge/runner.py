@@ -34,14 +34,13 @@ from consumers import (
     ConsumerRuntime,
     DeadLetterQueue,
     DedupeStore,
-    RegisterLookup,
     RetryPolicy,
     RunStats,
     SqliteFacts,
     authority_path,
-    load_register,
     store_path,
 )
+from consumers.alert_register import RegisterLookup, load_register
 from runtime import Settings, Verifier, bridge_signer, open_admin
 from runtime.kafka import NewTopic
 from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic

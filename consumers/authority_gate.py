@@ -3,26 +3,21 @@
 The runtime hands each message that decoded, verified and is no duplicate to
 ``AuthorityGate.check`` before the handler sees it (``consumers.loop``). The gate judges
 it with ``schemas.authority.judge`` against what the role knows (its ``FactStore``) and,
-for an alert the role has not seen, what the alert register knows (``RegisterLookup``).
+for an alert the role has not seen, what the alert register knows (an ``AlertSource``:
+``consumers.alert_register.RegisterLookup`` or ``RegisterFacts``).
 A message that passes teaches the store its facts (staged; the runtime commits them with
 the batch). A refusal is an ``AuthorityRefused`` the runtime dead-letters with reason
 ``not_authorized``; an ``AuthorityUnknown`` is retried, then dead-lettered.
 
-The register is read on a thread of its own (``load_register`` reads a topic to its
-end: seconds, never on the consumer's thread, which must keep polling): the first miss
-starts a load and is retried; the retry finds the alert once the load is in.
+The gate knows the register only as an ``AlertSource``: the runtime never imports the
+roles built on it.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
 
-import structlog
-
-from consumers.alert_state import AlertRegister
 from consumers.authority_store import FactStore
 from consumers.delivery import Delivery
 from schemas.authority import (
@@ -35,12 +30,7 @@ from schemas.authority import (
     judge,
     lesson,
 )
-from schemas.errors import AuthorityRefused, AuthorityUnknown, HxError
-
-log = structlog.get_logger("hxbus.authority")
-
-#: A register load is not started again sooner than this after the last one (seconds).
-REGISTER_REFRESH_S = 10.0
+from schemas.errors import AuthorityRefused, AuthorityUnknown
 
 
 def said_of(message: Delivery) -> Said:
@@ -52,83 +42,6 @@ def said_of(message: Delivery) -> Said:
         target=message.envelope.target,
         inbox_owner=inbox_owner(message.topic),
     )
-
-
-def register_facts(register: AlertRegister, alert_id: str) -> AlertFacts | None:
-    """An alert's facts as the register holds them (a revision seen); handling unknown."""
-    state = register.get(alert_id)
-    if state is None or state.revision < 1:
-        return None
-    return AlertFacts(state.issuing_agency, state.kind, state.revision)
-
-
-class RegisterFacts:
-    """The alerts of an ``AlertRegister`` as facts (the register role's own state)."""
-
-    #: Always complete: what it does not know, it will not learn by waiting.
-    settled = True
-
-    def __init__(self, register: AlertRegister) -> None:
-        self._register = register
-
-    def alert(self, alert_id: str) -> AlertFacts | None:
-        return register_facts(self._register, alert_id)
-
-    def hit(self, hit_id: str) -> HitFacts | None:
-        return None
-
-    def request(self, request_id: str) -> RequestFacts | None:
-        return None
-
-
-class RegisterLookup:
-    """Alerts from the alert register, loaded on a background thread when one is missed.
-
-    ``load`` is ``lambda: load_register(settings)[0]`` in a role; its failure (the broker
-    away, an ACL) is logged and the alert stays unknown, to be asked again later.
-    """
-
-    def __init__(
-        self, load: Callable[[], AlertRegister], refresh_s: float = REGISTER_REFRESH_S
-    ) -> None:
-        self._load = load
-        self._refresh_s = refresh_s
-        self._register: AlertRegister | None = None
-        self._loading = threading.Lock()
-        self._last_start = -float("inf")
-        #: True once a load has completed: it began after this receiver started reading,
-        #: so it holds every alert published before the receiver's first offsets.
-        self.settled = False
-
-    def alert(self, alert_id: str) -> AlertFacts | None:
-        register = self._register
-        found = register_facts(register, alert_id) if register is not None else None
-        if found is None:
-            self._refresh()
-        return found
-
-    def _refresh(self) -> None:
-        now = time.monotonic()
-        if now - self._last_start < self._refresh_s or not self._loading.acquire(blocking=False):
-            return
-        self._last_start = now
-        threading.Thread(target=self._run, name="register-lookup", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self._register = self._load()
-            self.settled = True
-        except HxError as exc:
-            log.warning("register_lookup_failed", reason=exc.reason, error=str(exc))
-        except Exception as exc:  # a lookup never stops the consumer
-            log.warning("register_lookup_failed", reason="unexpected_error", error=str(exc))
-        finally:
-            self._loading.release()
-
-    def wait(self, timeout_s: float = 60.0) -> None:
-        """Block until a load in progress is over (tests)."""
-        if self._loading.acquire(timeout=timeout_s):
-            self._loading.release()
 
 
 class AlertSource(Protocol):

@@ -34,9 +34,7 @@ import sys
 from datetime import datetime
 from typing import IO, Any
 
-from consumers.alert_register import load_register, run_register
-from consumers.alert_state import AlertState
-from consumers.issued_copies import read_shared_copies
+from consumers.alert_register import AlertState, load_register, read_shared_copies, run_register
 from consumers.reading import utc_now
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from runtime import Settings, agreement_verifier, receiver_verifier

@@ -24,7 +24,7 @@ import argparse
 import re
 from typing import Any
 
-from consumers.tracker_store import DEFAULT_GROUP
+from consumers.tracker import DEFAULT_GROUP
 from hxbus.console import (
     DEFAULT_HOST,
     DEFAULT_PORT,

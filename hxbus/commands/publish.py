@@ -54,7 +54,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from consumers import AlertRegister, RegisterFacts, learn_audiences, load_register
+from consumers.alert_register import AlertRegister, RegisterFacts, learn_audiences, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import DIRECTED_TYPES, LazyLookup, Outcome, Publisher
 from runtime import Settings, agreement_signer, agreement_verifier

@@ -15,8 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from consumers import ItemState, NoticeState, TrackedItem, TrackerStore
-from consumers.tracker_store import DEFAULT_GROUP
+from consumers.tracker import DEFAULT_GROUP, ItemState, NoticeState, TrackedItem, TrackerStore
 from runtime import Settings
 from schemas import load_agreement
 from schemas.headers import format_time

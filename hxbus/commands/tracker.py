@@ -21,17 +21,19 @@ from consumers import (
     AuthorityGate,
     ConsumerRuntime,
     DeadLetterQueue,
-    DeadlineWatcher,
     DedupeStore,
-    RegisterLookup,
-    RequestTracker,
     SqliteFacts,
-    TrackerStore,
     authority_path,
-    load_register,
 )
-from consumers.tracker import DEFAULT_INTERVAL_S, inbox_topics
-from consumers.tracker_store import DEFAULT_GROUP
+from consumers.alert_register import RegisterLookup, load_register
+from consumers.tracker import (
+    DEFAULT_GROUP,
+    DEFAULT_INTERVAL_S,
+    DeadlineWatcher,
+    RequestTracker,
+    TrackerStore,
+    inbox_topics,
+)
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher
 from runtime import Settings, agreement_signers, receiver_verifier

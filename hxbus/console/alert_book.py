@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from consumers.alert_state import AlertRegister, AlertState
+from consumers.alert_register import AlertRegister, AlertState
 from consumers.reading import utc_now
 from hxbus.console.principal import RESTRICTED_HANDLING, Principal
 from schemas.headers import format_time

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from consumers import ItemState, NoticeState, TrackedItem, TrackerStore, tracker_path
+from consumers.tracker import ItemState, NoticeState, TrackedItem, TrackerStore, tracker_path
 from hxbus.console.principal import Principal
 from schemas.headers import format_time
 

@@ -30,9 +30,8 @@ from collections.abc import Sequence
 
 import structlog
 
-from consumers.alert_register import ALERT_TOPICS, REGISTER_TYPES, publicly_foldable
+from consumers.alert_register import ALERT_TOPICS, REGISTER_TYPES, is_shared_copy, publicly_foldable
 from consumers.delivery import Delivery
-from consumers.issued_copies import is_shared_copy
 from consumers.reading import MessageReader
 from hxbus.console.alert_book import AlertBook
 from hxbus.console.flows import EVERYONE, FlowCounter

@@ -22,9 +22,7 @@ from bridge.runner import bridge_topics, default_group
 from consumers.lag import read_lag
 from consumers.lookup import INBOX_GROUP as LOOKUP_INBOX_GROUP
 from consumers.replay import read_dead_letters
-from consumers.tracker import inbox_topics
-from consumers.tracker_state import ItemState
-from consumers.tracker_store import TrackerStore
+from consumers.tracker import ItemState, TrackerStore, inbox_topics
 from hxbus.console import (
     AUDITOR,
     ConsoleServer,

@@ -28,7 +28,7 @@ from typing import Any
 
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
 from bridge.audit_trail import AuditMessage, audit_problem
-from consumers.second_notice import second_notice_id
+from consumers.tracker import second_notice_id
 from hxbus.drill.faults import FaultRecord
 from hxbus.drill.ledger import AckedCopy, Ledger
 from hxbus.drill.receiver import read_log

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import structlog
 
-from consumers import learn_audiences
+from consumers.alert_register import learn_audiences
 from hxbus.drill.ledger import Copy, Ledger
 from hxbus.drill.rulebook import Rulebook, business_key, copy_type
 from producers import Publisher, SyntheticTraffic, TokenBucket

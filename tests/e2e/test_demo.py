@@ -28,7 +28,7 @@ from rich.console import Console
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
 from bridge.audit_trail import read_alert_records
 from bridge.inbox_latency import Percentiles
-from consumers.second_notice import SECOND_NOTICE_MARK
+from consumers.tracker import SECOND_NOTICE_MARK
 from hxbus.demo import RegionalDemo, Summary, summary_lines
 from producers import Publisher, SyntheticTraffic
 from runtime import Settings, agreement_signer, open_admin, open_consumer

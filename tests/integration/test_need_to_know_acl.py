@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 from secured_support import login, login_env, secured_cluster
 
-from consumers import AlertRegister, DeadLetterQueue, Origin, run_register
+from consumers import DeadLetterQueue, Origin
+from consumers.alert_register import AlertRegister, run_register
 from consumers.lookup import (
     INBOX_GROUP,
     LookupIndex,

@@ -26,7 +26,7 @@ import pytest
 from consumer_support import create_topic
 from topic_reading import partitions_of, read_records
 
-from consumers import NoticeState, TrackedItem, TrackerStore
+from consumers.tracker import NoticeState, TrackedItem, TrackerStore
 from producers import Publisher
 from runtime import Settings, run_provisioning
 from runtime.kafka import Admin

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from consumers import AlertRegister, AlertState
+from consumers.alert_register import AlertRegister, AlertState
 from schemas.subjects import subject_key, subject_of
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

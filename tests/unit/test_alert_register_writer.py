@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from consumers import AlertRegister, Delivery, RegisterWriter
+from consumers import Delivery
+from consumers.alert_register import AlertRegister, RegisterWriter
 from schemas import Envelope
 from schemas.errors import BrokerError, BrokerUnavailable
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from tracker_support import alert_of, confirmation, delivery, hit
 
-from consumers import AlertRegister, AuthorityGate, MemoryFacts, RegisterFacts
+from consumers import AuthorityGate, MemoryFacts
+from consumers.alert_register import AlertRegister, RegisterFacts
 from schemas import Agreement, Envelope, ExchangeEvent
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers import TrackerStore
-from consumers.tracker_state import Answer, Expectation
+from consumers.tracker import Answer, Expectation, TrackerStore
 from hxbus.console.alert_book import AlertBook
 from hxbus.console.flows import WINDOW_S, Flow, FlowCounter
 from hxbus.console.layout import MAP_HEIGHT, region_layout

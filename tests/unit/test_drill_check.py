@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.second_notice import second_notice_id
+from consumers.tracker import second_notice_id
 from hxbus.cli import main
 from hxbus.commands import drill as drill_command
 from hxbus.drill import FAULT_NAMES, Timing, select_faults

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from consumers import AlertRegister
+from consumers.alert_register import AlertRegister
 from producers import Publisher, SyntheticTraffic
 from runtime import Settings
 from schemas import Agreement, Codec, ExchangeEvent, new_message_id

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from consumers import AlertRegister, Delivery, RegisterWriter
+from consumers import Delivery
+from consumers.alert_register import AlertRegister, RegisterWriter
 from producers import Publisher, fan_out_message_id, narrowing_withdrawals, routes
 from runtime import Settings
 from schemas import Agreement, Envelope, ExchangeEvent, inbox_topic, parse_event

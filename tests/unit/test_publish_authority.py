@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from consumers import AlertRegister, RegisterFacts
+from consumers.alert_register import AlertRegister, RegisterFacts
 from hxbus.commands.publish import authority_refusal
 from schemas import Agreement, ExchangeEvent, parse_event
 

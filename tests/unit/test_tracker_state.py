@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 from tracker_support import confirmation, copy_for, delivery, hit, request, response
 
-from consumers import (
+from consumers.tracker import (
     SECOND_NOTICE_MARK,
     ItemState,
     NoticeState,
     RequestTracker,
     TrackedItem,
     TrackerStore,
+    answer_of,
+    expectation_of,
     second_notice,
     second_notice_id,
 )
-from consumers.tracker_state import answer_of, expectation_of
 from producers import MessageBuilder
 from schemas import Agreement, ExchangeEvent
 

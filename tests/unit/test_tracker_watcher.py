@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 from tracker_support import confirmation, delivery, hit
 
-from consumers import DeadlineWatcher, RequestTracker, TrackerStore
+from consumers.tracker import DeadlineWatcher, RequestTracker, TrackerStore
 from schemas import Agreement, ExchangeEvent
 from schemas.errors import BrokerUnavailable, HxError
 

@@ -32,9 +32,9 @@ from typing import Any
 
 import structlog
 
-from consumers.alert_register import _beginnings, _read_to_end
+from consumers.alert_register.issued_copies import is_issuer_copy
+from consumers.alert_register.register import _beginnings, _read_to_end
 from consumers.delivery import Delivery
-from consumers.issued_copies import is_issuer_copy
 from consumers.reading import MessageReader, header_pairs, utc_now
 from runtime import Settings, Verifier, open_admin, open_consumer, open_producer
 from runtime.kafka import (

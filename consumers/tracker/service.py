@@ -5,15 +5,15 @@ Two parts, each on its own thread with its own store connection:
 - ``RequestTracker`` is the consumer's handler (consumer group ``hx.tracker``, reading
   every inbox of the agreement). It records each AssistanceRequest copy and each AlertHit
   that asks for confirmation as an item owed by the inbox's agency, and each
-  AssistanceResponse and HitConfirmation as the answer to one (``consumers.tracker_state``
+  AssistanceResponse and HitConfirmation as the answer to one (``consumers.tracker.state``
   says which status counts as what). Its writes become durable in ``flush``, before the
   runtime commits the offsets: state and offsets never disagree by more than a redelivery,
   which the idempotent writes absorb.
 - ``DeadlineWatcher`` wakes every ``interval`` seconds, because deadlines pass when no
   message arrives: it sets ``hx_requests_overdue`` and sends, through a ``NoticeSender``
   (the command line hands it a Publisher; consumers do not import producers), one second
-  notice per overdue item (``consumers.second_notice`` says what it looks like). Claim,
-  send, mark: see ``consumers.tracker_store`` for why that is once across restarts.
+  notice per overdue item (``consumers.tracker.second_notice`` says what it looks like). Claim,
+  send, mark: see ``consumers.tracker.store`` for why that is once across restarts.
 
 State: durable, in SQLite under the state directory (``tracker_store`` says why, rather
 than rebuilt from the topics at each start). Deadlines come from the events (``ack_by``,
@@ -39,14 +39,14 @@ from typing import Protocol
 import structlog
 
 from consumers.delivery import Delivery
-from consumers.second_notice import second_notice
-from consumers.tracker_state import (
+from consumers.tracker.second_notice import second_notice
+from consumers.tracker.state import (
     ItemState,
     TrackedItem,
     answer_of,
     expectation_of,
 )
-from consumers.tracker_store import DEFAULT_CLAIM_TIMEOUT, TrackerStore
+from consumers.tracker.store import DEFAULT_CLAIM_TIMEOUT, TrackerStore
 from runtime.metrics import OVERDUE, SECOND_NOTICES
 from schemas import Agreement, ExchangeEvent, inbox_topic, parse_event, render_event
 from schemas.errors import HxError, SinkUnavailable

@@ -8,7 +8,7 @@ again. The topics stay the source of truth: the store is written in the handler'
 ``flush``, before the consumer commits, so a crash only replays messages whose effect the
 store already holds (every write here is idempotent); and a store that is lost is rebuilt
 by resetting the group's offsets, the second notices already in the inboxes being
-recognised by their ``causation_id`` (see ``consumers.second_notice``).
+recognised by their ``causation_id`` (see ``consumers.tracker.second_notice``).
 
 Rows are keyed ``(kind, item_id, target)``. An answer can arrive before its request (they
 travel in different inboxes), so a row may first hold only an answer; the request fills
@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
-from consumers.tracker_state import Answer, Expectation, NoticeState, TrackedItem
+from consumers.tracker.state import Answer, Expectation, NoticeState, TrackedItem
 from runtime.state_db import group_file, open_state_db
 from schemas.errors import ConfigError
 

@@ -27,7 +27,7 @@ topics from just after the newest ``position`` the snapshot holds on each partit
 their end. The register handles a partition in offset order and writes a batch's states
 before it goes on, so every alert message before the newest position in the snapshot is
 folded into it; everything after is folded from the alert topics themselves. The fold is
-idempotent (``consumers.alert_state``), so the overlap does no harm. A register that
+idempotent (``consumers.alert_register.state``), so the overlap does no harm. A register that
 never ran just means a rebuild from the start of the alert topics: slower, same answer.
 
 The snapshot, not the register group's committed offsets, says where to start: so an
@@ -49,8 +49,9 @@ from typing import Any
 
 import structlog
 
-from consumers.alert_state import AlertRegister, AlertState
-from consumers.authority_gate import AuthorityGate, RegisterFacts, said_of
+from consumers.alert_register.facts import RegisterFacts
+from consumers.alert_register.state import AlertRegister, AlertState
+from consumers.authority_gate import AuthorityGate, said_of
 from consumers.authority_store import NullFacts
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from consumers.alert_register import _beginnings, _read_to_end, load_register
-from consumers.alert_state import AlertRegister
+from consumers.alert_register.register import _beginnings, _read_to_end, load_register
+from consumers.alert_register.state import AlertRegister
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader
 from runtime import Settings, Verifier, open_consumer

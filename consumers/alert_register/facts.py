@@ -1,0 +1,102 @@
+"""The alert register as the authority gate's source of alerts (``consumers.AuthorityGate``).
+
+``RegisterFacts`` answers from a register the role holds itself (the register role);
+``RegisterLookup`` loads the register on a background thread when the gate misses an alert
+(the bridge and the tracker): ``load_register`` reads a topic to its end, seconds, never on
+the consumer's thread, which must keep polling; the first miss starts a load and is
+retried; the retry finds the alert once the load is in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import structlog
+
+from consumers.alert_register.state import AlertRegister
+from schemas.authority import AlertFacts, HitFacts, RequestFacts
+from schemas.errors import HxError
+
+log = structlog.get_logger("hxbus.authority")
+
+#: A register load is not started again sooner than this after the last one (seconds).
+REGISTER_REFRESH_S = 10.0
+
+
+def register_facts(register: AlertRegister, alert_id: str) -> AlertFacts | None:
+    """An alert's facts as the register holds them (a revision seen); handling unknown."""
+    state = register.get(alert_id)
+    if state is None or state.revision < 1:
+        return None
+    return AlertFacts(state.issuing_agency, state.kind, state.revision)
+
+
+class RegisterFacts:
+    """The alerts of an ``AlertRegister`` as facts (the register role's own state)."""
+
+    #: Always complete: what it does not know, it will not learn by waiting.
+    settled = True
+
+    def __init__(self, register: AlertRegister) -> None:
+        self._register = register
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        return register_facts(self._register, alert_id)
+
+    def hit(self, hit_id: str) -> HitFacts | None:
+        return None
+
+    def request(self, request_id: str) -> RequestFacts | None:
+        return None
+
+
+class RegisterLookup:
+    """Alerts from the alert register, loaded on a background thread when one is missed.
+
+    ``load`` is ``lambda: load_register(settings)[0]`` in a role; its failure (the broker
+    away, an ACL) is logged and the alert stays unknown, to be asked again later.
+    """
+
+    def __init__(
+        self, load: Callable[[], AlertRegister], refresh_s: float = REGISTER_REFRESH_S
+    ) -> None:
+        self._load = load
+        self._refresh_s = refresh_s
+        self._register: AlertRegister | None = None
+        self._loading = threading.Lock()
+        self._last_start = -float("inf")
+        #: True once a load has completed: it began after this receiver started reading,
+        #: so it holds every alert published before the receiver's first offsets.
+        self.settled = False
+
+    def alert(self, alert_id: str) -> AlertFacts | None:
+        register = self._register
+        found = register_facts(register, alert_id) if register is not None else None
+        if found is None:
+            self._refresh()
+        return found
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._last_start < self._refresh_s or not self._loading.acquire(blocking=False):
+            return
+        self._last_start = now
+        threading.Thread(target=self._run, name="register-lookup", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._register = self._load()
+            self.settled = True
+        except HxError as exc:
+            log.warning("register_lookup_failed", reason=exc.reason, error=str(exc))
+        except Exception as exc:  # a lookup never stops the consumer
+            log.warning("register_lookup_failed", reason="unexpected_error", error=str(exc))
+        finally:
+            self._loading.release()
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        """Block until a load in progress is over (tests)."""
+        if self._loading.acquire(timeout=timeout_s):
+            self._loading.release()
