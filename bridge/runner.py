@@ -9,14 +9,14 @@ group.
 ``max_idle`` stops the run once the worker has held its partitions and nothing has been
 finished for that many seconds (tests, demos, one-shot catch-up). It is judged from the
 runtime's assignment, not from start-up: the group join takes its own time, and a
-timer started before it could stop a bridge that never read a thing.
+timer started before it could stop a bridge that never read a thing (``runtime.idle``,
+the rule every role's idle stop follows).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ from consumers import (
 )
 from consumers.alert_register import RegisterLookup, load_register
 from runtime import Settings, Verifier, bridge_signer, open_admin
+from runtime.idle import IdleClock, IdleWatch
 from runtime.kafka import NewTopic
 from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic
 from schemas.errors import ConfigError
@@ -122,51 +123,6 @@ class SinkChoice:
             ensure_local_topic(settings, topic)
             return KafkaSink(settings, topic, f"{group}-0")
         raise ConfigError(f"--sink: {self.kind!r} is not one of directory, http, kafka")
-
-
-class IdleWatch:
-    """Stops ``runtime`` once it held partitions and ``progress`` (a count of messages
-    seen, moving within a batch too) stood still for ``seconds`` while not ``busy`` (the
-    outbox holds files still to publish)."""
-
-    def __init__(
-        self,
-        runtime: ConsumerRuntime,
-        seconds: float,
-        progress: Callable[[], int],
-        poll_s: float = 0.2,
-        busy: Callable[[], bool] = lambda: False,
-    ) -> None:
-        self._runtime = runtime
-        self._progress = progress
-        self._busy = busy
-        self._seconds = seconds
-        self._poll_s = poll_s
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="bridge-idle", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def close(self) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        seen, since = -1, 0.0
-        while not self._done.wait(self._poll_s):
-            now = time.monotonic()
-            if not self._runtime.assignment:
-                seen, since = -1, now  # not reading yet (or rebalancing): not idle
-                continue
-            # Duplicates skipped by the dedupe store reach no handler: count them as well.
-            progress = self._progress() + self._runtime.stats.finished
-            if progress != seen or self._busy():
-                seen, since = progress, now
-            elif now - since >= self._seconds:
-                log.info("bridge_idle_stop", idle_s=self._seconds, seen=progress)
-                self._runtime.stop()
-                return
 
 
 def run_inbound(
@@ -260,16 +216,16 @@ def run_inbound(
     if max_idle is not None:
         # A message waiting to be retried (its alert not known yet, a sink down) is work
         # still to do: not idle.
-        if outbound is None:
-            watch = IdleWatch(runtime, max_idle, lambda: bridge.seen, busy=lambda: runtime.retrying)
-        else:
-            out = outbound
-            watch = IdleWatch(
-                runtime,
-                max_idle,
-                lambda: bridge.seen + out.finished,
-                busy=lambda: runtime.retrying or out.waiting() > 0,
-            )
+        # Duplicates skipped by the dedupe store reach no handler: counted by the runtime.
+        out = outbound
+        watch = IdleWatch(
+            max_idle,
+            runtime.stop,
+            reading=lambda: bool(runtime.assignment),
+            progress=lambda: bridge.seen + runtime.stats.finished + (out.finished if out else 0),
+            busy=lambda: runtime.retrying or (out is not None and out.waiting() > 0),
+            role="bridge",
+        )
     try:
         if on_runtime is not None:
             on_runtime(runtime)
@@ -346,15 +302,13 @@ def run_outbound(
     log.info("bridge_starting", province=key, profile=profile.name, direction="outbound")
     try:
         outbound.start()
-        seen, since = -1, time.monotonic()
+        idle = IdleClock(max_idle)
         while not stop.wait(0.2):
-            now = time.monotonic()
             if outbound.failure is not None:
                 break
-            if outbound.finished != seen or outbound.waiting() > 0:
-                seen, since = outbound.finished, now
-            elif max_idle is not None and now - since >= max_idle:
-                log.info("bridge_idle_stop", idle_s=max_idle, seen=seen)
+            finished = outbound.finished
+            if idle.expired(reading=True, progress=finished, busy=outbound.waiting() > 0):
+                log.info("idle_stop", role="bridge-outbox", idle_s=max_idle, seen=finished)
                 break
     finally:
         for sig, handler in previous.items():

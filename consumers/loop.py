@@ -70,6 +70,7 @@ from consumers.reading import (
 )
 from consumers.retry import RetryBook, RetryPolicy
 from runtime import Settings, Verifier, open_consumer, value_free_traceback
+from runtime.idle import IdleClock
 from runtime.kafka import Consumer, ConsumerOptions, GroupMetadata, Record, TopicPartition
 from runtime.metrics import (
     AUTHORITY_REJECTIONS,
@@ -262,7 +263,8 @@ class ConsumerRuntime:
 
     def run(self, max_messages: int | None = None, idle_timeout: float | None = None) -> RunStats:
         """Consume until stopped, until ``max_messages`` are done, or until nothing arrived
-        (and nothing waits for a retry) for ``idle_timeout`` seconds."""
+        (and nothing waits for a retry) for ``idle_timeout`` seconds, counted from the
+        first assignment (``runtime.idle``)."""
         self.stats = RunStats()
         # Bound here, not only in __init__: the entry point may configure logging after
         # building the runtime, and structlog binds to the configuration of the moment.
@@ -298,7 +300,7 @@ class ConsumerRuntime:
     def _loop(
         self, consumer: Consumer, max_messages: int | None, idle_timeout: float | None
     ) -> None:
-        last_activity = time.monotonic()
+        idle = IdleClock(idle_timeout)
         next_prune = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
@@ -312,13 +314,13 @@ class ConsumerRuntime:
             self._forget_revoked()
             if polled:
                 self._process(consumer, polled)
-                last_activity = time.monotonic()
             elif self._offsets.pending():
                 self._offsets.commit_async(consumer)  # a commit that failed before: again
             if max_messages is not None and self.stats.finished >= max_messages:
                 return
-            idle = time.monotonic() - last_activity
-            if idle_timeout is not None and not len(self._retries) and idle >= idle_timeout:
+            if idle.expired(
+                reading=bool(self.assignment), progress=self.stats.finished, busy=self.retrying
+            ):
                 return
 
     def _poll(self, consumer: Consumer, now: float) -> dict[TopicPartition, list[Record]]:

@@ -140,6 +140,7 @@ class FakeConsumer:
         self.seeks: list[tuple[TopicPartition, int]] = []
         self.answers: list[tuple[CommitCallback, dict[TopicPartition, int]]] = []
         self.listener: RebalanceListener | None = None
+        self.joined = False
         self.closed = False
 
     def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
@@ -163,6 +164,9 @@ class FakeConsumer:
     def poll(
         self, timeout_s: float, max_records: int | None = None
     ) -> dict[TopicPartition, list[Record]]:
+        if self.listener is not None and not self.joined:
+            self.joined = True  # the group join happens in a poll, as a real consumer's
+            self.listener.on_assigned(frozenset(self.log))
         while self.answers:
             callback, offsets = self.answers.pop(0)
             callback(offsets, None)
