@@ -12,17 +12,10 @@ import time
 from collections.abc import Iterable
 
 from runtime import Settings, open_consumer
-from runtime.kafka import Consumer, ConsumerOptions, TopicPartition
+from runtime.kafka import ConsumerOptions, TopicPartition
+from runtime.topic_end import partitions_of
 
 Offsets = dict[TopicPartition, int]
-
-
-def partitions_of(consumer: Consumer, topics: Iterable[str]) -> list[TopicPartition]:
-    return [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic))
-    ]
 
 
 def end_offsets(settings: Settings, topics: Iterable[str]) -> Offsets:

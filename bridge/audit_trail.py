@@ -23,7 +23,6 @@ delivery outside its own province. Each record carries ``verified`` (and
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +31,7 @@ from typing import Any
 from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
 from runtime import Settings, Verifier, bridge_verifier, open_consumer
 from runtime.kafka import TopicPartition, partition_for_key
+from runtime.topic_end import read_to_end
 from schemas import AUDIT_TOPIC, Agreement, bridge_principal, load_agreement
 from schemas.errors import BrokerError, DecodeError, SecurityError
 
@@ -114,37 +114,30 @@ def read_alert_records(
         if not all_partitions:
             numbers = [partition_for_key(key, numbers)]
         partitions = [TopicPartition(topic, n) for n in numbers]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(partitions)
-        end = consumer.end_offsets(partitions)
+        starts = consumer.beginning_offsets(partitions)
         records: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise BrokerError(f"{topic}: not read to its end in {timeout_s:g} s")
-            for batch in consumer.poll(0.5).values():
-                for message in batch:
-                    if message.key != key or message.value is None:
-                        continue
-                    try:
-                        event_type, record = codec.decode(message.value)
-                    except DecodeError:
-                        continue  # not an audit record of this schema: not ours to read
-                    if event_type != AUDIT_RECORD_TYPE:
-                        continue
-                    read = AuditMessage(
-                        message.topic,
-                        message.key,
-                        message.value,
-                        list(message.headers),
-                    )
-                    problem = audit_problem(verifier, agreement, read, record)
-                    record["verified"] = problem is None
-                    record["unverified_reason"] = problem
-                    audit_id = str(record["audit_id"])
-                    earlier = records.get(audit_id)
-                    if earlier is None or (record["verified"] and not earlier["verified"]):
-                        records[audit_id] = record
+        for message in read_to_end(consumer, starts, what=f"read {topic}", stall_s=timeout_s):
+            if message.key != key or message.value is None:
+                continue
+            try:
+                event_type, record = codec.decode(message.value)
+            except DecodeError:
+                continue  # not an audit record of this schema: not ours to read
+            if event_type != AUDIT_RECORD_TYPE:
+                continue
+            read = AuditMessage(
+                message.topic,
+                message.key,
+                message.value,
+                list(message.headers),
+            )
+            problem = audit_problem(verifier, agreement, read, record)
+            record["verified"] = problem is None
+            record["unverified_reason"] = problem
+            audit_id = str(record["audit_id"])
+            earlier = records.get(audit_id)
+            if earlier is None or (record["verified"] and not earlier["verified"]):
+                records[audit_id] = record
         return list(records.values())
     finally:
         consumer.close()

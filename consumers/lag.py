@@ -24,6 +24,7 @@ from runtime import Settings, open_admin, open_consumer
 from runtime.kafka import Admin, Consumer, TopicPartition
 from runtime.metrics import CONSUMER_LAG
 from runtime.metrics import topic_kind as kind_of
+from runtime.topic_end import partitions_of
 from schemas.errors import HxError
 
 log = structlog.get_logger("hxbus.consumer.lag")
@@ -40,11 +41,7 @@ def read_lag(
     ``consumer`` is one without a group (only its offset look-ups are used). Topics the
     broker does not know are left out.
     """
-    partitions = [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic))
-    ]
+    partitions = partitions_of(consumer, topics)
     if not partitions:
         return {}
     committed = admin.committed_offsets(group, partitions)

@@ -23,6 +23,7 @@ import structlog
 from runtime import Settings, open_consumer
 from runtime.kafka import Consumer, ConsumerOptions, TopicPartition
 from runtime.metrics import COMMIT_FAILURES
+from runtime.topic_end import partitions_of
 from schemas.errors import BrokerError
 
 log = structlog.get_logger("hxbus.consumer")
@@ -118,11 +119,7 @@ def start_group_at_end(settings: Settings, group: str, topics: Iterable[str]) ->
     """
     consumer = open_consumer(settings, ConsumerOptions(group_id=group))
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic))
-        ]
+        partitions = partitions_of(consumer, topics)
         consumer.commit(consumer.end_offsets(partitions))
     finally:
         consumer.close()

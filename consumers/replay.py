@@ -31,7 +31,8 @@ from pathlib import Path
 from consumers import dlq
 from consumers.dlq import rfc3339_ms
 from runtime import REPLAY_HEADERS, Settings, open_consumer, open_producer
-from runtime.kafka import Consumer, ConsumerOptions, Producer, Record, TopicPartition
+from runtime.kafka import Consumer, ConsumerOptions, Producer, Record
+from runtime.topic_end import beginnings, read_to_end
 from schemas import dlq_topic
 
 
@@ -122,31 +123,16 @@ def read_dead_letters(
     topic = dlq_topic(group)
     consumer = consumer_factory(settings, ConsumerOptions())
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            return
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        end = consumer.end_offsets(tps)
-        if since is None:
-            consumer.seek_to_beginning(tps)
-        else:
+        starts = beginnings(consumer, [topic])
+        if since is not None and starts:
             stamp = int(since.timestamp() * 1000)
-            found = consumer.offsets_for_times(dict.fromkeys(tps, stamp))
-            for tp in tps:
+            found = consumer.offsets_for_times(dict.fromkeys(starts, stamp))
+            end = consumer.end_offsets(list(starts))
+            for tp in starts:
                 hit = found.get(tp)
-                consumer.seek(tp, hit if hit is not None else end[tp])
-        remaining = {tp for tp in tps if consumer.position(tp) < end[tp]}
-        while remaining:
-            polled = consumer.poll(1.0)
-            if not polled and all(consumer.position(tp) >= end[tp] for tp in remaining):
-                break
-            for tp, records in polled.items():
-                for record in records:
-                    if record.offset < end[tp]:
-                        yield _entry(record)
-                if consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
+                starts[tp] = hit if hit is not None else end[tp]
+        for record in read_to_end(consumer, starts, what=f"read {topic}"):
+            yield _entry(record)
     finally:
         consumer.close()
 

@@ -17,6 +17,7 @@ from raw_kafka import KafkaTopicPartition, raw_consumer
 
 from runtime import Settings, open_consumer
 from runtime.kafka import Record, TopicPartition
+from runtime.topic_end import read_to_end
 
 
 def partitions_of(topic: str, count: int) -> list[TopicPartition]:
@@ -81,21 +82,8 @@ def read_records(
         return _read_uncommitted(settings, start)
     consumer = open_consumer(settings)
     try:
-        partitions = list(start)
-        consumer.assign(partitions)
-        if isinstance(start, Mapping):
-            for tp, offset in start.items():
-                consumer.seek(tp, offset)
-        else:
-            consumer.seek_to_beginning(partitions)
-        end = consumer.end_offsets(partitions)
-        records: list[Record] = []
-        deadline = time.monotonic() + 30
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            assert time.monotonic() < deadline, f"not read to {end} in 30 s"
-            for batch in consumer.poll(0.5).values():
-                records.extend(batch)
-        return records
+        starts = start if isinstance(start, Mapping) else consumer.beginning_offsets(list(start))
+        return list(read_to_end(consumer, starts, stall_s=30))
     finally:
         consumer.close()
 

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 import structlog
 
-from consumers.alert_register.register import _beginnings, _read_to_end, load_register
+from consumers.alert_register.register import load_register
 from consumers.alert_register.state import AlertRegister
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader
 from runtime import Settings, Verifier, open_consumer
+from runtime.topic_end import beginnings, read_to_end
 from schemas import Codec, inbox_topic
 from schemas.audiences import ALERT_KIND_OF, AudienceBook, broadcast_audience, is_restricted
 
@@ -116,7 +117,7 @@ def _read_copies(
     skipped = 0
     consumer = open_consumer(settings)
     try:
-        for record in _read_to_end(consumer, _beginnings(consumer, topics)):
+        for record in read_to_end(consumer, beginnings(consumer, topics)):
             read = reader.read(record)
             if not isinstance(read, Delivery):
                 skipped += 1

@@ -41,8 +41,7 @@ the states a batch changed when the runtime flushes, and the runtime commits aft
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,12 +58,13 @@ from consumers.dlq import DeadLetterQueue
 from consumers.loop import ConsumerRuntime, RunStats
 from consumers.reading import MessageReader, Poison, utc_now
 from runtime import Settings, Verifier, open_consumer, open_producer
-from runtime.kafka import Consumer, Producer, Record, TopicPartition
+from runtime.kafka import Consumer, Producer, TopicPartition
 from runtime.metrics import LIVE_ALERTS
+from runtime.topic_end import beginnings, read_to_end
 from schemas import BROADCAST_TOPICS, Agreement, Codec
 from schemas.audiences import ALERT_KIND_OF, is_restricted
 from schemas.authority import judge
-from schemas.errors import AuthorityRefused, BrokerUnavailable
+from schemas.errors import AuthorityRefused
 
 log = structlog.get_logger("hxbus.alert_register")
 
@@ -72,8 +72,6 @@ log = structlog.get_logger("hxbus.alert_register")
 REGISTER_TYPES = frozenset({"PersonAlert", "VehicleAlert", "AlertStatusChange"})
 #: The topics it reads.
 ALERT_TOPICS: tuple[str, ...] = tuple(BROADCAST_TOPICS.values())
-#: Longest wait for a topic to yield the records up to the end offset read at start.
-READ_TIMEOUT_S = 60.0
 
 
 def publicly_foldable(event_type: str, record: Mapping[str, Any]) -> bool:
@@ -118,7 +116,7 @@ def load_register(
     consumer = open_consumer(settings)
     try:
         tail_from = _beginnings(consumer, ALERT_TOPICS)
-        for record in _read_to_end(consumer, _beginnings(consumer, [topic])):
+        for record in read_to_end(consumer, _beginnings(consumer, [topic])):
             if not record.value:  # a tombstone: the alert's state was removed
                 continue
             try:
@@ -132,7 +130,7 @@ def load_register(
             register.merge(state)
             stats.snapshot += 1
             _start_after(tail_from, state.position)
-        for record in _read_to_end(consumer, tail_from):
+        for record in read_to_end(consumer, tail_from):
             stats.tail += 1
             read = reader.read(record)
             if isinstance(read, Poison):
@@ -187,50 +185,13 @@ def _start_after(starts: dict[TopicPartition, int], position: str | None) -> Non
 
 
 def _beginnings(consumer: Consumer, topics: Sequence[str]) -> dict[TopicPartition, int]:
-    """The first offset of every partition of ``topics`` (topics the broker lacks: none)."""
-    partitions = [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic))
-    ]
-    if not partitions:
+    """The first offset of every partition of ``topics`` (topics the broker lacks: none,
+    and a warning: the register reads what the agreement names)."""
+    starts = beginnings(consumer, topics)
+    if not starts:
         for topic in topics:
             log.warning("register_topic_missing", topic=topic)
-        return {}
-    return consumer.beginning_offsets(partitions)
-
-
-def _read_to_end(consumer: Consumer, starts: Mapping[TopicPartition, int]) -> Iterator[Record]:
-    """Every record from ``starts`` up to the end offsets as they are now, in offset order
-    per partition. ``BrokerUnavailable`` when they do not arrive within READ_TIMEOUT_S."""
-    if not starts:
-        return
-    ends = consumer.end_offsets(list(starts))
-    remaining = {tp for tp in starts if starts[tp] < ends[tp]}
-    if not remaining:
-        return
-    consumer.assign(sorted(remaining))
-    for tp in remaining:
-        consumer.seek(tp, starts[tp])
-    deadline = time.monotonic() + READ_TIMEOUT_S
-    while remaining:
-        polled = consumer.poll(0.5, 5000)
-        for tp, records in polled.items():
-            for record in records:
-                if record.offset < ends[tp]:
-                    yield record
-        for tp in list(remaining):
-            if consumer.position(tp) >= ends[tp]:
-                remaining.discard(tp)
-                consumer.pause([tp])
-        if polled:
-            deadline = time.monotonic() + READ_TIMEOUT_S
-        elif time.monotonic() > deadline:
-            raise BrokerUnavailable(
-                f"read to the end offsets: {len(remaining)} partitions did not arrive "
-                f"within {READ_TIMEOUT_S:g} s"
-            )
-    consumer.unsubscribe()
+    return starts
 
 
 class RegisterWriter:

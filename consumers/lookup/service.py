@@ -33,7 +33,6 @@ from typing import Any
 import structlog
 
 from consumers.alert_register.issued_copies import is_issuer_copy
-from consumers.alert_register.register import _beginnings, _read_to_end
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader, header_pairs, utc_now
 from runtime import Settings, Verifier, open_admin, open_consumer, open_producer
@@ -47,6 +46,7 @@ from runtime.kafka import (
 )
 from runtime.metrics import LOOKUPS
 from runtime.secrets import ensure_secret, secrets_dir
+from runtime.topic_end import beginnings, read_to_end
 from schemas import Agreement, Codec, inbox_topic
 from schemas.audiences import is_restricted
 from schemas.errors import HxError
@@ -276,14 +276,14 @@ def load_index(
     reader = MessageReader(Codec(), verifier)
     changed: set[str] = set()
     try:
-        for record in _read_to_end(consumer, _beginnings(consumer, [LOOKUP_INDEX])):
+        for record in read_to_end(consumer, beginnings(consumer, [LOOKUP_INDEX])):
             if record.value:
                 try:
                     index.merge(IndexEntry.from_json(record.value))
                 except (ValueError, TypeError, KeyError):
                     log.warning("lookup_index_entry_unreadable", offset=record.offset)
         inboxes = [inbox_topic(a.id) for a in agreement.agencies]
-        starts = _beginnings(consumer, inboxes)
+        starts = beginnings(consumer, inboxes)
         if starts:
             admin = open_admin(settings)
             try:
@@ -294,7 +294,7 @@ def load_index(
                 if tp in starts and offset is not None:
                     starts[tp] = max(starts[tp], offset)
         ends = consumer.end_offsets(list(starts)) if starts else {}
-        for record in _read_to_end(consumer, starts):
+        for record in read_to_end(consumer, starts):
             alert_id = _fold_record(index, reader, record)
             if alert_id is not None:
                 changed.add(alert_id)

@@ -37,6 +37,7 @@ from hxbus.console.alert_book import AlertBook
 from hxbus.console.flows import EVERYONE, FlowCounter
 from runtime import Settings, Verifier, open_consumer
 from runtime.kafka import Consumer, Record, TopicPartition
+from runtime.topic_end import partitions_of
 from schemas import Codec, inbox_topic
 from schemas.errors import HxError
 from schemas.headers import CE_SOURCE, CE_TYPE
@@ -113,8 +114,8 @@ class TopicReader:
     def _assign(self, consumer: Consumer) -> dict[TopicPartition, int]:
         """Assign every partition; the end offsets to read before the alerts are loaded
         (the alert topics' and the agency's own inbox's)."""
-        alerts = _partitions(consumer, ALERT_TOPICS)
-        inboxes = _partitions(consumer, self._inboxes)
+        alerts = partitions_of(consumer, ALERT_TOPICS)
+        inboxes = partitions_of(consumer, self._inboxes)
         own = [tp for tp in inboxes if tp.topic == self._own]
         consumer.assign(alerts + inboxes)
         self._flows_from = consumer.end_offsets(inboxes) if inboxes else {}
@@ -164,12 +165,3 @@ class TopicReader:
         if is_shared_copy(read):
             position = f"{record.topic}/{record.partition}@{record.offset}"
             self._book.apply(read.event_type, read.record, position)
-
-
-def _partitions(consumer: Consumer, topics: Sequence[str]) -> list[TopicPartition]:
-    """Every partition of ``topics`` (a topic the broker lacks has none)."""
-    return [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic))
-    ]

@@ -19,7 +19,6 @@ on the bus. Never a role's own store or metrics.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,10 +34,11 @@ from hxbus.drill.receiver import read_log
 from hxbus.drill.region import HTTP_PROVINCE
 from producers.routing import fan_out_message_id
 from runtime import Settings, open_consumer
-from runtime.kafka import Record, TopicPartition
+from runtime.kafka import Record
 from runtime.signing import bridge_verifier
+from runtime.topic_end import beginnings, read_to_end
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
-from schemas.errors import BrokerError, DecodeError
+from schemas.errors import DecodeError
 
 _RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
 INBOX_PREFIX = "hx.inbox."
@@ -337,22 +337,8 @@ def read_topics(
     """Every record of ``topics`` from the beginning to their end offsets now."""
     consumer = open_consumer(settings)
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic))
-        ]
-        if not partitions:
-            return
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(partitions)
-        end = consumer.end_offsets(partitions)
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise BrokerError(f"topics not read to their end in {timeout_s:g} s")
-            for batch in consumer.poll(0.5, 5000).values():
-                yield from batch
+        starts = beginnings(consumer, topics)
+        yield from read_to_end(consumer, starts, what="read the drill's topics", stall_s=timeout_s)
     finally:
         consumer.close()
 

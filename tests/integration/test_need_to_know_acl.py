@@ -49,6 +49,7 @@ from runtime import (
     open_consumer,
 )
 from runtime.kafka import ConsumerOptions, Record, TopicPartition
+from runtime.topic_end import beginnings, read_to_end
 from schemas import (
     AUDIT_TOPIC,
     Agreement,
@@ -140,24 +141,16 @@ def own_dead_letters(secured: Settings, simulated: list[ExchangeEvent]) -> dict[
         )
         consumer = open_consumer(settings)
         try:
-            topic = inbox_topic(agency.id)
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
-            ]
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(partitions)
-            ends = consumer.end_offsets(partitions)
-            while any(consumer.position(tp) < ends[tp] for tp in partitions):
-                for records in consumer.poll(0.5).values():
-                    for record in records:
-                        dlq.send(
-                            Origin(record.topic, record.partition, record.offset),
-                            key=record.key,
-                            value=record.value,
-                            headers=list(record.headers),
-                            error=SinkRejected("the local system refused it"),
-                            reason="sink_rejected",
-                        )
+            starts = beginnings(consumer, [inbox_topic(agency.id)])
+            for record in read_to_end(consumer, starts):
+                dlq.send(
+                    Origin(record.topic, record.partition, record.offset),
+                    key=record.key,
+                    value=record.value,
+                    headers=list(record.headers),
+                    error=SinkRejected("the local system refused it"),
+                    reason="sink_rejected",
+                )
             assert set() == dlq.flush()
         finally:
             consumer.close()
@@ -246,20 +239,8 @@ def read_topic(settings: Settings, topic: str) -> Iterator[str]:
     consumer = open_consumer(settings)
     texts: list[str] = []
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(partitions)
-        ends = consumer.end_offsets(partitions)
-        for _ in range(200):
-            polled = consumer.poll(0.5)
-            for records in polled.values():
-                texts.extend(as_text(record) for record in records)
-            if all(consumer.position(tp) >= ends[tp] for tp in partitions):
-                break
-        else:
-            raise AssertionError(f"{topic}: not read to its end")
+        starts = beginnings(consumer, [topic])
+        texts.extend(as_text(record) for record in read_to_end(consumer, starts))
     finally:
         consumer.close()
     return iter(texts)
