@@ -59,8 +59,8 @@ from schemas.headers import (
     CONTENT_TYPE,
     CONTENT_TYPE_HEADER,
     SPEC_VERSION,
-    format_time,
 )
+from schemas.timestamps import format_time
 
 #: The codec's name of the audit record type, and its Avro full name.
 AUDIT_RECORD_TYPE = "AuditRecord"

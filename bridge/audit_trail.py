@@ -34,6 +34,7 @@ from runtime.kafka import TopicPartition, partition_for_key
 from runtime.topic_end import read_to_end
 from schemas import AUDIT_TOPIC, Agreement, bridge_principal, load_agreement
 from schemas.errors import BrokerError, DecodeError, SecurityError
+from schemas.timestamps import format_time
 
 _ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
 _STATUS_CHANGE = "AlertStatusChange"
@@ -236,5 +237,5 @@ def _delivery(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return format_time(value)
     return value

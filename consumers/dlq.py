@@ -39,6 +39,7 @@ from runtime import (
 from runtime.kafka import Producer, SendFuture
 from schemas import dlq_topic
 from schemas.errors import public_text
+from schemas.timestamps import format_time
 
 log = structlog.get_logger("hxbus.dlq")
 
@@ -67,12 +68,6 @@ RETRIES_EXHAUSTED = "retries_exhausted"
 DLQ_RETENTION_MS = 90 * 24 * 3600 * 1000
 #: An error text longer than this is cut (a header is not a log file).
 MAX_MESSAGE_CHARS = 2000
-
-
-def rfc3339_ms(moment: datetime) -> str:
-    """``2025-03-01T08:00:00.123Z``: UTC, milliseconds, as every hxbus time is written."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def dead_letter_headers(
@@ -107,7 +102,7 @@ def dead_letter_headers(
         (PARTITION, str(partition)),
         (OFFSET, str(offset)),
         (GROUP, group),
-        (TIME, rfc3339_ms(now)),
+        (TIME, format_time(now)),
     ]
     rule = getattr(error, "rule", None)
     if isinstance(rule, str):
@@ -131,7 +126,7 @@ def _cloudevent_completion(group: str, now: datetime) -> list[tuple[str, str]]:
         ("ce_id", str(uuid.uuid4())),
         ("ce_source", group),
         ("ce_type", DEAD_LETTER_TYPE),
-        ("ce_time", rfc3339_ms(now)),
+        ("ce_time", format_time(now)),
         ("content-type", "application/octet-stream"),
     ]
 

@@ -29,11 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from consumers import dlq
-from consumers.dlq import rfc3339_ms
 from runtime import REPLAY_HEADERS, Settings, open_consumer, open_producer
 from runtime.kafka import Consumer, ConsumerOptions, Producer, Record
 from runtime.topic_end import beginnings, read_to_end
 from schemas import dlq_topic
+from schemas.timestamps import format_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,7 @@ class ReplayLog:
         with self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO replayed VALUES (?, ?, ?, ?, ?)",
-                (topic, entry.entry_id, entry.message_id, rfc3339_ms(datetime.now(UTC)), target),
+                (topic, entry.entry_id, entry.message_id, format_time(datetime.now(UTC)), target),
             )
 
     def close(self) -> None:

@@ -26,7 +26,8 @@ from schemas.agreement import Agreement
 from schemas.edge import edge_issues, json_int, text_rule
 from schemas.envelope import Envelope, ExchangeEvent, new_message_id, utc_now_ms
 from schemas.errors import Issue, UnreadableInput, ValidationFailed
-from schemas.models.types import format_timestamp, normalise_uuid, parse_timestamp
+from schemas.models.types import normalise_uuid, parse_timestamp
+from schemas.timestamps import format_time
 from schemas.validation import envelope_issues, validate_event
 
 SPECVERSION = "1.0"
@@ -108,7 +109,7 @@ def render_event(event: ExchangeEvent) -> dict[str, Any]:
         "type": envelope.event_type,
         "source": envelope.source,
         "id": envelope.message_id,
-        "time": format_timestamp(envelope.created_at),
+        "time": format_time(envelope.created_at),
     }
     for field, name in _EXTENSIONS:
         value = getattr(envelope, field)
@@ -234,7 +235,7 @@ def _render_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_render_value(item) for item in value]
     if isinstance(value, datetime):
-        return format_timestamp(value)
+        return format_time(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

@@ -32,7 +32,7 @@ import uuid
 from datetime import datetime
 
 from schemas import ExchangeEvent
-from schemas.headers import format_time
+from schemas.timestamps import format_time
 
 #: The first words of the text field of every second notice.
 SECOND_NOTICE_MARK = "SECOND NOTICE"

@@ -18,7 +18,7 @@ from typing import Any
 from consumers.tracker import DEFAULT_GROUP, ItemState, NoticeState, TrackedItem, TrackerStore
 from runtime import Settings
 from schemas import load_agreement
-from schemas.headers import format_time
+from schemas.timestamps import format_time
 
 
 def register(subparsers: Any) -> None:

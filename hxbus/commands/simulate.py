@@ -29,7 +29,7 @@ from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
 from runtime import Settings, agreement_signer, agreement_signers
 from schemas import Agreement, ExchangeEvent, load_agreement, render_event, utc_now_ms
-from schemas.models import format_timestamp
+from schemas.timestamps import format_time
 
 #: Topics simulated traffic goes to (not the DLQs or the audit log).
 BUS_TOPICS = ("hx.alerts.", "hx.inbox.")
@@ -147,7 +147,7 @@ def _summary(
     out.write(f"  ({copies} messages with fan-out)\n")
     out.write(
         f"rate: requested {rate:g}/s, achieved {meter.rate:.1f}/s over {meter.elapsed:.2f} s "
-        f"(events from {format_timestamp(start)})\n"
+        f"(events from {format_time(start)})\n"
     )
 
 

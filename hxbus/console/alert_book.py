@@ -16,7 +16,7 @@ from typing import Any
 from consumers.alert_register import AlertRegister, AlertState
 from consumers.reading import utc_now
 from hxbus.console.principal import RESTRICTED_HANDLING, Principal
-from schemas.headers import format_time
+from schemas.timestamps import format_time
 
 #: Most alert rows one update carries (newest change first).
 MAX_ROWS = 200

@@ -24,7 +24,7 @@ from hxbus.console.requests_view import read_requests
 from hxbus.console.topic_reader import TopicReader
 from runtime import Settings, agreement_verifier
 from schemas import Agreement
-from schemas.headers import format_time
+from schemas.timestamps import format_time
 
 #: Values the alert filters accept (anything else is refused, naming the filter).
 ALERT_KINDS = ("PERSON", "VEHICLE")

@@ -15,7 +15,7 @@ from typing import Any
 
 from consumers.tracker import ItemState, NoticeState, TrackedItem, TrackerStore, tracker_path
 from hxbus.console.principal import Principal
-from schemas.headers import format_time
+from schemas.timestamps import format_time
 
 #: Most rows one update carries: overdue first, then the nearest deadline.
 MAX_ROWS = 150

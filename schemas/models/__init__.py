@@ -17,7 +17,7 @@ from schemas.models.common import (
     Subject,
 )
 from schemas.models.hits import AlertHit, HitConfirmation
-from schemas.models.types import AgreementTables, format_timestamp, tables_for
+from schemas.models.types import AgreementTables, tables_for
 
 __all__ = [
     "ENUM_SYMBOLS",
@@ -35,6 +35,5 @@ __all__ = [
     "Plate",
     "Subject",
     "VehicleAlert",
-    "format_timestamp",
     "tables_for",
 ]

@@ -36,10 +36,10 @@ from schemas.models.types import (
     Timestamp,
     Uuid,
     UuidList,
-    format_timestamp,
     no_duplicates,
 )
 from schemas.rules import normalise_vin
+from schemas.timestamps import format_time
 
 
 class _AlertRules(ExchangeModel):
@@ -57,7 +57,7 @@ class _AlertRules(ExchangeModel):
         # for less would arrive there already expired (valid_until == issued_at).
         if issued_at is not None and value < issued_at + timedelta(seconds=1):
             raise ValueError(
-                f"must be after issued_at ({format_timestamp(issued_at)}), by one second at least"
+                f"must be after issued_at ({format_time(issued_at)}), by one second at least"
             )
         return value
 

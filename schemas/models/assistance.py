@@ -23,8 +23,8 @@ from schemas.models.types import (
     UuidList,
     context_now,
     context_tables,
-    format_timestamp,
 )
+from schemas.timestamps import format_time
 
 
 class AssistanceRequest(ExchangeModel):
@@ -58,7 +58,7 @@ class AssistanceRequest(ExchangeModel):
     def _within_deadline(cls, value: datetime, info: ValidationInfo) -> datetime:
         now = context_now(info)
         if value < now:
-            raise ValueError(f"is before the request is issued ({format_timestamp(now)})")
+            raise ValueError(f"is before the request is issued ({format_time(now)})")
         priority = info.data.get("priority")
         if priority is not None:
             seconds = context_tables(info).agreement.deadline_seconds(priority)
@@ -68,7 +68,7 @@ class AssistanceRequest(ExchangeModel):
                 latest = datetime.max.replace(tzinfo=UTC)
             if value > latest:
                 raise ValueError(
-                    f"must be no later than {format_timestamp(latest)}: "
+                    f"must be no later than {format_time(latest)}: "
                     f"{'an' if priority[0] in 'AEIOU' else 'a'} {priority} request "
                     f"is acknowledged within {_duration(seconds)} of its issue"
                 )
@@ -79,7 +79,7 @@ class AssistanceRequest(ExchangeModel):
     def _after_ack(cls, value: datetime, info: ValidationInfo) -> datetime:
         ack_by = info.data.get("ack_by")
         if ack_by is not None and value < ack_by:
-            raise ValueError(f"may not be before ack_by ({format_timestamp(ack_by)})")
+            raise ValueError(f"may not be before ack_by ({format_time(ack_by)})")
         return value
 
 

@@ -227,9 +227,3 @@ REVISION_MAX = 9999
 Revision = Annotated[int, Field(ge=1, le=REVISION_MAX)]
 UuidList = Annotated[list[Uuid], AfterValidator(no_duplicates)]
 AgencyList = Annotated[list[AgencyRef], AfterValidator(no_duplicates)]
-
-
-def format_timestamp(moment: datetime) -> str:
-    """A UTC time as the exchange writes it: ``2026-11-20T01:15:00.000Z``."""
-    utc = moment.astimezone(UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from consumers import DeadLetter, dead_letter_headers
-from consumers.dlq import rfc3339_ms
 from hxbus.commands.dlq import list_line
 from schemas.errors import (
     AuthorityRefused,
@@ -17,6 +16,7 @@ from schemas.errors import (
     UnknownSchema,
     ValidationFailed,
 )
+from schemas.timestamps import format_time
 
 ORIGINAL = [
     ("ce_specversion", b"1.0"),
@@ -117,10 +117,10 @@ def test_error_without_text_is_named_by_its_class() -> None:
     )
 
 
-def test_rfc3339_ms_is_utc_with_milliseconds() -> None:
+def test_format_time_is_utc_with_milliseconds() -> None:
     """Times in DLQ headers are UTC with milliseconds and a Z."""
     east8 = datetime.fromisoformat("2025-03-01T16:00:00.999999+08:00")
-    assert "2025-03-01T08:00:00.999Z" == rfc3339_ms(east8)
+    assert "2025-03-01T08:00:00.999Z" == format_time(east8)
 
 
 def _entry(headers: list[tuple[str, bytes]], partition: int = 0) -> DeadLetter:

@@ -13,7 +13,7 @@ from typing import Any
 
 from consumers import Delivery
 from schemas import Agreement, ExchangeEvent, parse_event, render_event
-from schemas.headers import format_time
+from schemas.timestamps import format_time
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 
