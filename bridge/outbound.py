@@ -99,11 +99,7 @@ class OutboundThread:
     def waiting(self) -> int:
         """How many candidate files the outbox holds now (not yet finished)."""
         try:
-            return sum(
-                1
-                for p in self.outbox.outbox.iterdir()
-                if not p.name.startswith(".") and not p.name.endswith(".part")
-            )
+            return len(self.outbox.waiting())
         except OSError:
             return 0
 

@@ -32,7 +32,7 @@ import enum
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -40,7 +40,7 @@ from typing import Protocol
 import structlog
 from prometheus_client import Counter
 
-from bridge.durable_files import fsync_dir, write_synced
+from bridge.durable_files import free_name, move_unclobbered, place_unclobbered
 from bridge.profiles.base import ParsedLocal, Profile
 from bridge.unexpected import unexpected_error
 from schemas import Agreement, ExchangeEvent, validate_event
@@ -147,6 +147,17 @@ class OutboxPublisher:
             self.scan()
             stop.wait(interval_s)
 
+    def waiting(self) -> list[Path]:
+        """The files in the outbox a scan may take: never dot-files nor ``.part`` names
+        (being written), never folders."""
+        return [
+            path
+            for path in self.outbox.iterdir()
+            if not path.name.startswith(".")
+            and not path.name.endswith(PART_SUFFIX)
+            and path.is_file()
+        ]
+
     def scan(self) -> list[FileReport]:
         """One pass: handle every file that was stable since the previous pass.
 
@@ -154,15 +165,12 @@ class OutboxPublisher:
         alert and its later withdrawal go out in the order it wrote them.
         """
         current: dict[str, tuple[int, int]] = {}
-        for path in self.outbox.iterdir():
-            if not _is_candidate(path.name):
-                continue
+        for path in self.waiting():
             try:
                 stat = path.stat()
             except FileNotFoundError:
-                continue
-            if path.is_file():
-                current[path.name] = (stat.st_size, stat.st_mtime_ns)
+                continue  # taken away since the listing
+            current[path.name] = (stat.st_size, stat.st_mtime_ns)
         ready = [name for name, sig in current.items() if self._last_seen.get(name) == sig]
         self._last_seen = {n: s for n, s in current.items() if n not in ready}
         ready.sort(key=lambda name: (current[name][1], name))
@@ -280,18 +288,22 @@ class OutboxPublisher:
         """Every event is acknowledged or refused for good: write the errors, move the file."""
         name = path.name
         if not problems:
-            moved = _move(path, self.sent)
+            moved = move_unclobbered(path, self.sent)
             outcome = FileOutcome.SENT
         elif not published:
-            target = _free_name(self.rejected, name, lambda taken: os.path.samefile(path, taken))
-            _place(self.rejected, target.name + ERROR_SUFFIX, _error_text(name, problems, 0))
-            moved = _move(path, self.rejected, target.name)
+            target = free_name(self.rejected, name, lambda taken: os.path.samefile(path, taken))
+            place_unclobbered(
+                self.rejected, target.name + ERROR_SUFFIX, _error_text(name, problems, 0)
+            )
+            moved = move_unclobbered(path, self.rejected, target.name)
             outcome = FileOutcome.REJECTED
         else:
             bad_lines = _lines(content, {p.line for p in problems})
-            copy = _place(self.rejected, name, bad_lines)
-            _place(self.rejected, copy.name + ERROR_SUFFIX, _error_text(name, problems, published))
-            moved = _move(path, self.sent)
+            copy = place_unclobbered(self.rejected, name, bad_lines)
+            place_unclobbered(
+                self.rejected, copy.name + ERROR_SUFFIX, _error_text(name, problems, published)
+            )
+            moved = move_unclobbered(path, self.sent)
             outcome = FileOutcome.PARTLY_REJECTED
         OUTBOX_FILES.labels(self.profile.name, outcome.value).inc()
         log.info(
@@ -305,11 +317,7 @@ class OutboxPublisher:
         return FileReport(name, outcome, published, len(problems), moved)
 
 
-# -- helpers: what is a candidate, what the error file says ---------------------------
-
-
-def _is_candidate(name: str) -> bool:
-    return not name.startswith(".") and not name.endswith(PART_SUFFIX)
+# -- helpers: what the error file says -------------------------------------------------
 
 
 def _plain_message(error: HxError, name: str) -> str:
@@ -358,56 +366,3 @@ def _lines(content: bytes, numbers: set[int]) -> bytes:
         if index in numbers
     ]
     return b"".join(kept)
-
-
-# -- helpers: moving and writing without ever overwriting ------------------------------
-
-
-def _free_name(folder: Path, name: str, is_ours: Callable[[Path], bool]) -> Path:
-    """``folder/name`` if free or ``is_ours``; else the first free or ours ``stem.N.ext``."""
-    stem, dot, ext = name.partition(".")
-    candidate = folder / name
-    number = 0
-    while candidate.exists() and not is_ours(candidate):
-        number += 1
-        candidate = folder / (f"{stem}.{number}.{ext}" if dot else f"{name}.{number}")
-    return candidate
-
-
-def _move(path: Path, folder: Path, name: str | None = None) -> Path:
-    """Move ``path`` into ``folder`` without overwriting anything; fsync both folders.
-
-    ``link`` then ``unlink``: a crash in between leaves the file in both places, which the
-    next pass recognises (the same file) and finishes.
-    """
-    while True:
-        target = _free_name(folder, name or path.name, lambda t: os.path.samefile(path, t))
-        if target.exists():
-            break  # linked before a crash: finish the move
-        try:
-            os.link(path, target)
-            break
-        except FileExistsError:  # taken since we looked: pick again
-            continue
-    fsync_dir(folder)
-    path.unlink()
-    fsync_dir(path.parent)
-    return target
-
-
-def _place(folder: Path, name: str, content: bytes) -> Path:
-    """Write ``content`` as ``folder/name`` atomically (or a numbered name if taken)."""
-    target = _free_name(folder, name, lambda taken: taken.read_bytes() == content)
-    if target.exists():
-        return target  # the same bytes are there already (written before a crash)
-    temp = folder / f".{target.name}.{os.getpid()}.tmp"
-    temp.unlink(missing_ok=True)  # left by a crash of this very process id, long ago
-    write_synced(temp, content)
-    try:
-        os.link(temp, target)
-    except FileExistsError:
-        temp.unlink()
-        return _place(folder, name, content)
-    temp.unlink()
-    fsync_dir(folder)
-    return target
