@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-#: Closed set of ``outcome`` label values of :data:`CONSUMED`.
-CONSUMER_OUTCOMES: tuple[str, ...] = ("handled", "duplicate", "expired", "dead_lettered")
-#: Closed set of ``topic_kind`` label values.
-TOPIC_KINDS: tuple[str, ...] = ("alerts", "inbox", "dlq", "audit", "other")
+#: ``outcome`` of :data:`CONSUMED`, a closed set: handled, duplicate, expired, dead_lettered.
+#: ``topic_kind`` everywhere, a closed set: alerts, inbox, dlq, audit, other (``topic_kind``).
 
 CONSUMED = Counter(
     "hx_consumer_messages_total",
@@ -49,8 +47,7 @@ COMMIT_FAILURES = Counter(
 
 
 # --- publishing ----------------------------------------------------------------------------
-#: Closed set of ``outcome`` label values of :data:`PUBLISHED`.
-PUBLISH_OUTCOMES: tuple[str, ...] = ("ok", "rejected", "failed")
+#: ``outcome`` of :data:`PUBLISHED`, a closed set: ok, rejected, failed.
 PUBLISHED = Counter(
     "hx_published_total",
     "Events a publisher finished with: ok (the broker holds it), rejected (invalid or "
@@ -59,10 +56,9 @@ PUBLISHED = Counter(
 )
 
 # --- bridges -------------------------------------------------------------------------------
-#: Closed set of ``outcome`` label values of :data:`BRIDGE_DELIVERIES`: delivered (the
-#: local system holds it), filtered (not for this province: share_with, expiry, target),
-#: rejected (the local system or the translation refused it; dead-lettered).
-BRIDGE_OUTCOMES: tuple[str, ...] = ("delivered", "filtered", "rejected")
+#: ``outcome`` of :data:`BRIDGE_DELIVERIES`, a closed set: delivered (the local system
+#: holds it), filtered (not for this province: share_with, expiry, target), rejected (the
+#: local system or the translation refused it; dead-lettered).
 BRIDGE_DELIVERIES = Counter(
     "hx_bridge_deliveries_total",
     "Exchange events a province bridge finished with, by outcome.",

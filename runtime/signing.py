@@ -104,14 +104,8 @@ UNSIGNED_HEADERS: frozenset[str] = REPLAY_HEADERS | {SIGNATURE_HEADER, KEY_ID_HE
 _DOMAIN = b"hxbus-signature-v1"
 _SOURCE_HEADER = "ce_source"
 
-#: Closed set of ``reason`` label values of ``hx_signature_failures_total``.
-FAILURE_REASONS: tuple[str, ...] = (
-    "unsigned",
-    "malformed",
-    "unknown_key",
-    "wrong_source",
-    "bad_signature",
-)
+#: The ``reason`` label values of ``hx_signature_failures_total`` (a closed set): unsigned,
+#: malformed, unknown_key, wrong_source, bad_signature.
 
 
 def signed_bytes(

@@ -7,9 +7,9 @@ consumer offsets), because Kafka delivers at least once and a bridge may crash b
 the delivery and the commit of its offset.
 
 The consumer runtime calls ``deliver`` once per message and ``flush`` once per batch,
-then commits the batch's offsets. A sink with ``commits_offsets`` (the Kafka sink) cannot
-be made durable apart from the offsets: the runner hands it the offsets instead
-(``commit_offsets``) and does not commit them itself.
+then commits the batch's offsets. The Kafka sink cannot be made durable apart from the
+offsets: the runner hands it the offsets instead (``KafkaSink.commit_offsets``, the
+runtime's offset committer) and does not commit them itself.
 """
 
 from __future__ import annotations
@@ -70,9 +70,6 @@ class Sink(ABC):
 
     #: The sink kind, one of :data:`SINK_KINDS`.
     kind: ClassVar[str]
-    #: True when the sink makes a batch durable together with the consumer's offsets
-    #: (``commit_offsets``) and the runner must not commit them itself.
-    commits_offsets: ClassVar[bool] = False
 
     @abstractmethod
     def deliver(

@@ -9,7 +9,7 @@ leaves an open transaction that the broker aborts when the next instance with th
 ``transactional_id`` calls ``init_transactions`` (or when ``transaction_timeout_ms``
 passes); the integration test kills one to show it.
 
-So this sink owns the commit of the offsets (``commits_offsets``): the runner calls
+So this sink owns the commit of the offsets: the runner calls
 ``commit_offsets(offsets, consumer.group_metadata())`` after the batch, instead of
 ``flush()`` followed by its own ``consumer.commit``. An audit writer given this sink as
 its producer (``AuditWriter(settings, producer=sink)``) writes its records inside the same
@@ -48,7 +48,6 @@ class KafkaSink(Sink):
     """Writes each message to ``topic`` inside a transaction committed with the offsets."""
 
     kind: ClassVar[str] = "kafka"
-    commits_offsets: ClassVar[bool] = True
 
     def __init__(
         self,

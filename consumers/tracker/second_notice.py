@@ -47,11 +47,6 @@ def second_notice_id(original_message_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, original_message_id))
 
 
-def is_second_notice(event: ExchangeEvent, original_message_id: str) -> bool:
-    """Whether ``event`` is the second notice of ``original_message_id`` (by causation)."""
-    return event.envelope.causation_id == original_message_id
-
-
 def mark_text(original: str | None, missed: datetime) -> str:
     """The text field of a second notice: the mark, the deadline missed, the original text."""
     head = f"{SECOND_NOTICE_MARK}: no answer received by {format_time(missed)}."
