@@ -1,6 +1,6 @@
 """bridge"""
 
-from bridge.audit import AuditOutcome, AuditScope, AuditWriter, audit_codec
+from bridge.audit_writer import AuditOutcome, AuditScope, AuditWriter, audit_codec
 from bridge.held_alerts import HeldAlerts, held_alerts_path
 from bridge.inbound import AuditedDeadLetters, InboundBridge
 from bridge.outbox import FileOutcome, FileReport, OutboxPublisher

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from bridge.audit import (
+from bridge.audit_writer import (
     AuditOutcome,
     AuditScope,
     outcome_of_delivery,

@@ -61,7 +61,7 @@ ERROR_SUFFIX = ".error.txt"
 
 
 class PublishOutcome(Protocol):
-    """What the Publisher reports for one event (``producers.publisher.Outcome``)."""
+    """What the Publisher reports for one event (``producers.PublishOutcome``)."""
 
     @property
     def event(self) -> ExchangeEvent: ...

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import structlog
 
-from bridge.audit import AuditWriter
+from bridge.audit_writer import AuditWriter
 from bridge.held_alerts import HeldAlerts, held_alerts_path
 from bridge.inbound import AuditedDeadLetters, InboundBridge
 from bridge.outbound import OutboundThread

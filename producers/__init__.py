@@ -4,7 +4,7 @@ from producers.duplicates import DuplicateCheck, KnownAlert, LiveAlerts, Subject
 from producers.lookup_client import LazyLookup, LookupClient
 from producers.outgoing import MessageBuilder, OutgoingMessage
 from producers.pacing import RateMeter, TokenBucket, paced
-from producers.publisher import Outcome, Publisher, Receipt, producer_overrides
+from producers.publisher import Publisher, PublishOutcome, Receipt, producer_overrides
 from producers.routing import (
     DIRECTED_TYPES,
     Route,
@@ -22,8 +22,8 @@ __all__ = [
     "LiveAlerts",
     "LookupClient",
     "MessageBuilder",
-    "Outcome",
     "OutgoingMessage",
+    "PublishOutcome",
     "Publisher",
     "RateMeter",
     "Receipt",

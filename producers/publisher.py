@@ -102,7 +102,7 @@ class Receipt:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class PublishOutcome:
     """What became of one event: receipts of the copies the broker took, or the error.
 
     A fanned-out AssistanceRequest whose copies partly failed carries both: the receipts
@@ -200,8 +200,8 @@ class Publisher:
             raise outcome.error
         return list(outcome.receipts)
 
-    def publish_many(self, events: Iterable[ExchangeEvent]) -> Iterator[Outcome]:
-        """Send ``events`` pipelined; yield one ``Outcome`` per event, in input order."""
+    def publish_many(self, events: Iterable[ExchangeEvent]) -> Iterator[PublishOutcome]:
+        """Send ``events`` pipelined; yield one ``PublishOutcome`` per event, in input order."""
         in_flight: deque[_InFlight] = deque()
         for event, built in self._built_ahead(events):
             in_flight.append(self._submit(event, built))
@@ -332,7 +332,7 @@ class Publisher:
             self._duplicates.sent(checked)
         return in_flight
 
-    def _settle(self, in_flight: _InFlight) -> Outcome:
+    def _settle(self, in_flight: _InFlight) -> PublishOutcome:
         """Wait for every copy's acknowledgement until the event's deadline.
 
         The first failure becomes the outcome's error. A copy unanswered at the deadline,
@@ -350,7 +350,7 @@ class Publisher:
                 Receipt(message.topic, metadata.partition, metadata.offset, message.message_id)
             )
         self._unreported -= 1
-        outcome = Outcome(in_flight.event, tuple(receipts), error, in_flight.notices)
+        outcome = PublishOutcome(in_flight.event, tuple(receipts), error, in_flight.notices)
         self._record(outcome)
         return outcome
 
@@ -366,7 +366,7 @@ class Publisher:
             f"({self._delivery_timeout_s:g} s); the broker did not answer"
         )
 
-    def _record(self, outcome: Outcome) -> None:
+    def _record(self, outcome: PublishOutcome) -> None:
         event_type = outcome.event.event_type
         if event_type not in EVENT_TYPES:  # labels come from a closed set
             event_type = "unknown"

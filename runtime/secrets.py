@@ -3,7 +3,7 @@
 SCRAM passwords (the broker's ``admin``, each agency's) are generated here, never typed,
 never put in the repository or in a log line: a command that needs one reads its file,
 and ``hxbus credentials`` prints one only for an operator handing it over. A file that
-others can read is refused, as for private keys (``runtime.keys``).
+others can read is refused, as for private keys (``runtime.signing_keys``).
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ import structlog
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.keys import key_id, parse_public_key, private_key_path, read_private_key
 from runtime.metrics import SIGNATURE_FAILURES
 from runtime.settings import Settings
+from runtime.signing_keys import key_id, parse_public_key, private_key_path, read_private_key
 from schemas.agreement import Agreement, bridge_principal
 from schemas.errors import ConfigError, SecurityError
 

@@ -20,8 +20,8 @@ from schemas.contract_docs import CONTRACT_DOC, render_contract
 from schemas.envelope import EVENT_TYPES, Envelope, ExchangeEvent, new_message_id, utc_now_ms
 from schemas.headers import envelope_headers, parse_headers
 from schemas.jsonform import parse_event, read_events, render_event
-from schemas.keys import KEY_FIELDS, record_key
 from schemas.province import MetricsPorts, Province, ProvinceKey
+from schemas.record_keys import KEY_FIELDS, record_key
 from schemas.schema_rules import rule_issues
 from schemas.validation import EVENT_MODELS, validate_event, validate_record
 

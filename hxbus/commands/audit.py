@@ -26,7 +26,7 @@ import sys
 import uuid
 from typing import Any
 
-from bridge.audit_trail import AlertTrail, alert_trail, read_alert_records, trail_json
+from bridge.audit_reader import AlertTrail, alert_trail, read_alert_records, trail_json
 from runtime import Settings
 from schemas import AUDIT_TOPIC, load_agreement
 from schemas.errors import ConfigError

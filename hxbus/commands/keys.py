@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import Settings
-from runtime.keys import (
+from runtime.signing_keys import (
     add_province_public_key,
     add_public_key,
     generate_key,

@@ -19,8 +19,8 @@ from typing import Any
 
 from runtime import Settings, run_provisioning
 from runtime.access import broker_is_secured, run_access_provisioning
-from runtime.keys import keyless
 from runtime.secrets import secrets_dir
+from runtime.signing_keys import keyless
 from schemas import Agreement, load_agreement
 from schemas.errors import ConfigError
 

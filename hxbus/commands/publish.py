@@ -56,7 +56,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from consumers.alert_register import AlertRegister, RegisterFacts, learn_audiences, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
-from producers import DIRECTED_TYPES, LazyLookup, Outcome, Publisher
+from producers import DIRECTED_TYPES, LazyLookup, Publisher, PublishOutcome
 from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
 from schemas.audiences import AudienceBook
@@ -189,7 +189,7 @@ class _Report:
         self.ok = 0
         self.refused = 0
 
-    def outcome(self, outcome: Outcome) -> None:
+    def outcome(self, outcome: PublishOutcome) -> None:
         entry = self._refusals_then_next()
         for receipt in outcome.receipts:
             self.out.write(f"ok {receipt.message_id} {receipt}\n")

@@ -7,7 +7,12 @@ import shutil
 from pathlib import Path
 
 from runtime import Settings
-from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
+from runtime.signing_keys import (
+    add_province_public_key,
+    add_public_key,
+    generate_key,
+    public_key_text,
+)
 from schemas import Agreement, bridge_principal
 
 #: The demo's agreement divides every answer deadline by this: minutes become seconds.

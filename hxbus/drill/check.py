@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
-from bridge.audit_trail import AuditMessage, audit_problem
+from bridge.audit_reader import AuditMessage, audit_problem
+from bridge.audit_writer import AUDIT_RECORD_TYPE, audit_codec
 from consumers.tracker import second_notice_id
 from hxbus.drill.faults import FaultRecord
 from hxbus.drill.ledger import AckedCopy, Ledger

@@ -26,7 +26,12 @@ from hxbus.broker.layout import Cluster
 from hxbus.drill.receiver import Receiver
 from hxbus.healthz_wait import wait_healthy
 from runtime import Settings, run_provisioning
-from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
+from runtime.signing_keys import (
+    add_province_public_key,
+    add_public_key,
+    generate_key,
+    public_key_text,
+)
 from schemas import Agreement, bridge_principal
 from schemas.errors import BrokerUnavailable, ConfigError
 

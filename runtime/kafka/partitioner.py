@@ -3,7 +3,7 @@
 Both transports must put a key where every other Kafka client would: kafka-python's
 default partitioner does this already; librdkafka's default (``consistent_random``,
 CRC32) does not, so the librdkafka transport sets ``partitioner=murmur2_random``. The
-audit trail reads only the partition of an alert's key (``bridge.audit_trail``), so the
+audit trail reads only the partition of an alert's key (``bridge.audit_reader``), so the
 reader and the writers must agree: this one function is that agreement. Ours, not
 kafka-python's ``kafka.partitioner.default.murmur2``, so no reader depends on a client.
 """

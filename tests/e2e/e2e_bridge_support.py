@@ -26,7 +26,7 @@ from typing import Any
 
 from bridge import bridge_topics
 from consumers.offsets import start_group_at_end
-from producers import Outcome, Publisher, SyntheticTraffic
+from producers import Publisher, PublishOutcome, SyntheticTraffic
 from runtime import Settings, run_provisioning
 from schemas import Agreement, ExchangeEvent
 
@@ -76,7 +76,7 @@ def shared_alerts(
 
 def publish_all(
     settings: Settings, agreement: Agreement, events: Iterable[ExchangeEvent]
-) -> list[Outcome]:
+) -> list[PublishOutcome]:
     """Publish ``events`` through the Publisher; every one must be acknowledged."""
     with Publisher(settings, agreement) as publisher:
         outcomes = list(publisher.publish_many(events))

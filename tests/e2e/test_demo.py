@@ -25,8 +25,8 @@ import pytest
 from e2e_bridge_support import shared_alerts
 from rich.console import Console
 
-from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
-from bridge.audit_trail import read_alert_records
+from bridge.audit_reader import read_alert_records
+from bridge.audit_writer import AUDIT_RECORD_TYPE, audit_codec
 from bridge.inbox_latency import Percentiles
 from consumers.tracker import SECOND_NOTICE_MARK
 from hxbus.demo import RegionalDemo, Summary, summary_lines

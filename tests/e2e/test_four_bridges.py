@@ -29,7 +29,7 @@ from e2e_bridge_support import (
 )
 
 from hxbus.drill import Rulebook
-from producers import Outcome, SyntheticTraffic
+from producers import PublishOutcome, SyntheticTraffic
 from runtime import Settings
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, ExchangeEvent, load_agreement, new_message_id
 
@@ -57,7 +57,7 @@ def expired_alert(template: ExchangeEvent) -> ExchangeEvent:
 
 
 def expected_holdings(
-    outcomes: list[Outcome], agreement: Agreement, expired_ids: set[str]
+    outcomes: list[PublishOutcome], agreement: Agreement, expired_ids: set[str]
 ) -> dict[str, list[frozenset[str]]]:
     """Per province, one set of message ids per event it must receive, of which exactly
     one must be in its root (``hxbus.drill.Rulebook.due``, the drill's expectation too):

@@ -34,7 +34,7 @@ from consumers import read_dead_letters
 from consumers.offsets import start_group_at_end
 from producers import Publisher
 from runtime import Settings, agreement_signer
-from runtime.keys import add_public_key, generate_key, private_key_path, public_key_text
+from runtime.signing_keys import add_public_key, generate_key, private_key_path, public_key_text
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, Codec, load_agreement, parse_event
 
 pytestmark = pytest.mark.broker

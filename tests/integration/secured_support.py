@@ -14,8 +14,13 @@ from pydantic import SecretStr
 from hxbus import broker
 from runtime import Settings, run_provisioning
 from runtime.access import run_access_provisioning
-from runtime.keys import add_province_public_key, add_public_key, generate_key, public_key_text
 from runtime.secrets import password_file, read_secret
+from runtime.signing_keys import (
+    add_province_public_key,
+    add_public_key,
+    generate_key,
+    public_key_text,
+)
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, bridge_principal, load_agreement
 
 

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from topic_reading import partitions_of, read_records
 
-from bridge.audit import AUDIT_RECORD_TYPE, AuditOutcome, AuditScope, AuditWriter, audit_codec
+from bridge.audit_writer import (
+    AUDIT_RECORD_TYPE,
+    AuditOutcome,
+    AuditScope,
+    AuditWriter,
+    audit_codec,
+)
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import KafkaSink
 from runtime import Settings

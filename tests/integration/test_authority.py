@@ -34,7 +34,7 @@ from raw_kafka import send_raw
 from topic_reading import partitions_of, read_records
 
 from bridge import SinkChoice, run_inbound
-from bridge.audit import audit_codec
+from bridge.audit_writer import audit_codec
 from consumers import RetryPolicy, read_dead_letters
 from hxbus import broker
 from producers import Publisher, SyntheticTraffic, fan_out_message_id
@@ -46,9 +46,9 @@ from runtime import (
     run_provisioning,
 )
 from runtime.access import run_access_provisioning
-from runtime.keys import add_public_key, public_key_text
 from runtime.secrets import password_file, read_secret
 from runtime.signing import AgencySigners
+from runtime.signing_keys import add_public_key, public_key_text
 from schemas import (
     AUDIT_TOPIC,
     DEFAULT_AGREEMENT_PATH,

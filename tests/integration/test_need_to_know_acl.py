@@ -39,7 +39,7 @@ from hxbus.console.alert_book import MAX_ROWS, AlertBook
 from hxbus.console.flows import FlowCounter
 from hxbus.console.principal import Principal
 from hxbus.console.topic_reader import TopicReader
-from producers import LookupClient, Outcome, Publisher, SyntheticTraffic
+from producers import LookupClient, Publisher, PublishOutcome, SyntheticTraffic
 from runtime import (
     Settings,
     Verifier,
@@ -361,7 +361,7 @@ def lookup_service(secured: Settings, agreement: Agreement) -> Iterator[threadin
     worker.join(30)
 
 
-def publish_as(secured: Settings, agreement: Agreement, event: ExchangeEvent) -> Outcome:
+def publish_as(secured: Settings, agreement: Agreement, event: ExchangeEvent) -> PublishOutcome:
     """Publish through ``hxbus publish``'s path under the issuer's own login."""
     agency = event.envelope.source
     settings = login(secured, agency)

@@ -28,7 +28,7 @@ from own_broker_support import free_port_pair
 from raw_kafka import KafkaTopicPartition, raw_consumer
 
 from hxbus import broker
-from producers import Outcome, Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
+from producers import Publisher, PublishOutcome, RateMeter, SyntheticTraffic, TokenBucket, paced
 from runtime import Settings, open_admin, run_provisioning
 from runtime.kafka import NewTopic
 from schemas import EVENT_TYPES, KEY_FIELDS, Agreement, ExchangeEvent, parse_event, utc_now_ms
@@ -348,7 +348,7 @@ def test_broker_killed_mid_batch_loses_nothing_reported_ok(
     with BrokerUnavailable, and the caller was told."""
     _create_person_topic(own_broker.bootstrap)
     alerts = _person_alerts(agreement, 3000, seed=31)
-    outcomes: list[Outcome] = []
+    outcomes: list[PublishOutcome] = []
     kill_after = 400
     settings = Settings(bootstrap=own_broker.bootstrap)
     with Publisher(settings, agreement, delivery_timeout_ms=4000, window=500) as publisher:

@@ -20,7 +20,7 @@ import pytest
 from raw_kafka import send_raw
 from secured_support import login, login_env, secured_cluster
 
-from bridge.audit import (
+from bridge.audit_writer import (
     AUDIT_RECORD_TYPE,
     AuditOutcome,
     AuditScope,

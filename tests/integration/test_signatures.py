@@ -32,8 +32,8 @@ from hxbus.cli import main
 from producers import SyntheticTraffic
 from runtime import Ed25519Signer, Settings, agreement_verifier, open_consumer, run_provisioning
 from runtime.kafka import Admin, TopicPartition
-from runtime.keys import key_id, public_key_text
 from runtime.signing import signed_bytes
+from runtime.signing_keys import key_id, public_key_text
 from schemas import (
     DEFAULT_AGREEMENT_PATH,
     Agreement,

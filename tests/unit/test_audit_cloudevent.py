@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from cloudevents.core.bindings import kafka as cloudevents_kafka
 
-from bridge.audit import audit_headers
+from bridge.audit_writer import audit_headers
 from consumers import dead_letter_headers
 
 RECORD = {

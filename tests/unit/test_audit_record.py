@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from bridge.audit import (
+from bridge.audit_writer import (
     AUDIT_RECORD_TYPE,
     AuditOutcome,
     AuditScope,

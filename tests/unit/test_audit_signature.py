@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bridge.audit import AuditOutcome, AuditScope, AuditWriter
-from bridge.audit_trail import AuditMessage, audit_problem
+from bridge.audit_reader import AuditMessage, audit_problem
+from bridge.audit_writer import AuditOutcome, AuditScope, AuditWriter
 from runtime import Settings, bridge_signer, bridge_verifier
-from runtime.keys import generate_key, public_key_text
+from runtime.signing_keys import generate_key, public_key_text
 from schemas import AUDIT_TOPIC, Agreement, Envelope
 
 XUZHOU, ZAOZHUANG, JINING = "320300000000", "370400000000", "370800000000"

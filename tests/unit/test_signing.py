@@ -28,8 +28,8 @@ from runtime import (
     load_signer,
     receiver_verifier,
 )
-from runtime.keys import generate_key, key_id, public_key_text, read_private_key
 from runtime.signing import signed_bytes
+from runtime.signing_keys import generate_key, key_id, public_key_text, read_private_key
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, ExchangeEvent, load_agreement
 from schemas.errors import ConfigError, SecurityError
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from runtime.keys import key_id, public_key_text
 from runtime.signing import AgreementVerifier, Ed25519Signer, signed_bytes
+from runtime.signing_keys import key_id, public_key_text
 
 SIGNING_DOC = Path(__file__).resolve().parents[2] / "docs" / "signing.md"
 

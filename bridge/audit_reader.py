@@ -1,8 +1,8 @@
 """Reading the audit trail of one alert: who received it, when, and did the withdrawal
 reach them (``hxbus audit --alert ID``).
 
-Audit records are keyed by the alert id (``bridge.audit.audit_key``), so every record of
-one alert (its revisions, status changes and hits, at every bridge) is in the one
+Audit records are keyed by the alert id (``bridge.audit_writer.audit_key``), so every
+record of one alert (its revisions, status changes and hits, at every bridge) is in the one
 partition the producer's default partitioner chose for that key: the reader reads that
 partition only, from the beginning to its end offset now, and keeps the records whose key
 is the alert id. (If ``hx.audit`` ever gets more partitions, older records stay where they
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bridge.audit import AUDIT_RECORD_TYPE, audit_codec
+from bridge.audit_writer import AUDIT_RECORD_TYPE, audit_codec
 from runtime import Settings, Verifier, bridge_verifier, open_consumer
 from runtime.kafka import TopicPartition, partition_for_key
 from runtime.topic_end import read_to_end
