@@ -18,13 +18,7 @@ from runtime.provision import (
     run_provisioning,
 )
 from runtime.settings import Settings
-from runtime.signing import (
-    REPLAY_HEADERS,
-    AgreementVerifier,
-    Ed25519Signer,
-    SignedMessage,
-    Signer,
-    Verifier,
+from runtime.signers import (
     agreement_signer,
     agreement_signers,
     agreement_verifier,
@@ -32,6 +26,14 @@ from runtime.signing import (
     bridge_verifier,
     load_signer,
     receiver_verifier,
+)
+from runtime.signing import (
+    REPLAY_HEADERS,
+    AgreementVerifier,
+    Ed25519Signer,
+    SignedMessage,
+    Signer,
+    Verifier,
 )
 
 __all__ = [

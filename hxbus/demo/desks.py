@@ -11,7 +11,7 @@ from consumers.alert_register import load_register
 from hxbus.demo.summary import Summary
 from producers import LazyLookup, Publisher
 from runtime import Settings, agreement_verifier
-from runtime.signing import agreement_signer
+from runtime.signers import agreement_signer
 from schemas import BROADCAST_TOPICS, Agreement, ExchangeEvent, inbox_topic
 
 #: The desks' producer linger: a desk sends one event at a time (5/s each at the default

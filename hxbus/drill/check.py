@@ -35,7 +35,7 @@ from hxbus.drill.region import HTTP_PROVINCE
 from producers.routing import fan_out_message_id
 from runtime import Settings, open_consumer
 from runtime.kafka import Record
-from runtime.signing import bridge_verifier
+from runtime.signers import bridge_verifier
 from runtime.topic_end import beginnings, read_to_end
 from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
 from schemas.errors import DecodeError

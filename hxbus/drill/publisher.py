@@ -41,7 +41,7 @@ from hxbus.drill.rulebook import Rulebook, business_key, copy_type
 from producers import Publisher, SyntheticTraffic, TokenBucket
 from producers.publisher import Receipt
 from runtime import Settings, agreement_verifier, configure_logging
-from runtime.signing import agreement_signers
+from runtime.signers import agreement_signers
 from schemas import Agreement, ExchangeEvent, load_agreement
 from schemas.errors import HxError
 
