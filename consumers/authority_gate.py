@@ -20,16 +20,8 @@ from typing import Protocol
 
 from consumers.authority_store import FactStore
 from consumers.delivery import Delivery
-from schemas.authority import (
-    AlertFacts,
-    HitFacts,
-    Lesson,
-    RequestFacts,
-    Said,
-    inbox_owner,
-    judge,
-    lesson,
-)
+from schemas.authority import Said, inbox_owner, judge, lesson
+from schemas.authority_facts import AlertFacts, HitFacts, Lesson, RequestFacts
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 
 

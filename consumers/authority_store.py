@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runtime.state_db import StagedWrites, group_file, open_state_db
-from schemas.authority import AlertFacts, Facts, HitFacts, Lesson, NoFacts, RequestFacts
+from schemas.authority_facts import AlertFacts, Facts, HitFacts, Lesson, NoFacts, RequestFacts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (

@@ -19,8 +19,9 @@ runs the same rules before sending, and validation words the author rule the sam
   ``target_agencies``; sent to the requester's inbox;
 - anything read from an inbox: addressed to the agency whose inbox carries it.
 
-A rule that needs what came before asks a ``Facts`` (the alert's issuer, kind, handling
-and share_with, a hit's reporter and alert, a request's requester and targets). When the
+A rule that needs what came before asks a ``Facts`` (``schemas.authority_facts``: the
+alert's issuer, kind, handling and share_with, a hit's reporter and alert, a request's
+requester and targets). When the
 facts are not there, ``judge`` raises ``AuthorityUnknown`` (retriable): the receiver
 retries, it never accepts blindly. The stateless rules of each event come first, so a
 caller without facts (``hxbus publish``) checks all of those before the first unknown.
@@ -44,8 +45,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from schemas.authority_facts import (
+    AlertFacts,
+    Facts,
+    HitFacts,
+    Lesson,
+    RequestFacts,
+)
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 
 ISSUER_MISMATCH = "issuer_mismatch"
@@ -94,78 +102,7 @@ RULES: tuple[str, ...] = (
 )
 
 ALERT_KINDS: dict[str, str] = {"PersonAlert": "PERSON", "VehicleAlert": "VEHICLE"}
-SHARE_ALL = "SHARE_ALL_PARTNERS"
 INBOX_PREFIX = "hx.inbox."
-
-
-@dataclass(frozen=True, slots=True)
-class AlertFacts:
-    """What a receiver knows of one alert: its first known issuer and kind, the handling
-    of its highest revision, the union of its ``share_with``. ``handling`` None: not
-    known (an alert known only from the alert register, which holds broadcast alerts)."""
-
-    issuer: str
-    kind: str
-    revision: int
-    handling: str | None = None
-    share_with: frozenset[str] = frozenset()
-
-    def merged(self, later: AlertFacts) -> AlertFacts:
-        """These facts with ``later``'s revision folded in; issuer and kind stay."""
-        newer = later.revision >= self.revision and later.handling is not None
-        return AlertFacts(
-            issuer=self.issuer,
-            kind=self.kind,
-            revision=max(self.revision, later.revision),
-            handling=later.handling if newer else self.handling,
-            share_with=self.share_with | later.share_with,
-        )
-
-    def shared_with(self, agency: str) -> bool | None:
-        """Whether the alert was shared with ``agency``; None when the handling is unknown."""
-        if self.handling is None:
-            return None
-        return self.handling == SHARE_ALL or agency in self.share_with
-
-
-@dataclass(frozen=True, slots=True)
-class HitFacts:
-    """Who reported a hit, on which alert."""
-
-    reporter: str
-    alert_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    """Who made a request, and to whom (the union of the copies seen)."""
-
-    requester: str
-    targets: frozenset[str]
-
-
-class Facts(Protocol):
-    """What a receiver knows of earlier messages (None: not known)."""
-
-    def alert(self, alert_id: str) -> AlertFacts | None: ...
-
-    def hit(self, hit_id: str) -> HitFacts | None: ...
-
-    def request(self, request_id: str) -> RequestFacts | None: ...
-
-
-class NoFacts:
-    """Knows nothing: only the stateless rules can refuse (``judge`` stops at the first
-    unknown). For callers that check before sending."""
-
-    def alert(self, alert_id: str) -> AlertFacts | None:
-        return None
-
-    def hit(self, hit_id: str) -> HitFacts | None:
-        return None
-
-    def request(self, request_id: str) -> RequestFacts | None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,15 +361,6 @@ _CHECKS = {
 
 
 # -- what a message that passed teaches ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Lesson:
-    """The facts one accepted message adds (at most one of the three)."""
-
-    alert: tuple[str, AlertFacts] | None = None
-    hit: tuple[str, HitFacts] | None = None
-    request: tuple[str, RequestFacts] | None = None
 
 
 def lesson(said: Said) -> Lesson | None:

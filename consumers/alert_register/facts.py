@@ -16,7 +16,7 @@ from collections.abc import Callable
 import structlog
 
 from consumers.alert_register.state import AlertRegister
-from schemas.authority import AlertFacts, HitFacts, RequestFacts
+from schemas.authority_facts import AlertFacts, HitFacts, RequestFacts
 from schemas.errors import HxError
 
 log = structlog.get_logger("hxbus.authority")

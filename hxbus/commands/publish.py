@@ -60,7 +60,8 @@ from producers import DIRECTED_TYPES, LazyLookup, Publisher, PublishOutcome
 from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
 from schemas.audiences import AudienceBook
-from schemas.authority import Facts, NoFacts, Said, judge
+from schemas.authority import Said, judge
+from schemas.authority_facts import Facts, NoFacts
 from schemas.errors import (
     AuthorityRefused,
     AuthorityUnknown,

@@ -15,18 +15,8 @@ from typing import Any
 import pytest
 
 from consumers import FactStore, MemoryFacts, SqliteFacts
-from schemas.authority import (
-    RULES,
-    AlertFacts,
-    HitFacts,
-    Lesson,
-    NoFacts,
-    RequestFacts,
-    Said,
-    inbox_owner,
-    judge,
-    lesson,
-)
+from schemas.authority import RULES, Said, inbox_owner, judge, lesson
+from schemas.authority_facts import AlertFacts, HitFacts, Lesson, NoFacts, RequestFacts
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 
 XUZHOU, JINING, SHANGQIU, HUAIBEI = "320300000000", "370800000000", "411400000000", "340600000000"

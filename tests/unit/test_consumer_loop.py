@@ -40,7 +40,7 @@ from schemas import (
     parse_event,
     record_key,
 )
-from schemas.authority import AlertFacts, Lesson
+from schemas.authority_facts import AlertFacts, Lesson
 from schemas.errors import (
     BrokerUnavailable,
     Issue,
