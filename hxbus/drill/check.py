@@ -29,8 +29,8 @@ from bridge.audit_reader import AuditMessage, audit_problem
 from bridge.audit_writer import AUDIT_RECORD_TYPE, audit_codec
 from consumers.tracker import second_notice_id
 from hxbus.drill.faults import FaultRecord
+from hxbus.drill.found import Found, found_by_receiver, found_in_inbox
 from hxbus.drill.ledger import AckedCopy, Ledger
-from hxbus.drill.receiver import read_log
 from hxbus.drill.region import HTTP_PROVINCE
 from producers.routing import fan_out_message_id
 from runtime import Settings, open_consumer
@@ -42,39 +42,6 @@ from schemas.errors import DecodeError
 
 _RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
 INBOX_PREFIX = "hx.inbox."
-
-
-@dataclass
-class Found:
-    """What one province's local system holds: message id -> when it arrived, and how many
-    times it was stored (a directory holds a name once; the receiver's log says)."""
-
-    first_at: dict[str, float] = field(default_factory=dict)
-    stored: Counter[str] = field(default_factory=Counter)
-
-
-def found_in_inbox(inbox: Path) -> Found:
-    found = Found()
-    if not inbox.exists():
-        return found
-    for path in inbox.iterdir():
-        if path.name.startswith("."):
-            continue  # a temporary file of a batch a crash interrupted: not delivered
-        message_id = path.name.split(".", 1)[0]
-        found.first_at[message_id] = path.stat().st_mtime
-        found.stored[message_id] += 1
-    return found
-
-
-def found_by_receiver(log: Path) -> Found:
-    found = Found()
-    for entry in read_log(log):
-        if not entry.get("stored"):
-            continue  # a repeat the receiver recognised by its Idempotency-Key
-        key = str(entry["key"])
-        found.stored[key] += 1
-        found.first_at.setdefault(key, float(entry["at"]))
-    return found
 
 
 @dataclass

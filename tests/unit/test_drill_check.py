@@ -12,7 +12,8 @@ from consumers.tracker import second_notice_id
 from hxbus.cli import main
 from hxbus.commands import drill as drill_command
 from hxbus.drill import FAULT_NAMES, Timing, select_faults
-from hxbus.drill.check import Found, Window, _resumption, _second_notices, found_in_inbox
+from hxbus.drill.check import Window, _resumption, _second_notices
+from hxbus.drill.found import Found, found_in_inbox
 from hxbus.drill.ledger import AckedCopy, Copy
 from producers.routing import fan_out_message_id
 from schemas.errors import ConfigError

@@ -14,7 +14,7 @@ import pytest
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import DeliveryOutcome, HttpSink
 from hxbus.drill import Receiver
-from hxbus.drill.check import found_by_receiver
+from hxbus.drill.found import found_by_receiver
 from schemas import Envelope
 from schemas.errors import SinkUnavailable
 
