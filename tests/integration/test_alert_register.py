@@ -24,7 +24,8 @@ import pytest
 import structlog.testing
 from raw_kafka import KafkaTopicPartition, raw_consumer, send_raw
 
-from consumers import alert_register, read_dead_letters
+from consumers import read_dead_letters
+from consumers.alert_register import register as alert_register
 from producers import SyntheticTraffic
 from runtime import (
     CreateTopic,
