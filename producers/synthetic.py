@@ -27,6 +27,13 @@ its proportions and its memory.
 
 Determinism: one ``random.Random(seed)`` draws everything, ids included, and event times
 are ``start + i × spacing``; the same seed, start and spacing give the same events.
+
+Why one module over 400 lines: ``SyntheticTraffic`` is one state machine (the live
+alerts, the hits waiting, the requests open) and one event builder per action, each
+reading and changing that state and drawing from the one ``Random`` in a fixed order;
+split by event, every part would pass the world and the generator around, and a change
+of draw order in one would silently change every seeded stream. The record pieces that
+need no state live in ``producers.synthetic_records``.
 """
 
 from __future__ import annotations
