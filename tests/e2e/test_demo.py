@@ -32,7 +32,8 @@ from consumers.tracker import SECOND_NOTICE_MARK
 from hxbus.demo import RegionalDemo, Summary, summary_lines
 from producers import Publisher, SyntheticTraffic
 from runtime import Settings, agreement_signer, open_admin, open_consumer
-from runtime.kafka import Record, TopicPartition
+from runtime.kafka import Record
+from runtime.topic_end import beginnings, read_to_end
 from schemas import AUDIT_TOPIC, Agreement, ExchangeEvent, load_agreement
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -136,15 +137,7 @@ def _topics_as_text(settings: Settings) -> dict[str, str]:
 def _read_all(settings: Settings, topic: str) -> list[Record]:
     consumer = open_consumer(settings)
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(partitions)
-        end = consumer.end_offsets(partitions)
-        records: list[Record] = []
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for batch in consumer.poll(0.5).values():
-                records.extend(batch)
-        return records
+        return list(read_to_end(consumer, beginnings(consumer, [topic])))
     finally:
         consumer.close()
 
