@@ -36,6 +36,7 @@ from consumers.alert_register.issued_copies import is_issuer_copy
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader, header_pairs, utc_now
 from runtime import Settings, Verifier, open_admin, open_consumer, open_producer
+from runtime.idle import IdleClock
 from runtime.kafka import (
     Consumer,
     ConsumerOptions,
@@ -337,8 +338,11 @@ def run_lookup(
     stop: threading.Event | None = None,
     on_ready: Callable[[], None] | None = None,
     limits: RateLimits | None = None,
+    idle_s: float | None = None,
 ) -> int:
-    """Load the index, then follow the inboxes and answer requests until ``stop``.
+    """Load the index, then follow the inboxes and answer requests until ``stop`` (or, with
+    ``idle_s``, until nothing arrived for that long once it held its requests' partitions:
+    ``runtime.idle``).
 
     Returns how many requests were answered (tests, the command's summary)."""
     stop = stop or threading.Event()
@@ -353,6 +357,7 @@ def run_lookup(
     requests.subscribe([LOOKUP_REQUESTS])
     reader = MessageReader(Codec(), verifier)
     answered = 0
+    idle, seen = IdleClock(idle_s), 0
     try:
         write_entries(producer, index, changed)
         follower.assign(sorted(ends))
@@ -380,6 +385,10 @@ def run_lookup(
                 producer.flush(30)
                 _commit_positions(requests)
                 answered += sum(1 for r in replies if r is not None)
+            seen += sum(len(rs) for rs in polled.values()) + sum(len(rs) for rs in asked.values())
+            if idle.expired(reading=bool(requests.assignment()), progress=seen):
+                log.info("idle_stop", role="lookup", idle_s=idle_s, seen=seen)
+                break
     finally:
         for close in (follower.close, requests.close, producer.close):
             try:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from client_fakes import FakeConsumer, FakeProducer
 from prometheus_client import REGISTRY
 
-from consumers.lookup import LookupIndex, LookupService, RateLimits
+from consumers.lookup import LookupIndex, LookupService, RateLimits, service
+from runtime import Settings
+from runtime.kafka import TopicPartition
+from schemas import DEFAULT_AGREEMENT_PATH, load_agreement
 from schemas.errors import SecurityError
-from schemas.lookup import LookupReply, LookupRequest
+from schemas.lookup import LOOKUP_REQUESTS, LookupReply, LookupRequest
 from schemas.subjects import lookup_token, subject_key
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -152,3 +159,17 @@ def test_question_that_does_not_verify_is_refused_unanswered() -> None:
     assert [LookupReply("r-5", refused="unverified")] == [
         LookupReply.from_json(value) for _, value in producer.sent
     ]
+
+
+def test_run_stops_once_idle_after_joining(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``idle_s`` the service returns by itself once it held its requests' partition
+    and nothing arrived (the stop event is never set)."""
+    requests = TopicPartition(LOOKUP_REQUESTS, 0)
+    consumers = iter([FakeConsumer({}), FakeConsumer({requests: []})])
+    monkeypatch.setattr(service, "load_index", lambda *_a, **_k: (set(), {}))
+    monkeypatch.setattr(service, "open_producer", lambda *_a, **_k: FakeProducer())
+    monkeypatch.setattr(service, "open_consumer", lambda *_a, **_k: next(consumers))
+    agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
+    settings = Settings(bootstrap="127.0.0.1:1", state_dir=tmp_path)
+    answered = service.run_lookup(settings, agreement, stop=threading.Event(), idle_s=0.3)
+    assert 0 == answered
