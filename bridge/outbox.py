@@ -38,21 +38,15 @@ from pathlib import Path
 from typing import Protocol
 
 import structlog
-from prometheus_client import Counter
 
 from bridge.durable_files import free_name, move_unclobbered, place_unclobbered
 from bridge.profiles.base import ParsedLocal, Profile
 from bridge.unexpected import unexpected_error
+from runtime.metrics import OUTBOX_FILES
 from schemas import Agreement, ExchangeEvent, validate_event
 from schemas.errors import HxError, Issue, ValidationFailed, public_text
 
 log = structlog.get_logger("hxbus.outbox")
-
-OUTBOX_FILES = Counter(
-    "hx_outbox_files_total",
-    "Outbox files finished, by profile and outcome (sent, partly_rejected, rejected).",
-    ["profile", "outcome"],
-)
 
 #: Suffix of a file a local system is still writing (renamed when complete).
 PART_SUFFIX = ".part"

@@ -64,6 +64,19 @@ BRIDGE_DELIVERIES = Counter(
     "Exchange events a province bridge finished with, by outcome.",
     ["province", "event_type", "sink", "outcome"],
 )
+#: ``outcome``: delivered (new in the local system), duplicate (it had the message id).
+SINK_DELIVERIES = Counter(
+    "hx_sink_deliveries_total",
+    "Local messages a sink took, by sink kind and outcome (delivered: new in the local "
+    "system; duplicate: the local system already had this message id).",
+    ["sink", "outcome"],
+)
+#: ``outcome``: sent, partly_rejected, rejected.
+OUTBOX_FILES = Counter(
+    "hx_outbox_files_total",
+    "Outbox files finished, by profile and outcome (sent, partly_rejected, rejected).",
+    ["profile", "outcome"],
+)
 END_TO_END_SECONDS = Histogram(
     "hx_end_to_end_latency_seconds",
     "From the event's created_at to its delivery into the local system.",

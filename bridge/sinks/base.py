@@ -21,20 +21,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import ClassVar
 
-from prometheus_client import Counter
-
 from bridge.profiles.base import LocalMessage
+from runtime.metrics import SINK_DELIVERIES
 from schemas import Envelope, utc_now_ms
 
 #: Closed set of ``sink`` label values (and of the audit record's ``sink`` field).
 SINK_KINDS: tuple[str, ...] = ("directory", "http", "kafka")
-
-SINK_DELIVERIES = Counter(
-    "hx_sink_deliveries_total",
-    "Local messages a sink took, by sink kind and outcome (delivered: new in the local "
-    "system; duplicate: the local system already had this message id).",
-    ["sink", "outcome"],
-)
 
 
 class DeliveryOutcome(enum.StrEnum):
