@@ -338,10 +338,10 @@ def run_lookup(
     stop: threading.Event | None = None,
     on_ready: Callable[[], None] | None = None,
     limits: RateLimits | None = None,
-    idle_s: float | None = None,
+    idle_timeout: float | None = None,
 ) -> int:
     """Load the index, then follow the inboxes and answer requests until ``stop`` (or, with
-    ``idle_s``, until nothing arrived for that long once it held its requests' partitions:
+    ``idle_timeout``, until nothing arrived for that long once it held its requests' partitions:
     ``runtime.idle``).
 
     Returns how many requests were answered (tests, the command's summary)."""
@@ -357,7 +357,7 @@ def run_lookup(
     requests.subscribe([LOOKUP_REQUESTS])
     reader = MessageReader(Codec(), verifier)
     answered = 0
-    idle, seen = IdleClock(idle_s), 0
+    idle, seen = IdleClock(idle_timeout), 0
     try:
         write_entries(producer, index, changed)
         follower.assign(sorted(ends))
@@ -387,7 +387,7 @@ def run_lookup(
                 answered += sum(1 for r in replies if r is not None)
             seen += sum(len(rs) for rs in polled.values()) + sum(len(rs) for rs in asked.values())
             if idle.expired(reading=bool(requests.assignment()), progress=seen):
-                log.info("idle_stop", role="lookup", idle_s=idle_s, seen=seen)
+                log.info("idle_stop", role="lookup", idle_s=idle_timeout, seen=seen)
                 break
     finally:
         for close in (follower.close, requests.close, producer.close):

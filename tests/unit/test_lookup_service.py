@@ -162,7 +162,7 @@ def test_question_that_does_not_verify_is_refused_unanswered() -> None:
 
 
 def test_run_stops_once_idle_after_joining(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With ``idle_s`` the service returns by itself once it held its requests' partition
+    """With ``idle_timeout`` the service returns by itself once it held its requests' partition
     and nothing arrived (the stop event is never set)."""
     requests = TopicPartition(LOOKUP_REQUESTS, 0)
     consumers = iter([FakeConsumer({}), FakeConsumer({requests: []})])
@@ -171,5 +171,5 @@ def test_run_stops_once_idle_after_joining(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(service, "open_consumer", lambda *_a, **_k: next(consumers))
     agreement = load_agreement(DEFAULT_AGREEMENT_PATH)
     settings = Settings(bootstrap="127.0.0.1:1", state_dir=tmp_path)
-    answered = service.run_lookup(settings, agreement, stop=threading.Event(), idle_s=0.3)
+    answered = service.run_lookup(settings, agreement, stop=threading.Event(), idle_timeout=0.3)
     assert 0 == answered
