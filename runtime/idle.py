@@ -9,8 +9,9 @@ partitions held) starts the count again; so a member that holds no partitions at
 (more members than partitions) is never idle: it waits for a rebalance to give it some.
 
 ``IdleClock`` is the rule, asked by a loop that polls anyway (the consumer runtime, the
-outbox-only bridge); ``IdleWatch`` asks it from a thread of its own and stops a role whose
-progress its loop does not see (the bridge, whose outbox runs beside the consumer).
+lookup service, the outbox-only bridge); ``IdleWatch`` asks it from a thread of its own
+and stops a role whose progress its loop does not see (the bridge, whose outbox runs
+beside the consumer).
 """
 
 from __future__ import annotations
