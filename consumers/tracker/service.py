@@ -33,12 +33,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
 
 from consumers.delivery import Delivery
+from consumers.reading import utc_now
 from consumers.tracker.second_notice import second_notice
 from consumers.tracker.state import (
     ItemState,
@@ -71,10 +72,6 @@ def inbox_topics(agreement: Agreement, inboxes: list[str] | None) -> list[str]:
     """The inbox topics to read; ConfigError naming an agency the agreement lacks."""
     agencies = inboxes or [a.id for a in agreement.agencies]
     return [inbox_topic(agreement.agency(agency).id) for agency in agencies]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class NoticeSender(Protocol):
