@@ -36,7 +36,7 @@ from schemas import (
     parse_event,
     render_event,
 )
-from schemas.models.types import format_timestamp
+from schemas.timestamps import format_time
 
 pytestmark = pytest.mark.broker
 
@@ -114,12 +114,12 @@ def fresh(document: dict[str, Any], now: datetime) -> dict[str, Any]:
     data = dict(document["data"])
     data.update(
         request_id=str(uuid.uuid4()),
-        ack_by=format_timestamp(now + timedelta(minutes=5)),
-        respond_by=format_timestamp(now + timedelta(hours=1)),
+        ack_by=format_time(now + timedelta(minutes=5)),
+        respond_by=format_time(now + timedelta(hours=1)),
     )
     message_id = str(uuid.uuid4())
     return {**document, "id": message_id, "correlationid": message_id,
-            "time": format_timestamp(now), "data": data}  # fmt: skip
+            "time": format_time(now), "data": data}  # fmt: skip
 
 
 def outbox_file(agreement: Agreement, now: datetime) -> tuple[ExchangeEvent, bytes]:
