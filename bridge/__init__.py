@@ -6,8 +6,15 @@ from bridge.inbound import AuditedDeadLetters, InboundBridge
 from bridge.outbox import FileOutcome, FileReport, OutboxPublisher
 from bridge.recipients import Decision, Reason, alert_recipients, decide
 from bridge.runner import SinkChoice, bridge_topics, default_group, run_inbound
+from bridge.workers import (
+    MAX_WORKERS,
+    RestartPolicy,
+    Supervisor,
+    worker_metrics_port,
+)
 
 __all__ = [
+    "MAX_WORKERS",
     "AuditOutcome",
     "AuditScope",
     "AuditWriter",
@@ -19,7 +26,9 @@ __all__ = [
     "InboundBridge",
     "OutboxPublisher",
     "Reason",
+    "RestartPolicy",
     "SinkChoice",
+    "Supervisor",
     "alert_recipients",
     "audit_codec",
     "bridge_topics",
@@ -27,4 +36,5 @@ __all__ = [
     "default_group",
     "held_alerts_path",
     "run_inbound",
+    "worker_metrics_port",
 ]

@@ -43,11 +43,17 @@ from consumers import (
 from consumers.alert_register import RegisterLookup, load_register
 from runtime import Settings, Verifier, bridge_signer, open_admin
 from runtime.idle import IdleClock, IdleWatch
-from runtime.kafka import NewTopic
+from runtime.kafka import ConsumerOptions, NewTopic
 from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic
 from schemas.errors import ConfigError
 
 log = structlog.get_logger("hxbus.bridge")
+
+#: A bridge process that died hands its partitions to the group's other workers after this
+#: long without a heartbeat (the client's default is 45 s, all that time undelivered).
+#: Heartbeats come from the client's own thread, so a long batch does not count.
+SESSION_TIMEOUT_MS = 10_000
+HEARTBEAT_INTERVAL_MS = 3_000
 
 
 def local_topic(province: str) -> str:
@@ -96,11 +102,13 @@ class SinkChoice:
         group: str = "",
         province: str = "",
         agreement: Agreement | None = None,
+        worker: int = 1,
     ) -> Sink:
         """The sink; the kafka sink needs ``settings`` and the group (its transactional id
-        is ``<group>-0``: one worker per group, stable across restarts, so a restarted
-        bridge fences its dead predecessor). The directory sink takes its file and folder
-        modes from the province's entry in ``agreement`` (0640 / 0750 without one)."""
+        is ``<group>-<worker - 1>``: one per worker of the group, stable across restarts,
+        so a restarted worker fences its dead predecessor and no other worker). The
+        directory sink takes its file and folder modes from the province's entry in
+        ``agreement`` (0640 / 0750 without one)."""
         if self.kind == "directory":
             if self.root is None:
                 raise ConfigError("--root: the directory sink needs the local root")
@@ -121,7 +129,7 @@ class SinkChoice:
                 raise ConfigError("--sink kafka: the Kafka sink needs the settings and group")
             topic = self.topic or local_topic(province)
             ensure_local_topic(settings, topic)
-            return KafkaSink(settings, topic, f"{group}-0")
+            return KafkaSink(settings, topic, f"{group}-{worker - 1}")
         raise ConfigError(f"--sink: {self.kind!r} is not one of directory, http, kafka")
 
 
@@ -137,6 +145,7 @@ def run_inbound(
     on_runtime: Callable[[ConsumerRuntime], None] | None = None,
     outbound_root: Path | None = None,
     retry: RetryPolicy | None = None,
+    worker: int = 1,
 ) -> RunStats:
     """Run the inbound bridge of ``province`` until SIGTERM/SIGINT (or ``max_idle``).
 
@@ -145,6 +154,7 @@ def run_inbound(
     ``outbound_root``: also publish what local systems drop in ``<outbound_root>/outbox``
     (``OutboundThread``), stopped with the inbound side; ``max_idle`` then also waits
     for the outbox to be empty. ``retry``: the runtime's retry policy (tests shorten it).
+    ``worker``: this process's number among the group's workers (``bridge.workers``).
 
     Authority (design.md): the runtime judges every message before the bridge sees it,
     with the facts of every alert, hit and request this group accepted on any topic,
@@ -160,7 +170,7 @@ def run_inbound(
             settings, agreement, key, profile, outbound_root, learn_audiences=True
         )
     topics = bridge_topics(agreement, key)
-    sink = sink_choice.build(settings, group, key, agreement)
+    sink = sink_choice.build(settings, group, key, agreement, worker)
     held = HeldAlerts(held_alerts_path(settings.state_dir, group))
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     facts = SqliteFacts(authority_path(settings.state_dir, group))
@@ -201,11 +211,15 @@ def run_inbound(
         offset_committer=committer,
         authority=authority,
         retry=retry,
+        consumer_options=ConsumerOptions(
+            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS
+        ),
     )
     log.info(
         "bridge_starting",
         province=key,
         group=group,
+        worker=worker,
         profile=profile.name,
         profile_version=profile.version,
         sink=sink.kind,

@@ -2,11 +2,13 @@
 
 ``hxbus bridge run --province P --root DIR [--sink directory|http|kafka] [--url URL]
 [--kafka-topic T] [--group G] [--max-idle S | --until-idle] [--metrics-port N]
-[--no-outbound | --outbound-only]`` runs the bridge of one province (``bridge.runner``):
-inbound, and outbound from ``DIR/outbox`` on a thread of its own, until SIGTERM or SIGINT,
-which finish the batch (and the outbox scan) in hand, commit and close. ``--max-idle S``
-stops it once it held its partitions, the outbox is empty and nothing came for S seconds;
-``--until-idle`` is ``--max-idle 5``.
+[--no-outbound | --outbound-only] [--workers N]`` runs the bridge of one province
+(``bridge.runner``): inbound, and outbound from ``DIR/outbox`` on a thread of its own, until
+SIGTERM or SIGINT, which finish the batch (and the outbox scan) in hand, commit and close.
+``--max-idle S`` stops it once it held its partitions, the outbox is empty and nothing came
+for S seconds; ``--until-idle`` is ``--max-idle 5``. ``--workers N`` (N > 1) runs N worker
+processes of the group under a supervisor (``bridge.workers``): worker 1 also publishes the
+outbox, worker K serves /metrics on the port + 10 × (K - 1).
 
 ``hxbus bridge translate --province P --direction inbound|outbound FILE``:
 
@@ -31,9 +33,13 @@ import json
 import re
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import IO, Any
 
+import structlog
+
+from bridge import MAX_WORKERS, Supervisor, worker_metrics_port
 from bridge.profiles import Profile, get_profile
 from bridge.runner import SinkChoice, run_inbound, run_outbound
 from consumers import ConsumerRuntime
@@ -98,6 +104,14 @@ def _register_run(commands: Any) -> None:
         help="this process's number among the province's bridge workers; "
         "it names the Kafka client (hxbus-bridge-<province>-N)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"run N worker processes of the group (1 to {MAX_WORKERS}) under a supervisor "
+        "that restarts a dead one; worker K serves /metrics on PORT + 10 x (K - 1)",
+    )
     idle = parser.add_mutually_exclusive_group()
     idle.add_argument(
         "--max-idle",
@@ -140,11 +154,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.root is None:
             raise ConfigError("--root: the outbound side reads ROOT/outbox (or --no-outbound)")
         outbound_root = args.root
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers: must be between 1 and {MAX_WORKERS}, not {args.workers}")
+    if args.workers > 1:
+        return _supervise(args, settings, agreement.province_key(args.province))
     if args.outbound_only:
         run_outbound(settings, agreement, key, args.root, max_idle=args.max_idle)
         return 0
     port = metrics_port(args, settings)
     servers: list[MetricsServer] = []
+    _name_worker_in_logs(args.worker)
 
     def serve_metrics(runtime: ConsumerRuntime) -> None:
         """/healthz is ready while the bridge is connected and holds partitions."""
@@ -167,6 +186,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             verifier=receiver_verifier(settings, agreement, role="bridge"),
             on_runtime=serve_metrics,
             outbound_root=outbound_root,
+            worker=args.worker,
         )
     finally:
         if servers and args.metrics_linger:
@@ -174,6 +194,50 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         for server in servers:
             server.stop()
     return 0
+
+
+def _name_worker_in_logs(worker: int) -> None:
+    """Every log line of this process names its worker, on every thread (the workers of a
+    supervised bridge share one log stream; the rebalance lines come from the Kafka
+    client's thread, where context variables bound here are not seen)."""
+
+    def add_worker(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+        event.setdefault("worker", worker)
+        return event
+
+    structlog.configure(processors=[add_worker, *structlog.get_config()["processors"]])
+
+
+def _supervise(args: argparse.Namespace, settings: Settings, province: str) -> int:
+    """``--workers N``: N ``hxbus bridge run`` processes of one group, supervised."""
+    if args.outbound_only:
+        raise ConfigError("--workers: the outbox has one publisher; --outbound-only runs alone")
+    base = metrics_port(args, settings)
+    if base and worker_metrics_port(base, args.workers) > 65535:
+        raise ConfigError(f"--metrics-port: {base} leaves no port for worker {args.workers}")
+
+    def argv_for(worker: int) -> list[str]:
+        argv = [sys.executable, "-m", "hxbus"]
+        if args.log_level:
+            argv += ["--log-level", args.log_level]
+        argv += ["bridge", "run", "--province", province, "--worker", str(worker)]
+        argv += ["--sink", args.sink, "--metrics-port", str(worker_metrics_port(base, worker))]
+        for option, value in (
+            ("--root", args.root),
+            ("--url", args.url),
+            ("--kafka-topic", args.kafka_topic),
+            ("--http-timeout", args.http_timeout),
+            ("--group", args.group),
+            ("--max-idle", args.max_idle),
+            ("--metrics-linger", args.metrics_linger or None),
+        ):
+            if value is not None:
+                argv += [option, str(value)]
+        if args.no_outbound or worker > 1:  # one outbox, one publisher (bridge.workers)
+            argv.append("--no-outbound")
+        return argv
+
+    return Supervisor(args.workers, argv_for).run()
 
 
 def _register_translate(commands: Any) -> None:
