@@ -71,6 +71,14 @@ class HeldAlerts:
         self._db.executescript(_SCHEMA)
         self._batch = StagedWrites(self._db)
 
+    def begin(self) -> None:
+        """Take the writer's lock for this batch now (``StateBusy`` if another worker of the
+        group holds it past the busy timeout): what the batch reads from here on, no other
+        worker changes until this batch commits or rolls back. Two need-to-know copies of
+        one alert reach two workers through two agencies' inboxes; each worker must see
+        whether the other delivered it."""
+        self._batch.stage()
+
     def holds(self, alert_id: str) -> bool:
         """Whether the province holds ``alert_id`` (staged rows of this batch included)."""
         row = self._db.execute("SELECT 1 FROM held WHERE alert_id = ?", (alert_id,)).fetchone()

@@ -111,12 +111,16 @@ class InboundBridge:
         started = time.perf_counter()
         self.seen += 1
         if is_copy(message.event_type, message.envelope.target):
+            # Read and written under the lock: another worker may hold another copy.
+            self.held.begin()
             self._handle_copy(message, started)
             return
         decision = self._decide(message)
         if not decision.deliver:
             self._filtered(message, decision, started)
             return
+        if message.event_type in ALERT_TYPES:
+            self.held.begin()  # before the sink: a lock not had leaves nothing written
         local, result = self._to_sink(message)
         recipients: tuple[str | None, ...] = decision.agencies
         if message.event_type in ALERT_TYPES:

@@ -21,6 +21,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+from schemas.errors import StateBusy
+
 
 def open_state_db(
     path: Path, *, busy_timeout_s: float = 30.0, autocommit: bool = False
@@ -60,8 +62,13 @@ class StagedWrites:
         self._open = False
 
     def stage(self) -> None:
+        """Open the batch's transaction (the writer's lock) if not yet; ``StateBusy`` when
+        another worker of the group held the lock past the busy timeout."""
         if not self._open:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # "database is locked"
+                raise StateBusy(f"state file busy: {exc}") from exc
             self._open = True
 
     def commit(self) -> None:

@@ -25,6 +25,7 @@ boundary each and re-raised as one of these ``from exc``.
     │   ├── BrokerUnavailable       no connection / delivery timed out   (retriable)
     │   └── NotAuthorized           the broker refused by ACL           (not retriable)
     ├── BenchFailed                 hxbus bench could not measure (a send or bridge failed)
+    ├── StateBusy                   another worker holds a state file's lock too long (retriable)
     └── SinkError                   a local system did not take a delivery
         ├── SinkUnavailable         down, 5xx, timeout: try again        (retriable)
         └── SinkRejected            4xx other than 409: will never take it
@@ -220,6 +221,14 @@ class BenchFailed(HxError):
     """Raised by ``hxbus bench`` when a run cannot be measured: a send or a bridge failed."""
 
     reason = "bench"
+
+
+class StateBusy(HxError):
+    """Raised when another worker of the group held a state file's write lock (SQLite,
+    ``runtime.state_db``) past the busy timeout: the message is tried again, not refused."""
+
+    retriable = True
+    reason = "state_busy"
 
 
 # -- error text without personal data ----------------------------------------------------
