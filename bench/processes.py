@@ -3,7 +3,8 @@
 The benchmark measures the real command: the same process, consumer runtime, sink and
 fsync policy a bureau runs. Its JSON log lines go to a file (a pipe nobody reads would
 stall it); the timestamps of its ``bridge_message`` lines give its throughput, and
-``/proc/<pid>/status`` its peak resident memory (``VmHWM``), sampled while it runs.
+``/proc/<pid>/status`` its peak resident memory (``VmHWM``), sampled while it runs — of
+the process and, with ``--workers N``, of each worker it started (its children).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ class BridgeProcess:
         workdir: Path,
         *,
         max_idle: float | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         self.root = workdir / f"root-{province.lower()}"
         self.log_path = workdir / f"bridge-{province.lower()}-{group[-8:]}.log"
@@ -44,6 +47,7 @@ class BridgeProcess:
         argv += ["--group", group, "--metrics-port", "0"]
         if max_idle is not None:
             argv += ["--max-idle", f"{max_idle:g}"]
+        argv += extra
         env = {
             **os.environ,
             "HX_BOOTSTRAP": settings.bootstrap,
@@ -57,6 +61,8 @@ class BridgeProcess:
                 argv, stdout=log_file, stderr=subprocess.STDOUT, env=env
             )
         self.peak_rss_kb = 0
+        #: Peak VmHWM of each worker the process started (``--workers N``), by pid.
+        self.children_peak_rss_kb: dict[int, int] = {}
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
         self._sampler.start()
@@ -113,6 +119,10 @@ class BridgeProcess:
             return len(stamps), 0.0
         return len(stamps), max(stamps) - min(assigned)
 
+    def stamps(self, event: str) -> list[float]:
+        """The times (Unix seconds) of the log lines of ``event``, in order."""
+        return sorted(_stamp(line) for line in self.lines() if line.get("event") == event)
+
     def tail(self, count: int = 5) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return " | ".join(text.splitlines()[-count:])
@@ -124,15 +134,37 @@ class BridgeProcess:
             raise BenchFailed(f"bridge exited with {self.process.returncode}: {self.tail()}")
 
     def _sample(self) -> None:
-        status = Path(f"/proc/{self.process.pid}/status")
+        pid = self.process.pid
         while not self._done.wait(0.1):
-            try:
-                text = status.read_text()
-            except OSError:
+            peak = _peak_rss_kb(pid)
+            if peak is None:
                 return
-            for line in text.splitlines():
-                if line.startswith("VmHWM:"):
-                    self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+            self.peak_rss_kb = max(self.peak_rss_kb, peak)
+            for child in _children(pid):
+                peak = _peak_rss_kb(child)
+                if peak is not None:
+                    self.children_peak_rss_kb[child] = max(
+                        self.children_peak_rss_kb.get(child, 0), peak
+                    )
+
+
+def _peak_rss_kb(pid: int) -> int | None:
+    """``VmHWM`` of ``pid`` in kB (None: the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _stamp(line: dict[str, Any]) -> float:

@@ -37,6 +37,7 @@ def sections(result: dict[str, Any]) -> Rows:
             ],
         ),
     ]
+    out.extend(_workers_section(result.get("workers")))
     out.extend(_transport_sections(result.get("transports")))
     lat = result["latency"]
     steps = list(lat["steps"])
@@ -116,12 +117,51 @@ def sections(result: dict[str, Any]) -> Rows:
     )
     out.append(
         (
-            "Memory",
-            ["bridge peak RSS (VmHWM), MB"],
-            [[f"{result['memory']['bridge_peak_rss_mb']:.0f}"]],
+            "Memory (target < 150 MB per bridge process)",
+            ["bridge peak RSS (VmHWM), MB", "--workers 2: supervisor", "--workers 2: worker"],
+            [
+                [
+                    f"{result['memory']['bridge_peak_rss_mb']:.0f}",
+                    f"{result['memory'].get('supervisor_peak_rss_mb', 0):.0f}",
+                    f"{result['memory'].get('worker_peak_rss_mb', 0):.0f}",
+                ]
+            ],
         )
     )
     return out
+
+
+def _workers_section(workers: dict[str, Any] | None) -> Rows:
+    """One bridge worker against ``--workers 2`` (issue 17's target in the header)."""
+    if workers is None:
+        return []
+    one, two = workers["runs"]["1"], workers["runs"]["2"]
+    return [
+        (
+            f"Bridge workers, {workers['province']} ({workers['partitions']} partitions, "
+            f"same records; target 2 workers >= {workers['target']:g}x one)",
+            ["workers", "records", "measured", "ev/s", "x one", "RSS MB per process"],
+            [
+                [
+                    "1",
+                    _n(one["records"]),
+                    _n(one["records_measured"]),
+                    _n(one["events_per_s"]),
+                    "1.00",
+                    f"{one['peak_rss_mb']:.0f}",
+                ],
+                [
+                    "2",
+                    _n(two["records"]),
+                    _n(two["records_measured"]),
+                    _n(two["events_per_s"]),
+                    f"{workers['ratio']:.2f}",
+                    f"supervisor {two['supervisor_peak_rss_mb']:.0f}, workers "
+                    + ", ".join(f"{w:.0f}" for w in two["workers_peak_rss_mb"]),
+                ],
+            ],
+        )
+    ]
 
 
 def _transport_sections(both: dict[str, Any] | None) -> Rows:

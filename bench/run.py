@@ -1,7 +1,8 @@
 """One benchmark run: every section in order, on the broker of ``Settings``, one result dict.
 
 Sizes (quick / full): publish 3,000 events × 3 rounds / 20,000 × 5; bridge input 1,500 /
-10,000 events; latency 100 and 1,000 events/s for 4 s / 100, 1,000 and 5,000 for 10 s,
+10,000 events; one bridge worker against two 12,000 / 40,000 events; latency 100 and
+1,000 events/s for 4 s / 100, 1,000 and 5,000 for 10 s,
 then the hold search (60 s per try); micro-figures 0.3 s / 2 s per figure; the demo's
 set-up at its default rate for 10 s / 30 s.
 """
@@ -24,6 +25,8 @@ from bench.latency import LatencyRig
 from bench.micro import codec_figures, translation_figures
 from bench.publish import publish_throughput
 from bench.transports import transports
+from bench.workers import EVENTS as WORKERS_EVENTS
+from bench.workers import workers_scaling
 from hxbus.demo import DEFAULT_RATE
 from runtime import Settings
 from schemas import Agreement
@@ -83,6 +86,8 @@ def run_bench(
         result["bridge"] = bridge_throughput(
             settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
         )
+        progress(f"workers: one bridge worker vs --workers 2, {WORKERS_EVENTS[plan.name]} events")
+        result["workers"] = workers_scaling(settings, agreement, plan.name, workdir)
         if plan.name != TINY.name:  # not in the test suite's run: see docs/transports.md
             progress("transports: hxbus and raw clients on kafka-python and librdkafka")
             result["transports"] = transports(
@@ -101,8 +106,11 @@ def run_bench(
             f"for {plan.demo_seconds:g} s"
         )
         result["demo"] = demo_latency(settings, agreement, workdir, seconds=plan.demo_seconds)
+    workers = result["workers"]["runs"]["2"]
     result["memory"] = {
-        "bridge_peak_rss_mb": max(b["peak_rss_mb"] for b in result["bridge"].values())
+        "bridge_peak_rss_mb": max(b["peak_rss_mb"] for b in result["bridge"].values()),
+        "supervisor_peak_rss_mb": workers["supervisor_peak_rss_mb"],
+        "worker_peak_rss_mb": max(workers["workers_peak_rss_mb"], default=0.0),
     }
     result["seconds"] = round(time.monotonic() - began, 1)
     return result

@@ -1,0 +1,103 @@
+"""One province's bridge with one worker and with ``--workers 2``, over the same records.
+
+The events are published once onto the agreement's topics; then the bridge reads them
+twice, each time under a fresh group started where the publishing began, with its own
+inbox root and state: first as one process (``hxbus bridge run``), then as a supervisor
+with two worker processes (``--workers 2``). Both stop when idle.
+
+A group of two settles its assignment only once both have joined (the first to join
+gets every partition, then gives half back), so each run's rate counts the messages
+finished after its last ``partitions_assigned`` line up to its last message: the steady
+state of that assignment, measured the same way for one worker and for two.
+
+Resident memory: the peak ``VmHWM`` (``/proc/<pid>/status``) of the one-worker process,
+of the supervisor and of each of its workers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.bridge import IDLE_STOP_S
+from bench.events import bench_events, restamped
+from bench.offsets import end_offsets, start_group_at
+from bench.processes import BridgeProcess
+from bridge import bridge_topics
+from producers import Publisher
+from runtime import Settings, agreement_signers
+from schemas import Agreement, ExchangeEvent
+from schemas.errors import BenchFailed
+
+#: The province measured: Jiangsu, whose bridge reads 21 partitions (two broadcast topics
+#: of 6 and three inboxes of 3).
+PROVINCE = "JS"
+#: The issue's target for two workers against one.
+TARGET = 1.6
+#: Events published per plan (``bench.run``): enough that the steady state after the
+#: group settles lasts seconds.
+EVENTS = {"tiny": 200, "quick": 12_000, "full": 40_000}
+#: Seed of this section's events: its own alerts, apart from the other sections'.
+SEED = 17
+
+
+def workers_scaling(
+    settings: Settings, agreement: Agreement, plan: str, workdir: Path
+) -> dict[str, Any]:
+    """Events/s of one worker and of two over the same records, the ratio, and RSS."""
+    events = bench_events(agreement, EVENTS[plan], seed=SEED)
+    topics = bridge_topics(agreement, PROVINCE)
+    start = end_offsets(settings, topics)
+    _publish(settings, agreement, [restamped(e) for e in events])
+    runs: dict[str, Any] = {}
+    for count in (1, 2):
+        runs[str(count)] = _run(settings, start, count, workdir / f"workers-{count}")
+    one, two = runs["1"]["events_per_s"], runs["2"]["events_per_s"]
+    return {
+        "province": PROVINCE,
+        "partitions": len(start),
+        "events": len(events),
+        "runs": runs,
+        "ratio": round(two / one, 2),
+        "target": TARGET,
+    }
+
+
+def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -> dict[str, Any]:
+    group = f"hx.bench.workers.{count}.{uuid.uuid4().hex[:8]}"
+    start_group_at(settings, group, start)
+    extra = ["--no-outbound"] + (["--workers", str(count)] if count > 1 else [])
+    bridge = BridgeProcess(settings, PROVINCE, group, workdir, max_idle=IDLE_STOP_S, extra=extra)
+    bridge.wait(timeout_s=300)
+    assigned = bridge.stamps("partitions_assigned")
+    stamps = bridge.stamps("bridge_message")
+    if not assigned or len(stamps) < 2:
+        raise BenchFailed(f"bridge of {count} worker(s) finished {len(stamps)}: {bridge.tail()}")
+    settled = max(assigned)
+    steady = [s for s in stamps if s >= settled]
+    if len(steady) < 2 or steady[-1] <= settled:
+        # Done before the group settled (the suite's tiny run): from the first assignment.
+        settled, steady = min(assigned), [s for s in stamps if s >= min(assigned)]
+    seconds = steady[-1] - settled
+    if seconds <= 0:
+        raise BenchFailed(f"{count} worker(s): no message after the partitions were assigned")
+    out: dict[str, Any] = {
+        "records": len(stamps),
+        "records_measured": len(steady),
+        "events_per_s": round(len(steady) / seconds),
+        "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
+    }
+    if count > 1:
+        out["supervisor_peak_rss_mb"] = out.pop("peak_rss_mb")
+        out["workers_peak_rss_mb"] = sorted(
+            round(kb / 1024, 1) for kb in bridge.children_peak_rss_kb.values()
+        )
+    return out
+
+
+def _publish(settings: Settings, agreement: Agreement, events: list[ExchangeEvent]) -> None:
+    with Publisher(settings, agreement, signer=agreement_signers(settings, agreement)) as pub:
+        failed = [o.error for o in pub.publish_many(events) if o.error is not None]
+    if failed:
+        raise BenchFailed(f"publishing the workers' input: {len(failed)} failed: {failed[0]}")
