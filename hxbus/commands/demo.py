@@ -22,6 +22,7 @@ from typing import Any
 
 from rich.console import Console
 
+from bridge import MAX_WORKERS
 from hxbus.console import DEFAULT_PORT
 from hxbus.demo import DEFAULT_RATE, RegionalDemo, summary_lines, summary_table
 from runtime import Settings
@@ -56,6 +57,15 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="a plain development broker: no logins, no ACLs (signatures stay on)",
     )
+    parser.add_argument(
+        "--bridge-workers",
+        type=int,
+        default=1,
+        choices=range(1, MAX_WORKERS + 1),
+        metavar="N",
+        help="worker processes per province bridge (1); worker K serves /metrics on the "
+        "bridge's port + 10 x (K - 1)",
+    )
     parser.set_defaults(handler=_demo)
 
 
@@ -72,6 +82,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         live=console.is_terminal and not args.no_live,
         console_port=None if args.no_console else args.console_port,
         plain=args.plain,
+        bridge_workers=args.bridge_workers,
     )
     try:
         summary = demo.run()

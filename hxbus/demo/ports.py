@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bridge.workers import worker_metrics_port
 from hxbus import broker
 from hxbus.role_ports import bridge_ports
 from schemas import Agreement
@@ -18,18 +19,28 @@ class DemoPorts:
     publisher: int
     tracker: int
     lookup: int
-    #: By province key.
+    #: By province key (worker 1's, with ``--bridge-workers``).
     bridges: dict[str, int]
+    #: Worker processes per bridge: worker K serves on the bridge's port + 10 x (K - 1).
+    bridge_workers: int = 1
 
     @classmethod
-    def of(cls, agreement: Agreement) -> DemoPorts:
+    def of(cls, agreement: Agreement, bridge_workers: int = 1) -> DemoPorts:
         ports = agreement.metrics_ports
-        return cls(ports.publisher, ports.tracker, ports.lookup, bridge_ports(agreement))
+        return cls(
+            ports.publisher, ports.tracker, ports.lookup, bridge_ports(agreement), bridge_workers
+        )
 
     def all(self) -> dict[str, int]:
         """Every port, by the role's name."""
         named = {"publisher": self.publisher, "tracker": self.tracker, "lookup": self.lookup}
-        return named | {f"bridge {p}": port for p, port in self.bridges.items()}
+        bridges = {f"bridge {p}": port for p, port in self.bridges.items()}
+        workers = {
+            f"bridge {p} worker {k}": worker_metrics_port(port, k)
+            for p, port in self.bridges.items()
+            for k in range(2, self.bridge_workers + 1)
+        }
+        return named | bridges | workers
 
     def check_free(self) -> None:
         """Fail before anything starts when a role's /metrics port is taken: otherwise the

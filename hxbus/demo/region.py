@@ -66,8 +66,11 @@ class RegionalDemo:
         live: bool,
         console_port: int | None = None,
         plain: bool = False,
+        bridge_workers: int = 1,
     ) -> None:
         self.settings = settings
+        #: Worker processes per province bridge (``hxbus bridge run --workers``).
+        self.bridge_workers = bridge_workers
         #: Development variant: a plain broker, no logins, no ACLs.
         self.plain = plain
         #: Where the operator keeps the SCRAM passwords of a secured broker we are given.
@@ -86,7 +89,7 @@ class RegionalDemo:
         #: created_at (POSIX seconds) of every copy the desks published, by message id.
         self.created: dict[str, float] = {}
         #: Where each role serves /metrics: the agreement's ports.
-        self.ports = DemoPorts.of(agreement)
+        self.ports = DemoPorts.of(agreement, bridge_workers)
 
     def run(self) -> Summary:
         with ExitStack() as stack:
@@ -188,11 +191,12 @@ class RegionalDemo:
             argv = [
                 "bridge", "run", "--province", province,
                 "--root", str(self.root / province), "--group", group,
+                "--workers", str(self.bridge_workers),
             ]  # fmt: skip
             topics = bridge_topics(self.agreement, province)
             login = self.login(bridge_principal(province))
             port = self.ports.bridges[province]
-            self._start(f"bridge {province}", group, topics, port, argv, login)
+            self._start(f"bridge {province}", group, topics, port, argv, login, self.bridge_workers)
         inboxes = inbox_topics(self.agreement, None)
         group = f"hx.demo.{self.run_id}.tracker"
         # Operator services log in as the super-user (the lookup service holds the key).
@@ -207,11 +211,20 @@ class RegionalDemo:
         self._say_where_to_watch()
 
     def _start(
-        self, name: str, group: str, topics: list[str], port: int, argv: list[str], login: Settings
+        self,
+        name: str,
+        group: str,
+        topics: list[str],
+        port: int,
+        argv: list[str],
+        login: Settings,
+        workers: int = 1,
     ) -> None:
         logs = self.root / "logs"
         env = role_env(login)
-        self.roles.append(start_role(self.settings, logs, name, group, topics, port, argv, env))
+        self.roles.append(
+            start_role(self.settings, logs, name, group, topics, port, argv, env, workers)
+        )
 
     def _say_where_to_watch(self) -> None:
         """Where a second terminal, Prometheus or Grafana can follow the run, and the logs."""
@@ -284,7 +297,7 @@ class RegionalDemo:
     def _watch(self, check: Callable[[], bool]) -> None:
         """Refresh the live view (or a line every 5 s off a terminal) until ``check()``."""
         publisher = f"http://127.0.0.1:{self.ports.publisher}/metrics"
-        urls = [publisher] + [r.metrics_url for r in self.roles]
+        urls = [publisher] + [url for role in self.roles for url in role.metrics_urls]
         previous: Scrape | None = None
         names = {a.id: a.city for a in self.agreement.agencies}
         if self.live:
@@ -308,7 +321,7 @@ class RegionalDemo:
     # --- the end ---------------------------------------------------------------------------
 
     def _collect(self, summary: Summary) -> None:
-        view = View(scrape([r.metrics_url for r in self.roles]), None)
+        view = View(scrape([url for role in self.roles for url in role.metrics_urls]), None)
         for province in self.agreement.provinces:
             rows = view.rows(
                 "hx_bridge_deliveries_total", ("province",), outcome="delivered", province=province

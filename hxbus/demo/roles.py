@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.workers import worker_metrics_port
 from consumers.offsets import start_group_at_end
 from hxbus.healthz_wait import wait_healthy
 from runtime import Settings
@@ -26,10 +27,18 @@ class Role:
     group: str
     topics: list[str]
     port: int
+    #: Worker processes (a bridge run with ``--workers``; each serves its own /metrics).
+    workers: int = 1
 
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/metrics"
+
+    @property
+    def metrics_urls(self) -> list[str]:
+        """Every worker's /metrics (worker K on the port + 10 x (K - 1))."""
+        ports = (worker_metrics_port(self.port, k) for k in range(1, self.workers + 1))
+        return [f"http://127.0.0.1:{port}/metrics" for port in ports]
 
 
 def role_env(settings: Settings) -> dict[str, str]:
@@ -57,6 +66,7 @@ def start_role(
     port: int,
     argv: list[str],
     env: dict[str, str],
+    workers: int = 1,
 ) -> Role:
     """``hxbus <argv> --metrics-port <port>`` in its own session, its output in
     ``<logs>/<name>.log``; ``group`` first moved to the end of ``topics``."""
@@ -72,7 +82,7 @@ def start_role(
             env=env,
             start_new_session=True,  # Ctrl-C reaches the demo; the demo stops them
         )
-    return Role(name, process, log, group, topics, port)
+    return Role(name, process, log, group, topics, port, workers)
 
 
 def wait_ready(roles: list[Role], timeout_s: float = 90.0) -> None:
