@@ -119,8 +119,6 @@ class InboundBridge:
         if not decision.deliver:
             self._filtered(message, decision, started)
             return
-        if message.event_type in ALERT_TYPES:
-            self.held.begin()  # before the sink: a lock not had leaves nothing written
         local, result = self._to_sink(message)
         recipients: tuple[str | None, ...] = decision.agencies
         if message.event_type in ALERT_TYPES:

@@ -135,16 +135,33 @@ class MemoryFacts:
 
 
 class SqliteFacts:
-    """Facts in a SQLite file; ``note`` stages in the batch's transaction."""
+    """Facts in a SQLite file; ``note`` stages in memory, ``commit`` writes the batch's
+    facts in one short transaction.
+
+    Several workers of a group share the file (``hxbus bridge run --workers``). Were the
+    batch's rows written as they are noted, the writer's lock would be held from the first
+    accepted message to the end of the batch's flush (sink sync, audit acknowledgement),
+    and the workers would take turns instead of running side by side. Staged facts are
+    seen by this worker's later messages (``MemoryFacts`` beside the file) and by the
+    others once committed, as before.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # autocommit: ``note`` opens the batch's transaction, ``commit``/``rollback`` end it.
+        # autocommit: ``commit`` opens and ends the batch's transaction itself.
         self._db = open_state_db(path, busy_timeout_s=10.0, autocommit=True)
         self._db.executescript(_SCHEMA)
         self._batch = StagedWrites(self._db)
+        self._staged = MemoryFacts()
+        self._lessons: list[Lesson] = []
 
     def alert(self, alert_id: str) -> AlertFacts | None:
+        kept, staged = self._kept_alert(alert_id), self._staged.alert(alert_id)
+        if kept is None or staged is None:
+            return kept or staged
+        return kept.merged(staged)
+
+    def _kept_alert(self, alert_id: str) -> AlertFacts | None:
         row = self._db.execute(
             "SELECT issuer, kind, revision, handling FROM alerts WHERE alert_id = ?", (alert_id,)
         ).fetchone()
@@ -165,21 +182,42 @@ class SqliteFacts:
         row = self._db.execute(
             "SELECT reporter, alert_id FROM hits WHERE hit_id = ?", (hit_id,)
         ).fetchone()
-        return None if row is None else HitFacts(str(row[0]), str(row[1]))
+        return self._staged.hit(hit_id) if row is None else HitFacts(str(row[0]), str(row[1]))
 
     def request(self, request_id: str) -> RequestFacts | None:
+        staged = self._staged.request(request_id)
         row = self._db.execute(
             "SELECT requester FROM requests WHERE request_id = ?", (request_id,)
         ).fetchone()
         if row is None:
-            return None
+            return staged
         targets = self._db.execute(
             "SELECT agency FROM request_targets WHERE request_id = ?", (request_id,)
         ).fetchall()
-        return RequestFacts(str(row[0]), frozenset(str(r[0]) for r in targets))
+        kept = frozenset(str(r[0]) for r in targets)
+        return RequestFacts(str(row[0]), kept | (staged.targets if staged else frozenset()))
 
     def note(self, lesson: Lesson) -> None:
+        self._staged.note(lesson)
+        self._lessons.append(lesson)
+
+    def commit(self) -> None:
+        """Write the batch's facts in one transaction (``StateBusy`` when another worker
+        held the lock past the busy timeout: the batch is not committed and comes again)."""
+        lessons, self._lessons = self._lessons, []
+        self._staged = MemoryFacts()
+        if not lessons:
+            return
         self._batch.stage()
+        try:
+            for lesson in lessons:
+                self._write(lesson)
+        except BaseException:
+            self._batch.rollback()
+            raise
+        self._batch.commit()
+
+    def _write(self, lesson: Lesson) -> None:
         if lesson.alert is not None:
             alert_id, facts = lesson.alert
             self._db.execute(
@@ -211,11 +249,9 @@ class SqliteFacts:
                 [(request_id, agency) for agency in sorted(request.targets)],
             )
 
-    def commit(self) -> None:
-        self._batch.commit()
-
     def rollback(self) -> None:
-        self._batch.rollback()
+        self._lessons = []
+        self._staged = MemoryFacts()
 
     def close(self) -> None:
         self.rollback()
