@@ -116,14 +116,18 @@ class _StderrLoggerFactory:
         return _StderrLogger()
 
 
-#: One line at a time: ``print`` writes the message and the newline separately, so two
-#: threads of one process (a bridge's inbound and outbound sides) could interleave them.
+#: One line at a time: two threads of one process (a bridge's inbound and outbound sides)
+#: must not interleave their lines.
 _WRITE_LOCK = threading.Lock()
 
 
 class _StderrLogger:
     def msg(self, message: str) -> None:
+        # The line and its newline in one write: processes sharing one log file (a bridge's
+        # workers, ``hxbus bridge run --workers``) then never split each other's lines,
+        # as ``print`` (message, then newline: two writes) did.
         with _WRITE_LOCK:
-            print(message, file=sys.stderr, flush=True)
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
