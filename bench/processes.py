@@ -24,6 +24,8 @@ from runtime import Settings
 from schemas.errors import BenchFailed
 
 HXBUS = [sys.executable, "-m", "hxbus"]
+#: Clock ticks per second of ``/proc/<pid>/stat``'s CPU times.
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class BridgeProcess:
@@ -63,6 +65,8 @@ class BridgeProcess:
         self.peak_rss_kb = 0
         #: Peak VmHWM of each worker the process started (``--workers N``), by pid.
         self.children_peak_rss_kb: dict[int, int] = {}
+        #: CPU seconds (user + system) last seen of the process and each worker, by pid.
+        self.cpu_s: dict[int, float] = {}
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
         self._sampler.start()
@@ -140,12 +144,22 @@ class BridgeProcess:
             if peak is None:
                 return
             self.peak_rss_kb = max(self.peak_rss_kb, peak)
+            self._note_cpu(pid)
             for child in _children(pid):
                 peak = _peak_rss_kb(child)
                 if peak is not None:
                     self.children_peak_rss_kb[child] = max(
                         self.children_peak_rss_kb.get(child, 0), peak
                     )
+                self._note_cpu(child)
+
+    def _note_cpu(self, pid: int) -> None:
+        """User + system CPU seconds of ``pid`` so far (``/proc/<pid>/stat``, fields 14-15)."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return
+        self.cpu_s[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def _peak_rss_kb(pid: int) -> int | None:

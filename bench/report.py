@@ -140,7 +140,7 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
         (
             f"Bridge workers, {workers['province']} ({workers['partitions']} partitions, "
             f"same records; target 2 workers >= {workers['target']:g}x one)",
-            ["workers", "records", "measured", "ev/s", "x one", "RSS MB per process"],
+            ["workers", "records", "measured", "ev/s", "x one", "CPU ms/ev", "RSS MB per process"],
             [
                 [
                     "1",
@@ -148,6 +148,7 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
                     _n(one["records_measured"]),
                     _n(one["events_per_s"]),
                     "1.00",
+                    f"{one['cpu_ms_per_event']:.2f}",
                     f"{one['peak_rss_mb']:.0f}",
                 ],
                 [
@@ -156,6 +157,7 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
                     _n(two["records_measured"]),
                     _n(two["events_per_s"]),
                     f"{workers['ratio']:.2f}",
+                    f"{two['cpu_ms_per_event']:.2f}",
                     f"supervisor {two['supervisor_peak_rss_mb']:.0f}, workers "
                     + ", ".join(f"{w:.0f}" for w in two["workers_peak_rss_mb"]),
                 ],

@@ -10,6 +10,11 @@ gets every partition, then gives half back), so each run's rate counts the messa
 finished after its last ``partitions_assigned`` line up to its last message: the steady
 state of that assignment, measured the same way for one worker and for two.
 
+On a shared machine the wall-clock rates move with whatever else runs (the broker shares
+the two cores); the CPU time the bridge's processes spent per record (``/proc/<pid>/stat``)
+says what scaling the cores would allow: two workers spending what one does per record
+can reach twice its rate on two free cores.
+
 Resident memory: the peak ``VmHWM`` (``/proc/<pid>/status``) of the one-worker process,
 of the supervisor and of each of its workers.
 """
@@ -86,6 +91,9 @@ def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -
         "records": len(stamps),
         "records_measured": len(steady),
         "events_per_s": round(len(steady) / seconds),
+        # CPU of the bridge's processes (sampled every 0.1 s until they ended): what the
+        # records cost, whatever else shared the cores meanwhile.
+        "cpu_ms_per_event": round(sum(bridge.cpu_s.values()) * 1000 / len(stamps), 3),
         "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
     }
     if count > 1:
