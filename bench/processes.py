@@ -67,6 +67,8 @@ class BridgeProcess:
         self.children_peak_rss_kb: dict[int, int] = {}
         #: CPU seconds (user + system) last seen of the process and each worker, by pid.
         self.cpu_s: dict[int, float] = {}
+        #: (Unix time, CPU seconds of the process and its workers together), every sample.
+        self.cpu_samples: list[tuple[float, float]] = []
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
         self._sampler.start()
@@ -152,6 +154,12 @@ class BridgeProcess:
                         self.children_peak_rss_kb.get(child, 0), peak
                     )
                 self._note_cpu(child)
+            self.cpu_samples.append((time.time(), sum(self.cpu_s.values())))
+
+    def cpu_since(self, moment: float) -> float:
+        """CPU seconds the process and its workers spent after ``moment`` (Unix time)."""
+        before = [cpu for at, cpu in self.cpu_samples if at <= moment]
+        return sum(self.cpu_s.values()) - (before[-1] if before else 0.0)
 
     def _note_cpu(self, pid: int) -> None:
         """User + system CPU seconds of ``pid`` so far (``/proc/<pid>/stat``, fields 14-15)."""

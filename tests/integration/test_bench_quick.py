@@ -46,7 +46,17 @@ def bench_result(
 @pytest.mark.slow
 def test_bench_writes_every_section(bench_result: dict[str, Any]) -> None:
     """The JSON has the machine and every measurement."""
-    expected = {"machine", "publish", "bridge", "latency", "demo", "codec", "translation", "memory"}
+    expected = {
+        "machine",
+        "publish",
+        "bridge",
+        "workers",
+        "latency",
+        "demo",
+        "codec",
+        "translation",
+        "memory",
+    }
     assert expected == expected & set(bench_result)
 
 
@@ -69,6 +79,19 @@ def test_bench_measures_a_bridge_per_province(
     for province, figures in bridge.items():
         positive = {k: figures[k] > 0 for k in ("records", "bridge_events_per_s", "peak_rss_mb")}
         assert dict.fromkeys(positive, True) == positive, province
+
+
+@pytest.mark.slow
+def test_bench_compares_one_bridge_worker_with_two(bench_result: dict[str, Any]) -> None:
+    """One worker and ``--workers 2`` both read records at a positive rate; the ratio is two
+    over one; the RSS of the supervisor and of each of its two workers is there."""
+    workers = bench_result["workers"]
+    one, two = workers["runs"]["1"], workers["runs"]["2"]
+    rates = [one["events_per_s"] > 0, two["events_per_s"] > 0]
+    memory = [two["supervisor_peak_rss_mb"] > 0, [w > 0 for w in two["workers_peak_rss_mb"]]]
+    assert [[True, True], [True, [True, True]]] == [rates, memory]
+    expected = round(two["events_per_s"] / one["events_per_s"], 2)
+    assert expected == pytest.approx(workers["ratio"], abs=0.01)
 
 
 @pytest.mark.slow
