@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bridge import RestartPolicy, Supervisor, worker_metrics_port
-from hxbus.demo import BRIDGE_PORTS
+from hxbus.role_ports import bridge_ports
+from schemas import Agreement
 
 FAST = RestartPolicy(first_backoff_s=0.05, max_backoff_s=0.2, max_deaths=3, window_s=60)
 
@@ -134,11 +135,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_prometheus_lists_worker_2_of_every_bridge_on_its_port() -> None:
+def test_prometheus_lists_worker_2_of_every_bridge_on_its_port(agreement: Agreement) -> None:
     """deploy/prometheus/bridge-workers.yml scrapes worker 2 of each province where it
     serves (the bridge's port + 10)."""
     listed = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "bridge-workers.yml"
     text = listed.read_text(encoding="utf-8")
     pattern = r'127\.0\.0\.1:(\d+)"\]\n  labels: \{province: (\w+)'
     found = {province: int(port) for port, province in re.findall(pattern, text)}
-    assert {p: worker_metrics_port(port, 2) for p, port in BRIDGE_PORTS.items()} == found
+    ports = bridge_ports(agreement)
+    assert {p: worker_metrics_port(port, 2) for p, port in ports.items()} == found
