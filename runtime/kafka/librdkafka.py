@@ -40,7 +40,7 @@ from typing import Any
 import confluent_kafka as ck
 from confluent_kafka import admin as ck_admin
 
-from runtime.kafka.login_probe import sasl_wanted, tls_refusal
+from runtime.kafka.broker_probe import acls_disabled, sasl_wanted, tls_refusal
 from runtime.kafka.options import AdminOptions, ConsumerOptions, ProducerOptions
 from runtime.kafka.protocols import (
     Admin,
@@ -637,8 +637,15 @@ class LibrdkafkaConsumer:
         self._options = options
         self._max_records = options.max_poll_records
         self._group_id = options.group_id
-        #: Partitions read by ``assign`` (no group): re-assigned with offsets to seek them.
+        #: Partitions read by ``assign`` (no group) -> the offset fetching starts at.
         self._manual: dict[TopicPartition, int] | None = None
+        #: The manual assignment is handed to librdkafka only when first needed (poll,
+        #: pause): librdkafka starts fetching at ``assign``, and a ``seek`` right after it
+        #: raced that fetch (records from before the sought offset reached the caller, some
+        #: twice). Until then a seek only moves the start, as kafka-python's does.
+        self._unapplied = False
+        #: Paused partitions of the manual assignment (paused again after a re-assign).
+        self._paused: set[TopicPartition] = set()
         self._commits: deque[tuple[frozenset[tuple[str, int, int]], CommitCallback]] = deque()
         #: The offset each partition was last sought to (position before anything is read).
         self._sought: dict[TopicPartition, int] = {}
@@ -686,15 +693,30 @@ class LibrdkafkaConsumer:
                 start = ck.OFFSET_END
         else:
             start = ck.OFFSET_STORED
+        if self._manual is not None and not self._unapplied:
+            with kafka_errors("unassign"):  # the previous partitions stop fetching now
+                self._consumer.unassign()
         self._manual = dict.fromkeys(partitions, start)
-        self._assign_manual()
+        self._paused = set()
+        self._sought = {}
+        self._unapplied = True
+
+    def _apply_assignment(self) -> None:
+        """Hand a manual assignment made since the last poll to librdkafka."""
+        if self._unapplied:
+            self._assign_manual()
+            self._unapplied = False
 
     def _assign_manual(self) -> None:
         assert self._manual is not None
         with kafka_errors("assign"):
             self._consumer.assign([_native(tp, o) for tp, o in self._manual.items()])
+            if self._paused:  # a fresh assignment fetches every partition
+                self._consumer.pause([_native(tp) for tp in self._paused])
 
     def assignment(self) -> frozenset[TopicPartition]:
+        if self._manual is not None and self._unapplied:
+            return frozenset(self._manual)
         with kafka_errors("assignment"):
             return frozenset(_ours(tp) for tp in self._consumer.assignment())
 
@@ -715,6 +737,7 @@ class LibrdkafkaConsumer:
         self, timeout_s: float, max_records: int | None = None
     ) -> dict[TopicPartition, list[Record]]:
         limit = max_records or self._max_records
+        self._apply_assignment()
         with kafka_errors("poll"):
             # consume(n, t) waits for n records or t: take what is there, wait only for one.
             messages = self._consumer.consume(limit, 0)
@@ -750,31 +773,58 @@ class LibrdkafkaConsumer:
         raise mapped
 
     def pause(self, partitions: Collection[TopicPartition]) -> None:
-        if partitions:
-            with kafka_errors("pause"):
-                self._consumer.pause([_native(tp) for tp in partitions])
+        if not partitions:
+            return
+        if self._manual is not None:
+            self._paused.update(tp for tp in partitions if tp in self._manual)
+            if self._unapplied:
+                return  # paused when the assignment is handed over
+        with kafka_errors("pause"):
+            self._consumer.pause([_native(tp) for tp in partitions])
 
     def resume(self, partitions: Collection[TopicPartition]) -> None:
         # No parked read-ahead to drop: librdkafka fetches a resumed partition again.
-        if partitions:
-            with kafka_errors("resume"):
-                self._consumer.resume([_native(tp) for tp in partitions])
+        if not partitions:
+            return
+        self._paused.difference_update(partitions)
+        if self._manual is not None and self._unapplied:
+            return
+        with kafka_errors("resume"):
+            self._consumer.resume([_native(tp) for tp in partitions])
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         if offset >= 0:
             self._sought[partition] = offset
-        if self._manual is not None and partition in self._manual:
+        else:  # to the beginning or the end: resolved by ``position`` or the fetch
+            self._sought.pop(partition, None)
+        manual = self._manual is not None and partition in self._manual
+        if manual:
+            assert self._manual is not None
             self._manual[partition] = offset
+            if self._unapplied:
+                return  # fetching starts there
         with kafka_errors(f"seek {partition.topic}[{partition.partition}]"):
             try:
                 self._consumer.seek(_native(partition, offset))
             except ck.KafkaException as exc:
-                # A partition just assigned, not yet fetching, cannot be sought
-                # (_STATE / erroneous state): assign it again at the offset.
+                # A partition whose fetch has not started yet (its start offset still
+                # being looked up) cannot be sought (_STATE): assign again, this one at
+                # the offset, the others where they are.
                 error = _kafka_error(exc)
-                if self._manual is None or error is None or error.code() != E._STATE:
+                if not manual or error is None or error.code() != E._STATE:
                     raise
-                self._assign_manual()
+                self._reassign_at_positions(sought=partition)
+
+    def _reassign_at_positions(self, sought: TopicPartition) -> None:
+        """Assign the manual partitions again: ``sought`` at its new start, the others at
+        their positions (where they started, if nothing was read yet)."""
+        assert self._manual is not None
+        with kafka_errors("position"):
+            for found in self._consumer.position([_native(tp) for tp in self._manual]):
+                tp = _ours(found)
+                if found.offset >= 0 and tp != sought:
+                    self._manual[tp] = int(found.offset)
+        self._assign_manual()
 
     def seek_to_beginning(self, partitions: Collection[TopicPartition]) -> None:
         for tp in partitions:
@@ -785,19 +835,34 @@ class LibrdkafkaConsumer:
             self.seek(tp, ck.OFFSET_END)
 
     def position(self, partition: TopicPartition) -> int:
-        with kafka_errors(f"position of {partition.topic}[{partition.partition}]"):
-            (found,) = self._consumer.position([_native(partition)])
-        if found.offset >= 0:
-            return int(found.offset)
-        # Nothing read yet (librdkafka knows a position only once it fetched): where the
-        # next read starts: where it was sought, else committed, else by the reset policy.
+        if self._manual is None or not self._unapplied:
+            with kafka_errors(f"position of {partition.topic}[{partition.partition}]"):
+                (found,) = self._consumer.position([_native(partition)])
+            if found.offset >= 0:
+                return int(found.offset)
+        return self._start(partition)
+
+    def _start(self, partition: TopicPartition) -> int:
+        """Where reading ``partition`` starts, nothing being read yet (librdkafka knows a
+        position only once it returned a record): where it was sought, else committed,
+        else by the reset policy. A start at the beginning or the end of a manual
+        assignment not yet handed over is resolved once and kept, as kafka-python's
+        ``position`` does: a reader that takes the end and then asks for replies reads
+        every reply written after that moment."""
         if partition in self._sought:
             return self._sought[partition]
-        committed = self.committed(partition)
-        if committed is not None:
-            return committed
+        start = self._manual.get(partition) if self._manual is not None else None
+        if start is None or start == ck.OFFSET_STORED:
+            committed = self.committed(partition)
+            if committed is not None:
+                return committed
+            earliest = self._options.auto_offset_reset == "earliest"
+            start = ck.OFFSET_BEGINNING if earliest else ck.OFFSET_END
         low, high = self._watermarks(partition)
-        return low if self._options.auto_offset_reset == "earliest" else high
+        offset = low if start == ck.OFFSET_BEGINNING else high
+        if self._manual is not None and self._unapplied and partition in self._manual:
+            self._manual[partition] = self._sought[partition] = offset
+        return offset
 
     def highwater(self, partition: TopicPartition) -> int | None:
         with kafka_errors("highwater"):
@@ -1126,23 +1191,12 @@ class LibrdkafkaAdmin:
             if _code(exc) == E.SECURITY_DISABLED:
                 return None
             raise
-        if not found and not self._settings.effective_security_protocol.startswith("SASL_"):
-            return self._acls_unless_no_authorizer()
+        if not found and acls_disabled(self._settings):
+            # librdkafka 2.16.0 answers "no authorizer" (SECURITY_DISABLED) with an empty
+            # list, as it answers "no ACL yet": the broker is asked itself. Only a client
+            # without a login can meet such a broker (hxbus's secured brokers want SASL).
+            return None
         return tuple(sorted(_acl_from(b) for b in found))
-
-    def _acls_unless_no_authorizer(self) -> tuple[AclBinding, ...] | None:
-        """No ACLs, or no authorizer at all? librdkafka 2.16.0 answers both with an empty
-        list (it drops DescribeAcls' SECURITY_DISABLED). Only a client that does not log
-        in can meet a broker without one (hxbus's secured brokers want SASL, a development
-        ``--plain-port`` aside), so it asks once more through the kafka-python transport
-        (always installed), which reports the broker's answer."""
-        from runtime.kafka import kafka_python  # the default transport, a core dependency
-
-        admin = kafka_python.open_admin(self._settings, AdminOptions())
-        try:
-            return admin.describe_acls()
-        finally:
-            admin.close()
 
     def create_acls(self, acls: Sequence[AclBinding]) -> None:
         if not acls:
