@@ -43,8 +43,9 @@ from kafka.admin import (
 )
 from kafka.structs import OffsetAndMetadata
 
+from runtime.kafka.broker_probe import sasl_wanted, tls_refusal
 from runtime.kafka.errors import kafka_errors, mapped, raise_for_error_code
-from runtime.kafka.login_probe import login_refusal, sasl_wanted, tls_refusal
+from runtime.kafka.login_probe import login_refusal
 from runtime.kafka.options import AdminOptions, ConsumerOptions, ProducerOptions
 from runtime.kafka.parked_fetches import drop_parked_records
 from runtime.kafka.protocols import CommitCallback, RebalanceListener

@@ -10,20 +10,15 @@ before it sees the close, so ``runtime.kafka`` asks this probe when a SASL clien
 not bootstrap, and reports the refusal the broker actually sent.
 
 Over SASL_SSL the probe first makes the TLS handshake with the client's own trust
-settings (``ssl_cafile``, hostname checked), so the same login is asked inside TLS; and
-``tls_refusal`` tells a certificate the client does not trust (no CA, another CA, a
-name that does not match) from a broker that is down: kafka-python reports both alike.
+settings (``ssl_cafile``, hostname checked), so the same login is asked inside TLS.
 
-``sasl_wanted`` asks a broker, before a client without a login connects, whether its
-listener wants one: such a client would otherwise wait out kafka-python's bootstrap
-timeout (about 31 s) and hear only "Unable to bootstrap". A SASL listener answers a
-SASL handshake with the mechanisms it enables; a PLAINTEXT one with an error.
+The questions that need no Kafka client (``sasl_wanted``, ``tls_refusal``) are in
+``runtime.kafka.broker_probe``; this probe needs kafka-python's SCRAM client.
 """
 
 from __future__ import annotations
 
 import socket
-import ssl
 from typing import Any
 
 from kafka.errors import KafkaProtocolError
@@ -31,6 +26,7 @@ from kafka.net.sasl.scram import ScramClient
 from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.sasl import SaslAuthenticateRequest, SaslHandshakeRequest
 
+from runtime.kafka.broker_probe import tls_context
 from runtime.settings import Settings
 
 
@@ -56,71 +52,11 @@ def login_refusal(settings: Settings, timeout_s: float = 5.0) -> str | None:
         with socket.create_connection((host, int(port)), timeout=timeout_s) as raw:
             if protocol == "SASL_PLAINTEXT":
                 return _exchange(raw, settings.client_id, options, mechanism)
-            with _tls_context(settings).wrap_socket(raw, server_hostname=host) as sock:
+            with tls_context(settings).wrap_socket(raw, server_hostname=host) as sock:
                 return _exchange(sock, settings.client_id, options, mechanism)
     except (OSError, ValueError, _Closed, KafkaProtocolError):  # ssl.SSLError is an OSError
         # KafkaProtocolError: the port does not speak Kafka as asked (e.g. TLS bytes read
         # by a SASL_PLAINTEXT client): no refusal to report, the caller's error stands.
-        return None
-
-
-def sasl_wanted(settings: Settings, timeout_s: float = 3.0) -> list[str] | None:
-    """The SASL mechanisms the broker's listener wants, for a client without a login
-    (PLAINTEXT): ``[]`` when it answered that it serves plaintext; None when it did not
-    answer (or the client logs in anyway): then the client's own error stands."""
-    if settings.effective_security_protocol != "PLAINTEXT":
-        return None
-    host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
-            parser = KafkaProtocol(client_id=settings.client_id)
-            parser.send_request(SaslHandshakeRequest(version=1, mechanism=settings.sasl_mechanism))
-            sock.sendall(parser.send_bytes())
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return None
-                responses = parser.receive_bytes(chunk)
-                if responses:
-                    break
-    except (OSError, ValueError, KafkaProtocolError):
-        return None
-    answer = responses[0][1]
-    # 0: the mechanism is enabled; UNSUPPORTED_SASL_MECHANISM (33) lists the others.
-    # A PLAINTEXT listener answers ILLEGAL_SASL_STATE (34) with no mechanism.
-    return [str(m) for m in answer.mechanisms or ()]
-
-
-def _tls_context(settings: Settings) -> ssl.SSLContext:
-    """The trust kafka-python applies: ``ssl_cafile`` (else the system CAs), names checked."""
-    cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
-    context = ssl.create_default_context(cafile=cafile)
-    context.check_hostname = True
-    return context
-
-
-def tls_refusal(settings: Settings, timeout_s: float = 5.0) -> str | None:
-    """Why this client refuses the broker's certificate, or None (trusted, or no answer).
-
-    Only for the TLS protocols (SSL, SASL_SSL); a CA file that cannot be read is a refusal
-    too, naming the file.
-    """
-    if not settings.effective_security_protocol.endswith("SSL"):
-        return None
-    host, _, port = settings.bootstrap.split(",")[0].strip().rpartition(":")
-    try:
-        context = _tls_context(settings)
-    except (OSError, ssl.SSLError) as exc:
-        return f"HX_SSL_CAFILE {settings.ssl_cafile}: {exc}"
-    try:
-        with (
-            socket.create_connection((host, int(port)), timeout=timeout_s) as raw,
-            context.wrap_socket(raw, server_hostname=host),
-        ):
-            return None
-    except ssl.SSLCertVerificationError as exc:
-        return f"certificate of {host}:{port} not trusted: {exc.verify_message}"
-    except (OSError, ValueError):
         return None
 
 
