@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import confluent_kafka as ck
 
-from runtime.kafka.librdkafka import _Connection, consumer_config, kafka_errors, producer_config
+from runtime.kafka.librdkafka_connection import Connection, consumer_config, producer_config
+from runtime.kafka.librdkafka_errors import kafka_errors
 from runtime.kafka.options import ConsumerOptions, ProducerOptions
 from runtime.kafka.records import TopicPartition
 from runtime.settings import Settings
@@ -28,7 +29,7 @@ class RawProducer:
 
     def __init__(self, settings: Settings, options: ProducerOptions) -> None:
         with kafka_errors("connect the raw librdkafka producer"):
-            self._producer = ck.Producer(producer_config(settings, options, _Connection()))
+            self._producer = ck.Producer(producer_config(settings, options, Connection()))
 
     def warm_up(self, topics: Iterable[str]) -> None:
         """Fetch the topics' metadata before the clock starts."""
@@ -76,7 +77,7 @@ def raw_read(
     """Records read and seconds from the first fetch to the last record, reading ``span``
     (first, end offset per partition) with a plain group-less confluent-kafka ``Consumer``."""
     with kafka_errors("raw librdkafka read"):
-        consumer = ck.Consumer(consumer_config(settings, ConsumerOptions(), _Connection()))
+        consumer = ck.Consumer(consumer_config(settings, ConsumerOptions(), Connection()))
         try:
             starts = [ck.TopicPartition(tp.topic, tp.partition, o) for tp, (o, _) in span.items()]
             consumer.assign(starts)

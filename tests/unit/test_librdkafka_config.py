@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from runtime.kafka import ConsumerOptions, ProducerOptions
 from runtime.kafka.librdkafka import (
-    _Connection,
+    Connection,
     consumer_config,
     error_for,
     kafka_errors,
@@ -36,7 +36,7 @@ def _secured(tmp_path: Path) -> Settings:
 def test_producer_keeps_the_delivery_guarantees_and_murmur2(tmp_path: Path) -> None:
     """acks=all, idempotence and Java's murmur2 partitioner, whatever the options say."""
     config = producer_config(
-        _secured(tmp_path), ProducerOptions(linger_ms=7, compression="zstd"), _Connection()
+        _secured(tmp_path), ProducerOptions(linger_ms=7, compression="zstd"), Connection()
     )
     expected = {
         "acks": "all",
@@ -51,7 +51,7 @@ def test_producer_keeps_the_delivery_guarantees_and_murmur2(tmp_path: Path) -> N
 def test_tls_and_scram_settings_check_the_hostname(tmp_path: Path) -> None:
     """SASL_SSL with SCRAM-SHA-512, the CA file, and hostname checking on."""
     settings = _secured(tmp_path)
-    config = producer_config(settings, ProducerOptions(), _Connection())
+    config = producer_config(settings, ProducerOptions(), Connection())
     expected = {
         "security.protocol": "SASL_SSL",
         "sasl.mechanism": "SCRAM-SHA-512",
@@ -65,7 +65,7 @@ def test_tls_and_scram_settings_check_the_hostname(tmp_path: Path) -> None:
 
 def test_consumer_commits_by_hand_and_reads_committed(tmp_path: Path) -> None:
     """No auto-commit, read_committed, and kafka-python's assignors (mixed groups work)."""
-    config = consumer_config(_secured(tmp_path), ConsumerOptions(group_id="g"), _Connection())
+    config = consumer_config(_secured(tmp_path), ConsumerOptions(group_id="g"), Connection())
     expected = {
         "group.id": "g",
         "enable.auto.commit": False,
