@@ -88,17 +88,16 @@ def run_bench(
         )
         progress(f"workers: one bridge worker vs --workers 2, {WORKERS_EVENTS[plan.name]} events")
         result["workers"] = workers_scaling(settings, agreement, plan.name, workdir)
-        if plan.name != TINY.name:  # not in the test suite's run: see docs/transports.md
-            progress("transports: hxbus and raw clients on kafka-python and librdkafka")
-            result["transports"] = transports(
-                settings,
-                agreement,
-                events,
-                publish_events=plan.publish_events,
-                rounds=plan.publish_rounds,
-                bridge_events=plan.bridge_events,
-                workdir=workdir / "transports",
-            )
+        progress("transports: hxbus and raw clients on kafka-python and librdkafka")
+        result["transports"] = transports(
+            settings,
+            agreement,
+            events,
+            publish_events=plan.publish_events,
+            rounds=plan.publish_rounds,
+            bridge_events=plan.bridge_events,
+            workdir=workdir / "transports",
+        )
         progress("latency: created_at -> local file")
         result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)
         progress(

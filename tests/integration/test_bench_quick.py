@@ -51,6 +51,7 @@ def test_bench_writes_every_section(bench_result: dict[str, Any]) -> None:
         "publish",
         "bridge",
         "workers",
+        "transports",
         "latency",
         "demo",
         "codec",
@@ -92,6 +93,18 @@ def test_bench_compares_one_bridge_worker_with_two(bench_result: dict[str, Any])
     assert [[True, True], [True, [True, True]]] == [rates, memory]
     expected = round(two["events_per_s"] / one["events_per_s"], 2)
     assert expected == pytest.approx(workers["ratio"], abs=0.01)
+
+
+@pytest.mark.slow
+def test_bench_compares_both_transports(bench_result: dict[str, Any]) -> None:
+    """The transports section: the four publishing sides and one bridge on each transport,
+    every rate positive (it once hung in this tiny run, and was left out of it)."""
+    transports = bench_result["transports"]
+    sides = ("raw_kafka_python", "hxbus_kafka_python", "raw_librdkafka", "hxbus_librdkafka")
+    rates = [transports["publish"][f"{side}_events_per_s"] for side in sides]
+    bridge = transports["bridge"]
+    rates += [bridge[c]["bridge_events_per_s"] for c in ("kafka-python", "librdkafka")]
+    assert [True] * 6 == [rate > 0 for rate in rates]
 
 
 @pytest.mark.slow
