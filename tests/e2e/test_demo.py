@@ -4,7 +4,8 @@ own timestamps: issue 17); and nothing the demo wrote outside the local inboxes
 (role logs, console, DLQ reasons, the audit topic, metrics) holds a name, pinyin,
 identity number or phone number of the events it carried (issue 14, part 3).
 
-One demo run serves both tests (a module fixture): it starts its own secured broker.
+One demo run per Kafka transport (kafka-python, librdkafka) serves the tests (a module
+fixture): it starts its own secured broker.
 One PersonAlert is added whose pinyin Henan's ASCII-only field cannot hold, so the run
 has a translation error too: the case where a pinyin once reached a log line, a DLQ
 header and an audit ``reason``.
@@ -169,16 +170,23 @@ class DemoRun:
     process_output: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["kafka-python", "librdkafka"])
 def demo_run(
-    kafka_bootstrap: str, agreement: Agreement, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str,
+    agreement: Agreement,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> DemoRun:
-    tmp = tmp_path_factory.mktemp("demo")
-    settings = Settings(bootstrap=kafka_bootstrap, state_dir=tmp / "state")
+    """One demo run per Kafka transport: the demo's own clients and every role it starts
+    (they inherit HX_KAFKA_CLIENT) on that transport."""
+    client = request.param
+    tmp = tmp_path_factory.mktemp(f"demo-{client}")
+    settings = Settings(bootstrap=kafka_bootstrap, state_dir=tmp / "state", kafka_client=client)
     console = io.StringIO()
     output = io.StringIO()
     RecordingTraffic.seen = []
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HX_KAFKA_CLIENT", client)
         patch.setattr("hxbus.demo.region.SyntheticTraffic", RecordingTraffic)
         demo = InspectedDemo(
             settings,
