@@ -137,7 +137,7 @@ class LibrdkafkaConsumer:
 
     def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
         rebalance = _Rebalance(self, listener)
-        self._manual = None
+        self._manual, self._unapplied, self._paused = None, False, set()
         with kafka_errors("subscribe"):
             self._consumer.subscribe(
                 list(topics),
