@@ -51,6 +51,18 @@ def _request(api_key: int, version: int, client_id: str, body: bytes) -> bytes:
     return struct.pack(">i", len(message)) + message
 
 
+def sasl_handshake_request(client_id: str, mechanism: str) -> bytes:
+    """SaslHandshake v1 asking for ``mechanism``, framed."""
+    return _request(SASL_HANDSHAKE, 1, client_id, _string(mechanism))
+
+
+def describe_acls_request(client_id: str) -> bytes:
+    """DescribeAcls v1 matching every ACL (each filter ANY or null), framed."""
+    body = struct.pack(">b", _ANY) + _string(None) + struct.pack(">b", _ANY)
+    body += _string(None) + _string(None) + struct.pack(">bb", _ANY, _ANY)
+    return _request(DESCRIBE_ACLS, 1, client_id, body)
+
+
 def _receive(sock: socket.socket, size: int) -> bytes:
     data = bytearray()
     while len(data) < size:
@@ -105,7 +117,7 @@ def sasl_wanted(settings: Settings, timeout_s: float = 3.0) -> list[str] | None:
     answer (or the client logs in anyway): then the client's own error stands."""
     if settings.effective_security_protocol != "PLAINTEXT":
         return None
-    request = _request(SASL_HANDSHAKE, 1, settings.client_id, _string(settings.sasl_mechanism))
+    request = sasl_handshake_request(settings.client_id, settings.sasl_mechanism)
     try:
         body = _ask(settings, request, timeout_s)
         # error_code int16, mechanisms ARRAY[STRING]. 0: the mechanism asked for is
@@ -129,9 +141,7 @@ def acls_disabled(settings: Settings, timeout_s: float = 5.0) -> bool | None:
     log in (PLAINTEXT or SSL): a SASL listener would want the login first."""
     if settings.effective_security_protocol.startswith("SASL_"):
         return None
-    body = struct.pack(">b", _ANY) + _string(None) + struct.pack(">b", _ANY)
-    body += _string(None) + _string(None) + struct.pack(">bb", _ANY, _ANY)
-    request = _request(DESCRIBE_ACLS, 1, settings.client_id, body)
+    request = describe_acls_request(settings.client_id)
     try:
         # throttle_time_ms int32, error_code int16, then the message and the resources.
         error: int = struct.unpack_from(">ih", _ask(settings, request, timeout_s))[1]

@@ -12,6 +12,7 @@ CLIENTS = ("kafka", "confluent_kafka")
 ALLOWED = frozenset(
     {
         "tests/raw_kafka.py",
+        "tests/unit/test_broker_probe.py",
         "tests/unit/test_kafka_boundary.py",
         "tests/unit/test_kafka_partitioner.py",
         "tests/unit/test_kafka_private_parts.py",
