@@ -15,13 +15,16 @@ the oldest confluent-kafka whose librdkafka logs in to Kafka 4.x with SCRAM-SHA-
   audit trail looks for it). ``partitioner=murmur2_random`` agrees with
   ``runtime.kafka.partitioner`` (tests/integration/test_librdkafka_transport.py proves it).
 - A refused SASL login is not an exception: librdkafka logs it and retries for ever. The
-  clients are opened with ``error_cb``, and :func:`_await_connected` asks for metadata in
+  clients are opened with ``error_cb``, and ``librdkafka_connection.opened`` asks for metadata in
   short steps until the broker answers or an authentication error arrived: the same
   ``NotAuthorized`` as on kafka-python, within a second, not a bootstrap timeout.
 - ``produce`` never blocks: a full queue raises ``BufferError``; ``max_block_ms`` is kept
   by serving delivery reports until there is room.
 - ``Consumer.consume(n, timeout)`` waits until ``n`` records or the timeout: ``poll``
   takes what is there at once and waits only for a first record.
+- ``assign`` starts fetching at once, and ``seek`` works only on a partition being
+  fetched: a manual assignment is handed over at the first ``poll`` with the offsets
+  sought by then (as kafka-python's seek before a poll does).
 - librdkafka has none of kafka-python's parked-fetch trouble (``parked_fetches``): a
   resumed partition is fetched again from its position; nothing private is reached here.
 - Every client must be closed (its threads and sockets stay until then): ``close``
