@@ -147,7 +147,14 @@ class LibrdkafkaConsumer:
             )
 
     def unsubscribe(self) -> None:
+        """Leave the subscription and drop a manual assignment too (as kafka-python's
+        ``unsubscribe``: ``runtime.topic_end.read_to_end`` leaves its reader unassigned)."""
         with kafka_errors("unsubscribe"):
+            if self._manual is not None:
+                if not self._unapplied:
+                    self._consumer.unassign()
+                self._manual, self._unapplied, self._paused = None, False, set()
+                return
             self._consumer.unsubscribe()
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
