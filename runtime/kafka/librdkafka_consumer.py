@@ -3,6 +3,11 @@
 Rebalance callbacks and commit reports run inside ``poll`` on the polling thread. A manual
 assignment is handed to librdkafka at the first poll, so seeks made before it set where
 fetching starts (librdkafka starts fetching at ``assign``; see ``LibrdkafkaConsumer``).
+
+Slightly over 400 lines: one class implementing the Consumer protocol's two dozen methods,
+most of which read or change the one state of the manual assignment (its start offsets,
+paused partitions, whether librdkafka has it yet); split, that state would be shared
+across modules.
 """
 
 from __future__ import annotations

@@ -16,8 +16,6 @@ REASON = "over 400 lines"
 BEING_SPLIT = {
     "consumers/loop.py",
     "bridge/inbound.py",
-    "runtime/kafka/kafka_python.py",
-    "runtime/kafka/librdkafka.py",
 }
 
 
