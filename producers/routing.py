@@ -28,6 +28,7 @@ to its reporter, or a request naming its requester as a target, is refused
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ from schemas.audiences import (
 )
 from schemas.authority import self_addressed_refusal
 from schemas.errors import Issue, ValidationFailed
+from schemas.record_check import UUID_PATTERN
 
 #: Events addressed to one agency's inbox by ``envelope.target``.
 DIRECTED_TYPES: frozenset[str] = frozenset({"AlertHit", "HitConfirmation", "AssistanceResponse"})
@@ -59,7 +61,22 @@ class Route:
 
 
 def fan_out_message_id(base_message_id: str, target: str) -> str:
-    """The message id of the copy of ``base_message_id`` addressed to ``target``."""
+    """The message id of the copy of ``base_message_id`` addressed to ``target``.
+
+    ``uuid.uuid5(UUID(base), target)``, written out for the canonical ids every validated
+    envelope carries (the same text in a third of the time: once per copy of every alert,
+    hit and request sent); any other spelling goes through ``uuid`` itself.
+    """
+    if UUID_PATTERN.fullmatch(base_message_id):
+        digest = bytearray(
+            hashlib.sha1(  # noqa: S324 - RFC 9562's uuid5 is SHA-1 by definition
+                bytes.fromhex(base_message_id.replace("-", "")) + target.encode()
+            ).digest()[:16]
+        )
+        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+        hexed = digest.hex()
+        return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
     try:
         base = uuid.UUID(base_message_id)
     except ValueError:

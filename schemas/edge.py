@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from schemas.errors import Issue
@@ -46,6 +46,8 @@ _MAX_DIGITS = 40
 #: Characters that text may hold although they are controls.
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 _NONCHARACTERS = frozenset("\ufffe\uffff")
+#: Leaves no edge rule applies to (``number_rule`` passes them), for ``_clean``.
+_PLAIN_LEAVES = frozenset({type(None), bool, datetime, date})
 
 
 class HugeNumber:
@@ -100,9 +102,56 @@ def number_rule(value: Any) -> str | None:
 
 def edge_issues(value: Any, path: str = "") -> list[Issue]:
     """Every text and number in ``value`` (dicts, lists, leaves) that breaks an edge rule."""
+    if _clean(value):
+        return []
     issues: list[Issue] = []
     _walk(value, path, issues)
     return issues
+
+
+def _clean(value: Any) -> bool:
+    """Whether nothing in ``value`` breaks an edge rule: the same rules as ``_walk``.
+
+    Why a second walk: every event crosses the edge on its way to the bus, and nearly all
+    are clean. This one keeps no paths, calls no function per plain leaf and checks all
+    texts (keys included) with one ``isprintable`` of their concatenation, which makes it
+    about three times faster than ``_walk`` (docs/benchmarks.md, the publish profile). At
+    the first doubt it answers False, and ``_walk`` names each field and rule. Anything
+    not of a plain type (subclasses, markers) is judged by ``_walk``'s own rule functions.
+    """
+    texts: list[Any] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            texts.extend(item)  # the keys
+            children = item.values()
+        elif kind is list or kind is tuple:
+            children = item
+        else:
+            children = (item,)
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                texts.append(child)
+            elif kind is dict or kind is list or kind is tuple:
+                stack.append(child)
+            elif kind is int:
+                if not LONG_MIN <= child <= LONG_MAX:
+                    return False
+            elif kind is float:
+                if not math.isfinite(child):
+                    return False
+            elif kind in _PLAIN_LEAVES:
+                continue
+            elif isinstance(child, str | Mapping | list | tuple) or number_rule(child) is not None:
+                return False
+    try:
+        joined = "".join(texts)
+    except TypeError:  # a key that is not text: let _walk judge it
+        return False
+    return joined.isprintable() or all(text_rule(text) is None for text in texts)
 
 
 def _walk(value: Any, path: str, issues: list[Issue]) -> None:
