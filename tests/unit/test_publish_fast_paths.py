@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from producers.routing import fan_out_message_id
@@ -58,6 +58,13 @@ def _walked(value: Any) -> list[Issue]:
 
 
 @given(_VALUES)
+@example({"n": 2**63 - 1, "m": -(2**63)})  # the long's edges, inside
+@example({"n": [2**63]})
+@example(({"m": -(2**63) - 1},))
+@example({"x": math.nan, "y": -math.inf})
+@example({"k\x00": "v", 3: "\ud800"})
+@example("\ufffe")
+@example([HugeNumber(50)])
 def test_edge_issues_are_those_of_the_full_walk(value: Any) -> None:
     """edge_issues finds exactly what the path-naming walk finds, clean or not."""
     assert _walked(value) == edge_issues(value)
