@@ -91,6 +91,8 @@ class DuplicateCheck:
         self._lookup = lookup
         #: What the last ``admit`` has to tell the desk without refusing (contact notes).
         self.notices: list[Issue] = []
+        #: Whether the last ``admit`` waited for the lookup service's answer.
+        self.asked = False
 
     def admit(self, event: ExchangeEvent) -> ExchangeEvent | None:
         """None when the event passes as it is; the event with links when it needs them.
@@ -100,6 +102,7 @@ class DuplicateCheck:
         """
         record = event.record
         self.notices = []
+        self.asked = False
         if event.event_type not in ALERT_TYPES or record.get("revision") != 1:
             return None
         alert_id = record["alert_id"]
@@ -122,6 +125,7 @@ class DuplicateCheck:
 
     def _ask(self, lookup: SubjectLookup, record: dict[str, Any], subject: Subject) -> None:
         """The lookup's answer applied: refused for an own hit, a notice for another's."""
+        self.asked = True
         reply = lookup.ask(subject.key)
         if reply is None:
             return

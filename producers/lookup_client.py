@@ -126,25 +126,45 @@ class LazyLookup:
         self._away = settings.lookup_timeout_s <= 0
 
     def ask(self, subject_key: str) -> LookupReply | None:
-        if self._away:
+        client = self._connected()
+        if client is None:
             return None
         try:
-            if self._client is None:
+            return client.ask(subject_key)
+        except HxError as exc:
+            self._give_up(exc)
+            return None
+
+    def warm_up(self) -> None:
+        """Connect now rather than at the first question: a sender that holds a rate (the
+        demo's desks) connects before its clock starts. Opening the client (a producer and
+        a consumer: two logins, metadata, the replies' end offsets) is what the first new
+        need-to-know alert of each desk, and every event queued behind it, waited for."""
+        self._connected()
+
+    def _connected(self) -> LookupClient | None:
+        if self._away:
+            return None
+        if self._client is None:
+            try:
                 self._client = LookupClient(
                     self._settings,
                     self._agency,
                     signer=self._signer,
                     timeout_s=self._settings.lookup_timeout_s,
                 )
-            return self._client.ask(subject_key)
-        except HxError as exc:
-            self._away = True
-            log.warning(
-                "lookup_unavailable",
-                error=str(exc),
-                hint="new need-to-know alerts of this run are not checked for duplicates",
-            )
-            return None
+            except HxError as exc:
+                self._give_up(exc)
+                return None
+        return self._client
+
+    def _give_up(self, exc: HxError) -> None:
+        self._away = True
+        log.warning(
+            "lookup_unavailable",
+            error=str(exc),
+            hint="new need-to-know alerts of this run are not checked for duplicates",
+        )
 
     def close(self) -> None:
         if self._client is not None:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import structlog
+from prometheus_client import Counter
 
 from producers.connection import ProducerConnection
 from producers.duplicates import DuplicateCheck, LiveAlerts, SubjectLookup
@@ -159,6 +160,7 @@ class Publisher:
         live_alerts: LiveAlerts | None = None,
         audiences: AudienceBook | None = None,
         lookup: SubjectLookup | None = None,
+        restamp: Callable[[ExchangeEvent], ExchangeEvent] | None = None,
     ) -> None:
         #: Where each alert it knows went: need-to-know routing (``producers.audiences``).
         #: Given the issuer's own copies at start by ``hxbus publish``; always kept current
@@ -169,7 +171,13 @@ class Publisher:
         )
         #: The duplicate check before entry, when the caller knows the live alerts.
         self._duplicates = DuplicateCheck(live_alerts, lookup) if live_alerts is not None else None
+        #: For a sender whose events are stamped as they are made (the demo's desks): an
+        #: event whose duplicate check waited for the lookup service is built again from
+        #: ``restamp(event)``, so that its created_at is when it leaves, not when the
+        #: question was asked. None (``hxbus publish``): the event's own time stays.
+        self._restamp = restamp
         self._agencies = frozenset(agreement.by_id)
+        self._published_ok: dict[tuple[str, str], Counter] = {}
         self._window = max(1, window)
         self._delivery_timeout_s = delivery_timeout_ms / 1000
         self._unreported = 0
@@ -308,7 +316,9 @@ class Publisher:
             if self._duplicates is not None:
                 linked = self._duplicates.admit(checked)
                 notices = tuple(self._duplicates.notices)
-                if linked is not None:  # rare: built again with the links to other alerts
+                if self._restamp is not None and self._duplicates.asked:
+                    linked = self._restamp(linked or checked)
+                if linked is not None:  # rare: built again with the links or the new time
                     checked, messages = self._builder.build(linked)
         except HxError as exc:  # refused, or the lookup could not answer
             return _InFlight(event, deadline, error=exc)
@@ -374,7 +384,13 @@ class Publisher:
         if agency not in self._agencies:
             agency = "unknown"
         if outcome.error is None:
-            PUBLISHED.labels(agency, event_type, "ok").inc()
+            # The labelled child is looked up once per agency and type, not per event.
+            counter = self._published_ok.get((agency, event_type))
+            if counter is None:
+                counter = self._published_ok[agency, event_type] = PUBLISHED.labels(
+                    agency, event_type, "ok"
+                )
+            counter.inc()
             return
         # rejected: refused before sending (invalid); failed: the broker did not take it.
         label = "rejected" if isinstance(outcome.error, ValidationFailed) else "failed"

@@ -23,6 +23,10 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
+#: ``Envelope.evolve``'s "not given" (None is a value: it clears a target).
+_KEEP: Any = object()
+
+
 def new_message_id() -> str:
     return str(uuid.uuid4())
 
@@ -47,8 +51,28 @@ class Envelope:
     #: The agency a directed message is addressed to (its inbox); None for broadcasts.
     target: str | None = None
 
-    def evolve(self, **changes: Any) -> Envelope:
-        return replace(self, **changes)
+    def evolve(
+        self,
+        *,
+        message_id: str = _KEEP,
+        target: str | None = _KEEP,
+        correlation_id: str | None = _KEEP,
+        **changes: Any,
+    ) -> Envelope:
+        """This envelope with ``changes``. The three fields a routed copy changes are spelt
+        out (once per copy on the publisher's hot path, where ``dataclasses.replace`` costs
+        three times as much); any other field goes through ``replace``."""
+        copy = Envelope(
+            self.event_type,
+            self.source,
+            self.message_id if message_id is _KEEP else message_id,
+            self.created_at,
+            self.correlation_id if correlation_id is _KEEP else correlation_id,
+            self.causation_id,
+            self.traceparent,
+            self.target if target is _KEEP else target,
+        )
+        return replace(copy, **changes) if changes else copy
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from consumers.alert_register import load_register
 from hxbus.demo.summary import Summary
-from producers import LazyLookup, Publisher
+from producers import LazyLookup, Publisher, stamped_at
 from runtime import Settings, agreement_verifier
 from runtime.signers import agreement_signer
-from schemas import BROADCAST_TOPICS, Agreement, ExchangeEvent, inbox_topic
+from schemas import BROADCAST_TOPICS, Agreement, ExchangeEvent, inbox_topic, utc_now_ms
 
 #: The desks' producer linger: a desk sends one event at a time (5/s each at the default
 #: rate), so waiting for more to fill a batch only adds latency (docs/benchmarks.md).
@@ -79,6 +79,7 @@ class AgencyDesks:
             verifier = agreement_verifier(agreement, role="publish")
             live, _ = load_register(settings, verifier=verifier)
             lookup = LazyLookup(settings, agency.id, signer=signer)
+            lookup.warm_up()  # connected before the clock starts, not at the first question
             self._lookups.append(lookup)
             publisher = Publisher(
                 settings,
@@ -87,6 +88,7 @@ class AgencyDesks:
                 live_alerts=live,
                 lookup=lookup,
                 linger_ms=DESK_LINGER_MS,
+                restamp=_stamped_now,  # after a lookup: stamped when it leaves
             )
             # Each topic's partitions fetched now, not at the first send to it (a wait that
             # would count in the first events' latency).
@@ -119,11 +121,14 @@ class AgencyDesks:
     def _desk(self, agency: str, publisher: Publisher) -> None:
         def events() -> Iterator[ExchangeEvent]:
             while (item := self._queues[agency].get()) is not None:
-                if item.after is not None:
+                event = item.event
+                if item.after is not None and not item.after.is_set():
                     item.after.wait(ANSWER_WAIT_S)
+                    # An answer is written once what it answers exists: stamped now.
+                    event = _stamped_now(event)
                 # ``publish_many`` asks for the next event only once it has handed this
                 # one to the producer: then its answers may go.
-                yield item.event
+                yield event
                 if item.handed is not None:
                     item.handed.set()
 
@@ -152,6 +157,10 @@ class AgencyDesks:
             lookup.close()
         if self._failures:
             raise self._failures[0]
+
+
+def _stamped_now(event: ExchangeEvent) -> ExchangeEvent:
+    return stamped_at(event, utc_now_ms())
 
 
 @dataclass(frozen=True, slots=True)
