@@ -166,6 +166,11 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
     ]
 
 
+#: The publish sides of the transports section, in its column order.
+_SIDES = ("raw_kafka_python", "hxbus_kafka_python", "raw_librdkafka", "hxbus_librdkafka")
+_SIDE_NAMES = ("raw kafka-python", "hxbus kafka-python", "raw confluent-kafka", "hxbus librdkafka")
+
+
 def _transport_sections(both: dict[str, Any] | None) -> Rows:
     """The two transports side by side (issue 21's targets in the headers)."""
     if both is None:
@@ -175,16 +180,23 @@ def _transport_sections(both: dict[str, Any] | None) -> Rows:
     pub, ratios, bridge = both["publish"], both["publish"]["ratios"], both["bridge"]
     return [
         (
-            f"Publish on both transports ({pub['events']} events, median of {pub['rounds']})",
-            ["raw kafka-python", "hxbus kafka-python", "raw confluent-kafka", "hxbus librdkafka"],
+            f"Publish on both transports ({pub['events']} events, median of {pub['rounds']}; "
+            "every side acks=all, idempotent, the Publisher's linger, batch and compression)",
+            ["", *_SIDE_NAMES],
             [
                 [
+                    "events/s",
                     _n(pub["raw_kafka_python_events_per_s"]),
                     _n(pub["hxbus_kafka_python_events_per_s"]),
                     _n(pub["raw_librdkafka_events_per_s"]),
                     _n(pub["hxbus_librdkafka_events_per_s"]),
                 ]
-            ],
+            ]
+            + (
+                [["CPU µs/event"] + [_n(pub["cpu_us_per_event"][side]) for side in _SIDES]]
+                if "cpu_us_per_event" in pub
+                else []
+            ),
         ),
         (
             "Publish ratios (targets: >= 1.5, >= 0.5, >= 0.7)",
