@@ -180,3 +180,23 @@ def test_lookup_service_reads_only_possible_issuer_copies(
     record = _Record(headers)
     folded = _fold_record(LookupIndex(b"k" * 32), reader, record)  # type: ignore[arg-type]
     assert (None, [record] if read else []) == (folded, reader.read_records)
+
+
+def test_lookup_warm_up_connects_once_and_a_refused_connection_leaves_alerts_unchecked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """warm_up opens the client before any question; when it cannot, the run goes on
+    unchecked and does not try again at the next question."""
+    from producers import lookup_client
+    from schemas.errors import BrokerUnavailable
+
+    opened: list[str] = []
+
+    def refuse(settings: Settings, agency: str, **_: Any) -> lookup_client.LookupClient:
+        opened.append(agency)
+        raise BrokerUnavailable("no broker")
+
+    monkeypatch.setattr(lookup_client, "LookupClient", refuse)
+    lookup = lookup_client.LazyLookup(Settings(), XUZHOU)
+    lookup.warm_up()
+    assert ([XUZHOU], None, [XUZHOU]) == (list(opened), lookup.ask("person:x"), opened)
