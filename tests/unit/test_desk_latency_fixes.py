@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from consumers import AlertRegister
+from consumers.alert_register import AlertRegister
 from consumers.lookup.service import LookupIndex, _fold_record
 from producers import Publisher, SyntheticTraffic, stamped_at
 from runtime import Settings
