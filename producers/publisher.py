@@ -171,10 +171,8 @@ class Publisher:
         )
         #: The duplicate check before entry, when the caller knows the live alerts.
         self._duplicates = DuplicateCheck(live_alerts, lookup) if live_alerts is not None else None
-        #: For a sender whose events are stamped as they are made (the demo's desks): an
-        #: event whose duplicate check waited for the lookup service is built again from
-        #: ``restamp(event)``, so that its created_at is when it leaves, not when the
-        #: question was asked. None (``hxbus publish``): the event's own time stays.
+        #: The demo's desks: an event whose duplicate check waited for the lookup is built
+        #: again from ``restamp(event)`` (created_at = when it leaves). None: time kept.
         self._restamp = restamp
         self._agencies = frozenset(agreement.by_id)
         self._published_ok: dict[tuple[str, str], Counter] = {}
@@ -384,13 +382,9 @@ class Publisher:
         if agency not in self._agencies:
             agency = "unknown"
         if outcome.error is None:
-            # The labelled child is looked up once per agency and type, not per event.
-            counter = self._published_ok.get((agency, event_type))
-            if counter is None:
-                counter = self._published_ok[agency, event_type] = PUBLISHED.labels(
-                    agency, event_type, "ok"
-                )
-            counter.inc()
+            if (agency, event_type) not in self._published_ok:  # the child, looked up once
+                self._published_ok[agency, event_type] = PUBLISHED.labels(agency, event_type, "ok")
+            self._published_ok[agency, event_type].inc()
             return
         # rejected: refused before sending (invalid); failed: the broker did not take it.
         label = "rejected" if isinstance(outcome.error, ValidationFailed) else "failed"

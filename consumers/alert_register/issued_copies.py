@@ -33,6 +33,7 @@ from consumers.alert_register.state import AlertRegister
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader
 from runtime import Settings, Verifier, open_consumer
+from runtime.kafka import Record
 from runtime.topic_end import beginnings, read_to_end
 from schemas import Codec, inbox_topic
 from schemas.audiences import ALERT_KIND_OF, AudienceBook, broadcast_audience, is_restricted
@@ -59,6 +60,25 @@ def is_issuer_copy(delivery: Delivery) -> bool:
         return False
     author = _AUTHOR.get(delivery.event_type, "agency")
     return delivery.record.get(author) == envelope.source
+
+
+#: ``COPY_TYPES`` as the ``ce_type`` header spells them.
+_COPY_TYPE_HEADERS = frozenset(t.encode() for t in COPY_TYPES)
+
+
+def may_be_issuer_copy(record: Record) -> bool:
+    """Whether the record's headers could make it an issuer copy (``is_issuer_copy``: an
+    alert or status change addressed to its own source). Most inbox traffic is not, and
+    is left before its value is decoded and its signature verified — as ``is_issuer_copy``
+    would leave it after. For the lookup service, which follows every inbox: the time it
+    spent on the rest was time a desk's duplicate-check question waited."""
+    headers = dict(record.headers)
+    source = headers.get("ce_source")
+    return (
+        headers.get("ce_type") in _COPY_TYPE_HEADERS
+        and bool(source)
+        and source == headers.get("ce_hxtarget")
+    )
 
 
 def is_shared_copy(delivery: Delivery) -> bool:

@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from consumers.alert_register.issued_copies import COPY_TYPES, is_issuer_copy
+from consumers.alert_register.issued_copies import is_issuer_copy, may_be_issuer_copy
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader, header_pairs, utc_now
 from runtime import Settings, Verifier, open_admin, open_consumer, open_producer
@@ -306,31 +306,11 @@ def load_index(
 
 
 def _fold_record(index: LookupIndex, reader: MessageReader, record: Record) -> str | None:
-    if not _may_be_issuer_copy(record):
-        return None
-    read = reader.read(record)
+    # Most inbox traffic cannot be an issuer copy: left undecoded and unverified.
+    read = reader.read(record) if may_be_issuer_copy(record) else None
     if not isinstance(read, Delivery) or not is_issuer_copy(read):
         return None
     return index.fold(read.event_type, dict(read.record))
-
-
-#: ``consumers.issued_copies.COPY_TYPES`` as the ``ce_type`` header spells them.
-_COPY_TYPE_HEADERS = frozenset(t.encode() for t in COPY_TYPES)
-
-
-def _may_be_issuer_copy(record: Record) -> bool:
-    """Whether the record's headers could make it an issuer copy (``is_issuer_copy``: an
-    alert or status change addressed to its own source). Most inbox traffic is not, and
-    is left before its value is decoded and its signature verified — as ``is_issuer_copy``
-    would leave it after: the service follows every inbox, and the time it spent on the
-    rest was time a desk's duplicate-check question waited."""
-    headers = dict(record.headers)
-    source = headers.get("ce_source")
-    return (
-        headers.get("ce_type") in _COPY_TYPE_HEADERS
-        and bool(source)
-        and source == headers.get("ce_hxtarget")
-    )
 
 
 def write_entries(producer: Producer, index: LookupIndex, alert_ids: Iterable[str]) -> None:
@@ -389,10 +369,7 @@ def run_lookup(
         if on_ready is not None:
             on_ready()
         while not stop.is_set():
-            # Questions first: a desk waits for each answer, while the inboxes' copies only
-            # keep the index current. So the follower takes what is there without waiting
-            # (the loop used to wait up to 0.1 s on it before it looked at the questions),
-            # and the wait of an idle loop is on the questions.
+            # Questions first: the follower takes what is there; the idle wait is on questions.
             polled = follower.poll(0)
             folded = {
                 alert_id
