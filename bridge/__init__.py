@@ -2,9 +2,10 @@
 
 from bridge.audit_writer import AuditOutcome, AuditScope, AuditWriter, audit_codec
 from bridge.held_alerts import HeldAlerts, held_alerts_path
-from bridge.inbound import AuditedDeadLetters, InboundBridge
+from bridge.inbound import InboundBridge
 from bridge.outbox import FileOutcome, FileReport, OutboxPublisher
 from bridge.recipients import Decision, Reason, alert_recipients, decide
+from bridge.refusals import AuditedDeadLetters
 from bridge.runner import SinkChoice, bridge_topics, default_group, run_inbound
 from bridge.workers import (
     MAX_WORKERS,

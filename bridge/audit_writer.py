@@ -24,7 +24,7 @@ import contextlib
 import enum
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -161,12 +161,8 @@ class AuditScope:
         sink = result.sink if result else self.sink
         if reason is None and result is not None:
             reason = result.detail or None  # the local system's answer, e.g. "HTTP 409"
-        name = f"{envelope.message_id}|{self.province}|{sink}|{outcome.value}"
-        if recipient is not None and recipient != envelope.target:
-            name += f"|{recipient}"
-        audit_id = uuid.uuid5(AUDIT_ID_NAMESPACE, name)
         return {
-            "audit_id": str(audit_id),
+            "audit_id": self._audit_id(envelope, sink, outcome, recipient),
             "recorded_at": recorded_at or utc_now_ms(),
             "message_id": envelope.message_id,
             "event_type": envelope.event_type,
@@ -192,6 +188,32 @@ class AuditScope:
             "source_partition": position.partition if position else None,
             "source_offset": position.offset if position else None,
         }
+
+    def records(
+        self, envelope: Envelope, recipients: Sequence[str | None], **fields: Any
+    ) -> list[dict[str, Any]]:
+        """``record`` for each of ``recipients`` (one per receiving agency): built and
+        hashed once, then copied with each recipient's ``audit_id`` and agency."""
+        first = self.record(envelope, recipient=recipients[0], **fields)
+        out = [first]
+        result = fields.get("result")
+        sink = result.sink if result is not None else self.sink
+        outcome = AuditOutcome(first["outcome"])
+        for recipient in recipients[1:]:
+            copy = dict(first)
+            copy["audit_id"] = self._audit_id(envelope, sink, outcome, recipient)
+            copy["recipient_agency"] = recipient or envelope.target
+            out.append(copy)
+        return out
+
+    def _audit_id(
+        self, envelope: Envelope, sink: str | None, outcome: AuditOutcome, recipient: str | None
+    ) -> str:
+        """uuid5 of message id, province, sink, outcome (and the recipient of a broadcast)."""
+        name = f"{envelope.message_id}|{self.province}|{sink}|{outcome.value}"
+        if recipient is not None and recipient != envelope.target:
+            name += f"|{recipient}"
+        return str(uuid.uuid5(AUDIT_ID_NAMESPACE, name))
 
 
 def audit_key(record: Mapping[str, Any]) -> bytes:
@@ -270,6 +292,12 @@ def audit_headers(record: Mapping[str, Any], source: str | None = None) -> list[
     ]
 
 
+#: The headers every audit record carries alike (``audit_headers``), encoded once.
+_SPEC_HEADER = (CE_SPECVERSION, SPEC_VERSION.encode())
+_TYPE_HEADER = (CE_TYPE, AUDIT_RECORD_TYPE.encode())
+_CONTENT_HEADER = (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode())
+
+
 class AuditProducer(Protocol):
     """What the writer sends with: a ``runtime.kafka.Producer``, or a ``KafkaSink``
     (its transaction)."""
@@ -331,14 +359,43 @@ class AuditWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         """Send one audit record (as built by ``AuditScope.record``); durable at ``flush``."""
-        value = self._codec.encode(AUDIT_RECORD_TYPE, record)
-        key = audit_key(record)
-        headers = audit_headers(record, self._source)
-        if self._signer is not None:
-            # Signed last, over the final topic, key, value and headers (runtime.signing).
-            headers += self._signer.sign(self.topic, key, value, headers)
-        future = self._producer.send(self.topic, value=value, key=key, headers=headers)
-        self._pending.append(future)
+        self.write_many((record,))
+
+    def write_many(self, records: Sequence[dict[str, Any]]) -> None:
+        """Send a batch's audit records in one burst; durable at ``flush``.
+
+        Each record is still encoded (and checked against the schema), keyed, given its
+        own CloudEvent headers and signed on its own; what the records share is built
+        once: the constant headers, and ``ce_time`` per distinct ``recorded_at`` (a
+        bridge stamps a batch's records with one time: ``bridge.batch_output``).
+        """
+        encode, topic, signer, send = (
+            self._codec.encode,
+            self.topic,
+            self._signer,
+            self._producer.send,
+        )
+        times: dict[datetime, bytes] = {}
+        for record in records:
+            value = encode(AUDIT_RECORD_TYPE, record)
+            key = audit_key(record)
+            writer = self._source or bridge_principal(str(record["province"]))
+            recorded_at = record["recorded_at"]
+            ce_time = times.get(recorded_at)
+            if ce_time is None:
+                ce_time = times[recorded_at] = format_time(recorded_at).encode()
+            headers = [
+                _SPEC_HEADER,
+                (CE_ID, str(record["audit_id"]).encode()),
+                (CE_SOURCE, writer.encode()),
+                _TYPE_HEADER,
+                (CE_TIME, ce_time),
+                _CONTENT_HEADER,
+            ]
+            if signer is not None:
+                # Signed last, over the final topic, key, value and headers (runtime.signing).
+                headers += signer.sign(topic, key, value, headers)
+            self._pending.append(send(topic, value=value, key=key, headers=headers))
 
     def flush(self) -> None:
         """Wait until the broker acknowledged every record written since the last flush.

@@ -10,19 +10,22 @@ alert; a directed event: its target). What is not for this province is counted
 
 Every message gets exactly one canonical log line, ``bridge_message``, with message_id,
 correlation_id, event type, topic, partition, offset, outcome, reason and duration: ids
-only, never a name or an identity number (the records are not logged at all).
+only, never a name or an identity number (the records are not logged at all). The lines
+of a batch are written together when the batch is flushed (``bridge.batch_output``).
 
 Refusals are audited where they happen:
 - an alert the runtime found expired: ``on_expired`` (outcome EXPIRED);
 - a message the runtime dead-letters (undecodable, forged or unsigned, untranslatable,
-  refused by the local system): ``AuditedDeadLetters`` wraps the DLQ and writes the audit
-  record beside the DLQ entry (SECURITY_REJECTED, REJECTED or DEAD_LETTERED).
+  refused by the local system): ``bridge.refusals.AuditedDeadLetters`` wraps the DLQ and
+  writes the audit record beside the DLQ entry (SECURITY_REJECTED, REJECTED or
+  DEAD_LETTERED).
 
 Durability, once per batch (``flush``, which the runtime calls before it commits): the
-sink first (files synced and named, or the POSTs acknowledged), then the held-alert rows,
-then the delivery audit records. Those are only sent once the sink is durable: the audit
-never says "delivered" of a batch whose sink flush failed (that batch's records are
-dropped with it, and written when it comes again). Refusals are sent as they happen and
+sink first (files synced and named, or the POSTs acknowledged), then the held-alert rows
+(one transaction), then the delivery audit records (encoded and sent in one burst).
+Those are only sent once the sink is durable: the audit never says "delivered" of a
+batch whose sink flush failed (that batch's records are dropped with it, and written
+when it comes again). Refusals are sent as they happen and
 the DLQ wrapper's ``flush`` flushes the audit for them. If any step fails, the batch is not
 committed and comes again; the sink's idempotency on the message id and the audit's
 deterministic ``audit_id`` absorb that.
@@ -31,16 +34,13 @@ deterministic ``audit_id`` absorb that.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import structlog
 
-from bridge.audit_writer import (
-    AuditOutcome,
-    AuditScope,
-    outcome_of_delivery,
-    outcome_of_error,
-)
+from bridge.audit_writer import AuditOutcome, AuditScope, outcome_of_delivery
+from bridge.batch_output import BatchOutput
 from bridge.held_alerts import HeldAlerts
 from bridge.profiles.base import LocalMessage, Profile
 from bridge.recipients import (
@@ -53,11 +53,10 @@ from bridge.recipients import (
     sender_copy,
 )
 from bridge.sinks import DeliveryResult, Sink
-from consumers import DeadLetterSink, Delivery, Origin
-from runtime.metrics import BRIDGE_DELIVERIES, END_TO_END_SECONDS, SINK_SECONDS, TRANSLATE_SECONDS
-from schemas import EVENT_TYPES, Agreement, parse_headers, utc_now_ms
+from consumers import Delivery
+from runtime.metrics import SINK_SECONDS
+from schemas import Agreement
 from schemas.audiences import NARROWED_REASON
-from schemas.errors import HxError, public_text
 
 log = structlog.get_logger("hxbus.bridge")
 
@@ -75,6 +74,8 @@ class AuditLog(Protocol):
     """What the bridge needs of the audit trail (``AuditWriter``, or a list in a test)."""
 
     def write(self, record: dict[str, Any]) -> None: ...
+
+    def write_many(self, records: Sequence[dict[str, Any]]) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -97,10 +98,12 @@ class InboundBridge:
         self.sink = sink
         self.audit = audit
         self.held = held
-        #: The batch's delivery audit records, sent once the sink is durable (``flush``).
-        self._delivered: list[dict[str, Any]] = []
+        #: The batch's delivery audit records (sent once the sink is durable: ``flush``),
+        #: its log lines, its clock and the metric children (``bridge.batch_output``).
+        self.batch = BatchOutput(self.province, sink.kind)
         self.scope = AuditScope.of(self.province, profile, sink)
         self._sink_seconds = 0.0
+        self._sink_batch_seconds = SINK_SECONDS.labels(self.province, sink.kind)
         #: Messages this bridge has seen (handled, expired, dead-lettered), for idle checks.
         self.seen = 0
 
@@ -139,10 +142,8 @@ class InboundBridge:
         """Translate ``message`` and hand it to the sink (TranslationError: to the DLQ)."""
         translating = time.perf_counter()
         local = self.profile.to_local(message.event)
-        TRANSLATE_SECONDS.labels(self.province, "inbound").observe(
-            time.perf_counter() - translating
-        )
         delivering = time.perf_counter()
+        self.batch.translate_seconds.observe(delivering - translating)
         result = self.sink.deliver(local, message.envelope, key=message.key)
         self._sink_seconds += time.perf_counter() - delivering
         return local, result
@@ -158,28 +159,27 @@ class InboundBridge:
     ) -> None:
         """One audit record per receiving agency (sent at ``flush``), count, latency, log."""
         outcome = outcome_of_delivery(result)
-        for recipient in recipients or (None,):
-            self._delivered.append(
-                self.scope.record(
-                    message.envelope,
-                    value=message.value,
-                    outcome=outcome,
-                    record=message.record,
-                    key=message.key,
-                    local=local,
-                    result=result,
-                    position=message,
-                    recipient=recipient,
-                )
-            )
-        self._count(message.event_type, "delivered")
+        for audit_record in self.scope.records(
+            message.envelope,
+            recipients or (None,),
+            value=message.value,
+            outcome=outcome,
+            record=message.record,
+            key=message.key,
+            local=local,
+            result=result,
+            position=message,
+            recorded_at=self.batch.recorded_at(),
+        ):
+            self.batch.record(audit_record)
+        self.batch.count(message.event_type, "delivered")
         latency = (result.delivered_at - message.envelope.created_at).total_seconds()
         if latency >= 0:
-            END_TO_END_SECONDS.labels(self.province).observe(latency)
+            self.batch.end_to_end_seconds.observe(latency)
         self._line(message, outcome.value.lower(), decision.reason.value, started)
 
     def _filtered(self, message: Delivery, decision: Decision, started: float) -> None:
-        self._count(message.event_type, "filtered")
+        self.batch.count(message.event_type, "filtered")
         self._line(message, "filtered", decision.reason.value, started)
 
     # -- need-to-know copies -----------------------------------------------------------------
@@ -232,7 +232,7 @@ class InboundBridge:
         self, message: Delivery, target: str, reason: str, decision: Decision, started: float
     ) -> None:
         """A copy the local system needs no second time: audited for its agency, no sink."""
-        self._delivered.append(
+        self.batch.record(
             self.scope.record(
                 message.envelope,
                 value=message.value,
@@ -242,29 +242,33 @@ class InboundBridge:
                 reason=reason,
                 position=message,
                 recipient=target,
+                recorded_at=self.batch.recorded_at(),
             )
         )
         # Nothing new reached the local system: counted with what was not delivered, so
         # that "delivered" keeps matching the files in a directory sink.
-        self._count(message.event_type, "filtered")
+        self.batch.count(message.event_type, "filtered")
         self._line(message, "duplicate", decision.reason.value, started)
 
     def flush(self) -> None:
-        """Sink durable, then the held-alert rows, then the delivery audit records."""
+        """Sink durable, then the held-alert rows (one transaction), then the delivery
+        audit records (one burst, one flush); then the batch's lines."""
         flushing = time.perf_counter()
-        delivered, self._delivered = self._delivered, []
+        delivered = self.batch.take_records()
         try:
-            self.sink.flush()
-        except BaseException:
-            self.held.rollback()
-            raise
-        self._sink_seconds += time.perf_counter() - flushing
-        SINK_SECONDS.labels(self.province, self.sink.kind).observe(self._sink_seconds)
-        self._sink_seconds = 0.0
-        self.held.commit()
-        for record in delivered:
-            self.audit.write(record)
-        self.audit.flush()
+            try:
+                self.sink.flush()
+            except BaseException:
+                self.held.rollback()
+                raise
+            self._sink_seconds += time.perf_counter() - flushing
+            self._sink_batch_seconds.observe(self._sink_seconds)
+            self._sink_seconds = 0.0
+            self.held.commit()
+            self.audit.write_many(delivered)
+            self.audit.flush()
+        finally:
+            self.batch.emit_lines()
 
     # -- refusals the runtime decides ------------------------------------------------------
 
@@ -281,9 +285,10 @@ class InboundBridge:
                 key=message.key,
                 reason="valid_until has passed",
                 position=message,
+                recorded_at=self.batch.recorded_at(),
             )
         )
-        self._count(message.event_type, "filtered")
+        self.batch.count(message.event_type, "filtered")
         self._line(message, "expired", "valid_until_passed", started)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -303,13 +308,8 @@ class InboundBridge:
             holds_alert=holds,
         )
 
-    def _count(self, event_type: str, outcome: str) -> None:
-        label = event_type if event_type in EVENT_TYPES else "unknown"
-        BRIDGE_DELIVERIES.labels(self.province, label, self.sink.kind, outcome).inc()
-
     def _line(self, message: Delivery, outcome: str, reason: str, started: float) -> None:
-        log.info(
-            "bridge_message",
+        self.batch.line(
             province=self.province,
             message_id=message.message_id,
             correlation_id=message.envelope.correlation_id,
@@ -319,95 +319,5 @@ class InboundBridge:
             offset=message.offset,
             outcome=outcome,
             reason=reason,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-
-
-class AuditedDeadLetters:
-    """A ``DeadLetterSink`` that audits each refusal before handing it to the real DLQ.
-
-    The consumer runtime dead-letters poison, forged and untranslatable messages itself,
-    so this wrapper is where the bridge sees them: one audit record (outcome from the
-    error class: SECURITY_REJECTED, REJECTED, DEAD_LETTERED) and one ``bridge_message``
-    line each. ``flush`` flushes the DLQ and then the audit; if the audit was not
-    acknowledged, every entry of the batch is reported as not acknowledged, so the
-    runtime does not commit them and they come again.
-    """
-
-    def __init__(self, inner: DeadLetterSink, bridge: InboundBridge) -> None:
-        self._inner = inner
-        self._bridge = bridge
-        self._origins: list[Origin] = []
-
-    def send(
-        self,
-        origin: Origin,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        headers: list[tuple[str, bytes]],
-        error: BaseException,
-        reason: str,
-    ) -> None:
-        self._audit(origin, key, value or b"", headers, error, reason)
-        self._origins.append(origin)
-        self._inner.send(origin, key=key, value=value, headers=headers, error=error, reason=reason)
-
-    def flush(self) -> set[Origin]:
-        not_acked = self._inner.flush()
-        origins, self._origins = self._origins, []
-        try:
-            self._bridge.audit.flush()
-        except HxError as exc:
-            log.warning("audit_flush_failed", entries=len(origins), error=str(exc))
-            return not_acked | set(origins)
-        return not_acked
-
-    def _audit(
-        self,
-        origin: Origin,
-        key: bytes | None,
-        value: bytes,
-        headers: list[tuple[str, bytes]],
-        error: BaseException,
-        reason: str,
-    ) -> None:
-        bridge = self._bridge
-        started = time.perf_counter()
-        bridge.seen += 1
-        fields: dict[str, Any] = {
-            "province": bridge.province,
-            "topic": origin.topic,
-            "partition": origin.partition,
-            "offset": origin.offset,
-            "outcome": "rejected",
-            "reason": reason,
-        }
-        try:
-            envelope, _ = parse_headers(headers)
-        except HxError:
-            # No envelope: not an exchange message at all, addressed to nobody.
-            log.info("bridge_message", message_id=None, **fields, duration_ms=0.0)
-            bridge._count("unknown", "rejected")
-            return
-        bridge.audit.write(
-            bridge.scope.record(
-                envelope,
-                value=value,
-                outcome=outcome_of_error(error),
-                key=key,
-                # Kept three years: the DLQ reason and the rule, never a value.
-                reason=f"{reason}: {public_text(error)}"[:500],
-                position=origin,
-                recorded_at=utc_now_ms(),
-            )
-        )
-        bridge._count(envelope.event_type, "rejected")
-        log.info(
-            "bridge_message",
-            message_id=envelope.message_id,
-            correlation_id=envelope.correlation_id,
-            event_type=envelope.event_type,
-            **fields,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )

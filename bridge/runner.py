@@ -25,9 +25,10 @@ import structlog
 
 from bridge.audit_writer import AuditWriter
 from bridge.held_alerts import HeldAlerts, held_alerts_path
-from bridge.inbound import AuditedDeadLetters, InboundBridge
+from bridge.inbound import InboundBridge
 from bridge.outbound import OutboundThread
 from bridge.profiles import get_profile
+from bridge.refusals import AuditedDeadLetters
 from bridge.sinks import DirectorySink, HttpSink, KafkaSink, Sink
 from consumers import (
     AuthorityGate,

@@ -6,12 +6,14 @@ and names never reach a log line in clear: ``mask_personal_data`` runs on every 
 
 from __future__ import annotations
 
+import json as _json
 import logging
 import re
 import sys
 import threading
 import traceback
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -88,20 +90,66 @@ def configure_logging(
         if render_json
         else structlog.dev.ConsoleRenderer()
     )
+    global _JSON_CHAIN
+    processors = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        PersonalDataMask(PERSONAL_KEYS | frozenset(personal_keys)),
+        renderer,
+    ]
+    threshold = logging.getLevelName(level.upper())
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            PersonalDataMask(PERSONAL_KEYS | frozenset(personal_keys)),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=_StderrLoggerFactory(),
         # Not cached: a cached logger would keep the stream it first saw.
         cache_logger_on_first_use=False,
     )
+    _JSON_CHAIN = (processors, threshold <= logging.INFO) if render_json else None
+
+
+#: The processor list ``configure_logging`` installed for JSON output, and whether it lets
+#: info lines through; None for console output. ``info_lines`` renders directly only while
+#: that very list is the configured one (a test's ``capture_logs`` replaces it).
+_JSON_CHAIN: tuple[list[Any], bool] | None = None
+
+
+def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One info line ``event`` per row, as ``logger.info(event, **row)`` writes each.
+
+    For a batch's canonical lines (one per message): with ``configure_logging``'s JSON
+    output they are stamped with one clock read, masked by the same processor, rendered
+    and written in one write (~6 us a line instead of ~50); otherwise (console, a test's
+    capture, another configuration) they go through ``logger`` one by one.
+    """
+    if not rows:
+        return
+    chain = _JSON_CHAIN
+    if chain is None or structlog.get_config()["processors"] is not chain[0]:
+        for row in rows:
+            logger.info(event, **row)
+        return
+    if not chain[1]:
+        return  # info is below the configured level
+    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    context = structlog.contextvars.get_contextvars()
+    bound = getattr(logger, "_context", None) or {}
+    dumps = _json.dumps
+    mask = chain[0][4]  # the configured PersonalDataMask (the agreement's keys too)
+    lines = []
+    for row in rows:
+        fields: dict[str, Any] = {**context, **bound, **row}
+        fields["event"] = event
+        fields["level"] = "info"
+        fields["timestamp"] = stamp
+        lines.append(dumps(mask(None, "info", fields), ensure_ascii=False))
+    with _WRITE_LOCK:
+        # One write for the batch: processes sharing one log file (a bridge's workers)
+        # never split each other's lines.
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
 
 
 class _StderrLoggerFactory:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ class AuditList:
 
     def write(self, record: dict[str, Any]) -> None:
         self.written.append(record)
+
+    def write_many(self, records: Sequence[dict[str, Any]]) -> None:
+        self.written.extend(records)
 
     def flush(self) -> None:
         self.flushed = list(self.written)
