@@ -9,10 +9,15 @@ settings) assigned the same partitions from the same offsets, that only reads th
 records up to the end offsets seen after publishing. A province filters what is not for
 it (counted, never delivered): the rate counts every record read, on both sides.
 Peak RSS is the bridge's ``VmHWM`` under that load.
+
+With ``HX_BENCH_BASELINE`` set to the source tree of another commit (``git archive C |
+tar -x -C DIR``), each province's bridge of that tree reads the same records too, under
+its own fresh group, right after this one: the before/after of a change in one run.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -42,8 +47,10 @@ def bridge_throughput(
     topics = sorted({t for p in provinces for t in bridge_topics(agreement, p)})
     start = end_offsets(settings, topics)
     run = uuid.uuid4().hex[:8]
-    groups = {p: f"hx.bench.{p.lower()}.{run}" for p in provinces}
-    for province, group in groups.items():
+    baseline = os.environ.get("HX_BENCH_BASELINE")
+    sides = {"": None} if not baseline else {"": None, ".before": Path(baseline)}
+    groups = {(p, s): f"hx.bench.{p.lower()}.{run}{s}" for p in provinces for s in sides}
+    for (province, _), group in groups.items():
         mine = set(bridge_topics(agreement, province))
         start_group_at(settings, group, {tp: o for tp, o in start.items() if tp.topic in mine})
     _publish(settings, agreement, [restamped(e) for e in events])
@@ -53,21 +60,26 @@ def bridge_throughput(
         mine = set(bridge_topics(agreement, province))
         span = {tp: (start[tp], end[tp]) for tp in start if tp.topic in mine}
         raw_count, raw_s = raw_read(settings, span)
-        bridge = BridgeProcess(settings, province, groups[province], workdir, max_idle=IDLE_STOP_S)
-        bridge.wait(timeout_s=300)
-        count, seconds = bridge.message_span()
-        if count < 2 or seconds <= 0:
-            raise BenchFailed(f"bridge {province} finished {count} messages: {bridge.tail()}")
-        delivered = sum(1 for _ in (bridge.root / "inbox").glob("[!.]*"))
-        raw_rate, bridge_rate = raw_count / raw_s, count / seconds
-        results[province] = {
-            "records": count,
-            "delivered_files": delivered,
-            "raw_events_per_s": round(raw_rate),
-            "bridge_events_per_s": round(bridge_rate),
-            "ratio": round(bridge_rate / raw_rate, 3),
-            "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
-        }
+        raw_rate = raw_count / raw_s
+        for side, source in sides.items():
+            group = groups[(province, side)]
+            bridge = BridgeProcess(
+                settings, province, group, workdir, max_idle=IDLE_STOP_S, source=source
+            )
+            bridge.wait(timeout_s=300)
+            count, seconds = bridge.message_span()
+            if count < 2 or seconds <= 0:
+                raise BenchFailed(f"bridge {province} finished {count} messages: {bridge.tail()}")
+            delivered = sum(1 for _ in (bridge.root / "inbox").glob("[!.]*"))
+            bridge_rate = count / seconds
+            results[province + side] = {
+                "records": count,
+                "delivered_files": delivered,
+                "raw_events_per_s": round(raw_rate),
+                "bridge_events_per_s": round(bridge_rate),
+                "ratio": round(bridge_rate / raw_rate, 3),
+                "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
+            }
     return results
 
 

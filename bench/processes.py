@@ -40,8 +40,11 @@ class BridgeProcess:
         *,
         max_idle: float | None = None,
         extra: Sequence[str] = (),
+        source: Path | None = None,
     ) -> None:
-        self.root = workdir / f"root-{province.lower()}"
+        """``source``: run the bridge of that source tree (another commit's, for a
+        before/after in one run) instead of this one's."""
+        self.root = workdir / f"root-{province.lower()}{'-' + source.name if source else ''}"
         self.log_path = workdir / f"bridge-{province.lower()}-{group[-8:]}.log"
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
@@ -58,6 +61,8 @@ class BridgeProcess:
             "HX_LOG_LEVEL": "INFO",
             "HX_KAFKA_CLIENT": settings.kafka_client,
         }
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         with self.log_path.open("wb") as log_file:
             self.process = subprocess.Popen(
                 argv, stdout=log_file, stderr=subprocess.STDOUT, env=env

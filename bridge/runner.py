@@ -32,12 +32,16 @@ from bridge.refusals import AuditedDeadLetters
 from bridge.sinks import DirectorySink, HttpSink, KafkaSink, Sink
 from consumers import (
     AuthorityGate,
+    Checks,
     ConsumerRuntime,
     DeadLetterQueue,
     DedupeStore,
+    Polling,
     RetryPolicy,
     RunStats,
+    Settlement,
     SqliteFacts,
+    Subscription,
     authority_path,
     store_path,
 )
@@ -200,20 +204,19 @@ def run_inbound(
     bridge = InboundBridge(key, agreement, profile, sink, audit, held)
     runtime = ConsumerRuntime(
         settings,
-        group,
-        topics,
+        Subscription(group, topics, role="bridge"),
         bridge,
-        codec=Codec(),
-        dedupe_store=dedupe,
-        dlq=AuditedDeadLetters(dlq, bridge),
-        verifier=verifier,
-        role="bridge",
-        on_expired=bridge.on_expired,
-        offset_committer=committer,
-        authority=authority,
-        retry=retry,
-        consumer_options=ConsumerOptions(
-            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS
+        Checks(Codec(), dedupe, verifier=verifier, authority=authority),
+        Settlement(
+            AuditedDeadLetters(dlq, bridge),
+            offset_committer=committer,
+            on_expired=bridge.on_expired,
+        ),
+        Polling(
+            retry=retry or RetryPolicy(),
+            consumer_options=ConsumerOptions(
+                session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS
+            ),
         ),
     )
     log.info(

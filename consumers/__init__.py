@@ -14,17 +14,21 @@ from consumers.authority_store import (
     SqliteFacts,
     authority_path,
 )
+from consumers.batch_work import RunStats
+from consumers.commits import OffsetCommitter
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import DeadLetterQueue, DeadLetterSink, Origin, dead_letter_headers
 from consumers.lag import LagMonitor, read_lag
-from consumers.loop import ConsumerRuntime, RunStats
+from consumers.loop import ConsumerRuntime
 from consumers.reading import MessageReader, Poison, expired
 from consumers.replay import DeadLetter, ReplayLog, ReplayResult, read_dead_letters, replay
 from consumers.retry import RetryBook, RetryPolicy
+from consumers.runtime_options import Checks, Polling, Settlement, Subscription
 
 __all__ = [
     "AuthorityGate",
+    "Checks",
     "ConsumerRuntime",
     "DeadLetter",
     "DeadLetterQueue",
@@ -37,15 +41,19 @@ __all__ = [
     "MemoryFacts",
     "MessageReader",
     "NullFacts",
+    "OffsetCommitter",
     "Origin",
     "Outcome",
     "Poison",
+    "Polling",
     "ReplayLog",
     "ReplayResult",
     "RetryBook",
     "RetryPolicy",
     "RunStats",
+    "Settlement",
     "SqliteFacts",
+    "Subscription",
     "authority_path",
     "dead_letter_headers",
     "expired",

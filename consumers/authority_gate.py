@@ -16,13 +16,17 @@ roles built on it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from consumers.authority_store import FactStore
 from consumers.delivery import Delivery
+from runtime.kafka import TopicPartition
 from schemas.authority import Said, inbox_owner, judge, lesson
 from schemas.authority_facts import AlertFacts, HitFacts, Lesson, RequestFacts
 from schemas.errors import AuthorityRefused, AuthorityUnknown
+
+#: The alert topics (``hx.alerts.person``, ``hx.alerts.vehicle``): see ``ordered``.
+ALERT_TOPIC_PREFIX = "hx.alerts."
 
 
 def said_of(message: Delivery) -> Said:
@@ -111,6 +115,29 @@ class AuthorityGate:
         if taught is not None:
             self.store.note(taught)
 
+    @staticmethod
+    def ordered(partitions: Iterable[TopicPartition]) -> list[TopicPartition]:
+        """A batch's partitions in the order to handle them: the alert topics first.
+
+        Each partition is still handled in offset order; only which partition goes first
+        is chosen. Alerts teach the facts that hits and status changes name, and those
+        read from an inbox in the same batch as their alert would otherwise find it
+        unknown, stop their partition for a retry and start a register load (a read of
+        every alert topic on a background thread, competing with the loop for the GIL).
+        """
+        return sorted(partitions, key=lambda tp: not tp.topic.startswith(ALERT_TOPIC_PREFIX))
+
+    def check_in_batch(self, message: Delivery, later: Iterable[Delivery]) -> None:
+        """``check``; when ``message`` names something not known yet, first learn from
+        ``later``, the rest of its partition's batch (the fact may travel behind it in
+        the same partition: ``learn_ahead``), and check again."""
+        try:
+            self.check(message)
+        except AuthorityUnknown:
+            if not self.learn_ahead(message, later):
+                raise
+            self.check(message)
+
     def learn_ahead(self, stuck: Delivery, later: Iterable[Delivery]) -> int:
         """Learn the facts of the messages ``later`` in the partition of a message that named
         something unknown; return how many taught something.
@@ -153,6 +180,19 @@ class AuthorityGate:
         register = self._register
         from_alert_topic = said.inbox_owner is None and said.event_type == "AlertStatusChange"
         return from_alert_topic and register is not None and register.settled
+
+    def keep(self, flushed: bool, log: Any) -> None:
+        """Commit the facts the batch's accepted messages taught, or drop them with the
+        batch (it comes again and teaches them again). A fact commit that fails is
+        logged: the facts are true, the batch is durable, and a later message of the
+        same conversation teaches them again or is retried."""
+        try:
+            if flushed:
+                self.commit()
+            else:
+                self.rollback()
+        except Exception as exc:
+            log.warning("authority_facts_not_kept", error=str(exc))
 
     def commit(self) -> None:
         self.store.commit()

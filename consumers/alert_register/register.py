@@ -52,11 +52,13 @@ from consumers.alert_register.facts import RegisterFacts
 from consumers.alert_register.state import AlertRegister, AlertState
 from consumers.authority_gate import AuthorityGate, said_of
 from consumers.authority_store import NullFacts
+from consumers.batch_work import RunStats
 from consumers.dedupe import DedupeStore, store_path
 from consumers.delivery import Delivery
 from consumers.dlq import DeadLetterQueue
-from consumers.loop import ConsumerRuntime, RunStats
+from consumers.loop import ConsumerRuntime
 from consumers.reading import MessageReader, Poison, utc_now
+from consumers.runtime_options import Checks, Settlement, Subscription
 from runtime import Settings, Verifier, open_consumer, open_producer
 from runtime.kafka import Consumer, Producer, TopicPartition
 from runtime.metrics import LIVE_ALERTS
@@ -277,21 +279,16 @@ def run_register(
         replication=agreement.exchange.replication,
         min_insync_replicas=agreement.exchange.min_insync_replicas,
     )
+    # Who may say what: judged against the register itself, which folds each accepted
+    # alert and status change (so the facts need no store of their own); a status change
+    # of an alert it never read cannot become known by waiting.
+    authority = AuthorityGate(NullFacts(), RegisterFacts(register), wait_for_unknown=False)
     runtime = ConsumerRuntime(
         settings,
-        group,
-        ALERT_TOPICS,
+        Subscription(group, ALERT_TOPICS, role="register"),
         writer,
-        codec=Codec(),
-        dedupe_store=dedupe,
-        dlq=dlq,
-        verifier=verifier,
-        role="register",
-        on_expired=writer.on_expired,
-        # Who may say what: judged against the register itself, which folds each
-        # accepted alert and status change (so the facts need no store of their own); a
-        # status change of an alert it never read cannot become known by waiting.
-        authority=AuthorityGate(NullFacts(), RegisterFacts(register), wait_for_unknown=False),
+        Checks(Codec(), dedupe, verifier=verifier, authority=authority),
+        Settlement(dlq, on_expired=writer.on_expired),
     )
     try:
         writer.flush()  # what the tail changed is written before anything new

@@ -19,10 +19,13 @@ from typing import Any
 
 from consumers import (
     AuthorityGate,
+    Checks,
     ConsumerRuntime,
     DeadLetterQueue,
     DedupeStore,
+    Settlement,
     SqliteFacts,
+    Subscription,
     authority_path,
 )
 from consumers.alert_register import RegisterLookup, load_register
@@ -116,15 +119,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         authority = AuthorityGate(facts, lookup)
         runtime = ConsumerRuntime(
             settings,
-            args.group,
-            topics,
+            Subscription(args.group, topics, role=ROLE),
             tracker,
-            codec=Codec(),
-            dedupe_store=dedupe,
-            dlq=dlq,
-            verifier=verifier,
-            role=ROLE,
-            authority=authority,
+            Checks(Codec(), dedupe, verifier=verifier, authority=authority),
+            Settlement(dlq),
         )
         watcher = DeadlineWatcher(
             watcher_store,

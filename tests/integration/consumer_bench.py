@@ -24,7 +24,15 @@ from pathlib import Path
 
 from consumer_support import create_topic, encode, make_events, produce
 
-from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, Delivery
+from consumers import (
+    Checks,
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DedupeStore,
+    Delivery,
+    Settlement,
+    Subscription,
+)
 from runtime import Settings, configure_logging, open_admin, open_consumer
 from runtime.kafka import TopicPartition
 from schemas import Codec, load_agreement
@@ -78,7 +86,11 @@ def runtime_read(
     store = DedupeStore.for_group(settings.state_dir, group)
     dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
     runtime = ConsumerRuntime(
-        settings, group, [topic], handler, codec=codec, dedupe_store=store, dlq=dlq, role="bench"
+        settings,
+        Subscription(group, [topic], role="bench"),
+        handler,
+        Checks(codec, store),
+        Settlement(dlq),
     )
     try:
         started, cpu = time.perf_counter(), time.process_time()

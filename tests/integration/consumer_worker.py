@@ -16,7 +16,15 @@ from pathlib import Path
 
 from consumer_support import FileSink
 
-from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore
+from consumers import (
+    Checks,
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DedupeStore,
+    Polling,
+    Settlement,
+    Subscription,
+)
 from runtime import Settings, configure_logging
 from runtime.kafka import ConsumerOptions
 from schemas import Codec
@@ -41,17 +49,16 @@ def main() -> None:
     dlq = DeadLetterQueue(settings, args.group, replication=1, min_insync_replicas=1)
     runtime = ConsumerRuntime(
         settings,
-        args.group,
-        [args.topic],
+        Subscription(args.group, [args.topic], role="test"),
         sink,
-        codec=Codec(),
-        dedupe_store=store,
-        dlq=dlq,
-        role="test",
-        max_records=args.max_records,
-        # A killed member holds its partitions until its session expires (kafka-python's
-        # default is 45 s); the broker's minimum, 6 s, lets the restarted worker in sooner.
-        consumer_options=ConsumerOptions(session_timeout_ms=6000, heartbeat_interval_ms=2000),
+        Checks(Codec(), store),
+        Settlement(dlq),
+        Polling(
+            max_records=args.max_records,
+            # A killed member holds its partitions until its session expires (kafka-python's
+            # default is 45 s); the broker's minimum, 6 s, lets the restarted worker in sooner.
+            consumer_options=ConsumerOptions(session_timeout_ms=6000, heartbeat_interval_ms=2000),
+        ),
     )
     try:
         stats = runtime.run_forever(idle_timeout=args.idle)

@@ -20,7 +20,16 @@ from consumer_support import (
     rejected_hit,
 )
 
-from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, RunStats, read_dead_letters
+from consumers import (
+    Checks,
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DedupeStore,
+    RunStats,
+    Settlement,
+    Subscription,
+    read_dead_letters,
+)
 from hxbus.cli import main
 from runtime import Settings
 from runtime.kafka import Admin
@@ -58,7 +67,11 @@ def consume(settings: Settings, group: str, topic: str, sink: FileSink, until: i
     store = DedupeStore.for_group(settings.state_dir, group)
     dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
     runtime = ConsumerRuntime(
-        settings, group, [topic], sink, codec=Codec(), dedupe_store=store, dlq=dlq, role="test"
+        settings,
+        Subscription(group, [topic], role="test"),
+        sink,
+        Checks(Codec(), store),
+        Settlement(dlq),
     )
     try:
         return runtime.run(max_messages=until, idle_timeout=30)

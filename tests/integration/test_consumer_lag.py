@@ -12,7 +12,17 @@ import pytest
 from consumer_support import FileSink, create_topic, encode, make_events, produce
 from prometheus_client import REGISTRY
 
-from consumers import ConsumerRuntime, DeadLetterQueue, DedupeStore, LagMonitor, read_lag
+from consumers import (
+    Checks,
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DedupeStore,
+    LagMonitor,
+    Polling,
+    Settlement,
+    Subscription,
+    read_lag,
+)
 from runtime import Settings, open_admin, open_consumer
 from runtime.kafka import Admin, ConsumerOptions, TopicPartition
 from runtime.metrics_server import start_metrics_server
@@ -113,9 +123,13 @@ def test_runtime_reads_its_lag_while_it_runs(
         monkeypatch.setattr("consumers.loop.DEFAULT_LAG_EVERY_S", 0.2)
         server = start_metrics_server(0)
     runtime = ConsumerRuntime(
-        settings, group, [name], sink, codec=codec, dedupe_store=store, dlq=dlq, role=role,
-        **options,
-    )  # fmt: skip
+        settings,
+        Subscription(group, [name], role=role),
+        sink,
+        Checks(codec, store),
+        Settlement(dlq),
+        Polling(**options),
+    )
     try:
         stats = runtime.run(idle_timeout=3.0)
     finally:
@@ -137,7 +151,11 @@ def test_runtime_reads_no_lag_when_nobody_scrapes(
     dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
     sink = FileSink(tmp_path / "sink")
     runtime = ConsumerRuntime(
-        settings, group, [topic], sink, codec=Codec(), dedupe_store=store, dlq=dlq, role=role
+        settings,
+        Subscription(group, [topic], role=role),
+        sink,
+        Checks(Codec(), store),
+        Settlement(dlq),
     )
     try:
         runtime.run(idle_timeout=1.0)

@@ -36,12 +36,16 @@ from consumer_support import (
 )
 
 from consumers import (
+    Checks,
     ConsumerRuntime,
     DeadLetterQueue,
     DedupeStore,
     Handler,
+    Polling,
     RetryPolicy,
     RunStats,
+    Settlement,
+    Subscription,
     read_dead_letters,
 )
 from runtime import Settings
@@ -80,14 +84,11 @@ def runtime(
     dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
     consumer = ConsumerRuntime(
         settings,
-        group,
-        [topic],
+        Subscription(group, [topic], role="test"),
         handler,
-        codec=codec,
-        dedupe_store=store,
-        dlq=dlq,
-        role="test",
-        **options,
+        Checks(codec, store),
+        Settlement(dlq),
+        Polling(**options),
     )
     return consumer, store, dlq
 

@@ -21,11 +21,14 @@ from consumer_support import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consumers import (
+    Checks,
     ConsumerRuntime,
     DeadLetterQueue,
     DedupeStore,
     Delivery,
     MessageReader,
+    Settlement,
+    Subscription,
     read_dead_letters,
 )
 from hxbus.cli import main
@@ -147,14 +150,10 @@ def test_forged_and_tampered_messages_are_dead_lettered_with_reason_signature(
     dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
     runtime = ConsumerRuntime(
         settings,
-        group,
-        [topic],
+        Subscription(group, [topic], role="test"),
         sink,
-        codec=codec,
-        dedupe_store=store,
-        dlq=dlq,
-        verifier=verifier,
-        role="test",
+        Checks(codec, store, verifier=verifier),
+        Settlement(dlq),
     )
     try:
         stats = runtime.run(max_messages=7, idle_timeout=30)

@@ -21,12 +21,16 @@ from prometheus_client import REGISTRY
 
 from consumers import (
     AuthorityGate,
+    Checks,
     ConsumerRuntime,
     DedupeStore,
     Delivery,
     MemoryFacts,
     Origin,
+    Polling,
     RetryPolicy,
+    Settlement,
+    Subscription,
 )
 from runtime import Settings
 from runtime.kafka import ConsumerOptions, Record, TopicPartition
@@ -160,20 +164,29 @@ class Bench:
             self.consumers.append(consumer)
             return consumer
 
-        options.setdefault("retry", FAST)
         store = DedupeStore(self.tmp_path / "dedupe.sqlite")
         self.stores.append(store)
         return ConsumerRuntime(
             Settings(state_dir=self.tmp_path),
-            "g-loop",
-            [TOPIC],
+            Subscription("g-loop", [TOPIC], role=options.pop("role", "consumer")),
             handler,
-            codec=self.codec,
-            dedupe_store=store,
-            dlq=dlq,
-            consumer_factory=factory,
-            poll_timeout_s=0.01,
-            **options,
+            Checks(
+                self.codec,
+                store,
+                verifier=options.pop("verifier", None),
+                authority=options.pop("authority", None),
+            ),
+            Settlement(
+                dlq,
+                offset_committer=options.pop("offset_committer", None),
+                on_expired=options.pop("on_expired", None),
+            ),
+            Polling(
+                retry=options.pop("retry", FAST),
+                consumer_factory=options.pop("consumer_factory", factory),
+                poll_timeout_s=0.01,
+                **options,
+            ),
         )
 
 
@@ -592,8 +605,13 @@ def test_unknown_alert_waits_longer_while_other_partitions_are_unread(
     policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=3, unknown_ceiling=6)
     gate = AuthorityGate(shared_alert_facts(hit_template))
     handler, dlq = RecordingHandler(), FakeDeadLetters()
-    runtime = b.runtime(handler, dlq, retry=policy, authority=gate)
-    runtime._consumer_factory = lambda _settings, _options: behind(b)
+    runtime = b.runtime(
+        handler,
+        dlq,
+        retry=policy,
+        authority=gate,
+        consumer_factory=lambda _settings, _options: behind(b),
+    )
     stats = runtime.run(idle_timeout=0.5)
     assert ([good.envelope.message_id], ["not_authorized"], 5) == (
         handler.durable,
@@ -615,8 +633,13 @@ def test_partitions_waiting_on_their_own_retry_do_not_hold_each_other_back(
     policy = RetryPolicy(base_delay=0.01, max_delay=0.02, unknown_after=3, unknown_ceiling=6)
     gate = AuthorityGate(shared_alert_facts(hit_template))
     handler, dlq = RecordingHandler(), FakeDeadLetters()
-    runtime = b.runtime(handler, dlq, retry=policy, authority=gate)
-    runtime._consumer_factory = lambda _settings, _options: read_to_end(b)
+    runtime = b.runtime(
+        handler,
+        dlq,
+        retry=policy,
+        authority=gate,
+        consumer_factory=lambda _settings, _options: read_to_end(b),
+    )
     stats = runtime.run(idle_timeout=0.5)
     assert (["not_authorized", "not_authorized"], 4) == (
         [reason for _o, reason in dlq.sent],

@@ -12,7 +12,16 @@ import pytest
 import structlog
 from client_fakes import FakeConsumer, record
 
-from consumers import ConsumerRuntime, DedupeStore, Delivery, Origin
+from consumers import (
+    Checks,
+    ConsumerRuntime,
+    DedupeStore,
+    Delivery,
+    Origin,
+    Polling,
+    Settlement,
+    Subscription,
+)
 from runtime import Settings, configure_logging
 from runtime.kafka import TopicPartition
 from schemas import (
@@ -144,14 +153,11 @@ def test_one_canonical_line_per_handled_message(
     store = DedupeStore.for_group(tmp_path, "g-logging")
     runtime = ConsumerRuntime(
         Settings(),
-        "g-logging",
-        [one.topic],
+        Subscription("g-logging", [one.topic]),
         _Sink(),
-        codec=codec,
-        dedupe_store=store,
-        dlq=_NoDeadLetters(),
-        consumer_factory=lambda _settings, _options: consumer,
-        lag_every_s=0,
+        Checks(codec, store),
+        Settlement(_NoDeadLetters()),
+        Polling(consumer_factory=lambda _settings, _options: consumer, lag_every_s=0),
     )
     configure_logging("DEBUG")
     try:
