@@ -9,7 +9,9 @@ One polled batch goes through these steps, in this order, and that order is the 
 
 1. read every record (``MessageReader``): poison becomes a DLQ entry, not an exception;
 2. ask the dedupe store which message ids were handled before (one query per batch);
-3. per partition, in offset order: skip duplicates; judge the rest by the authority rules
+3. per partition, in offset order (the alert topics' partitions first: what they teach
+   is what the inboxes' hits name, ``AuthorityGate.ordered``): skip duplicates; judge
+   the rest by the authority rules
    (``AuthorityGate``: a refusal is dead-lettered ``not_authorized``, an alert, hit or
    request not known yet is first looked for in the rest of the partition's batch, then
    retried); skip expired alerts; hand the rest to
@@ -256,7 +258,8 @@ class ConsumerRuntime:
             read[tp] = entries
         seen = self._store.seen(ids) if ids else set()
 
-        work = {tp: self._handle_partition(tp, entries, seen, now) for tp, entries in read.items()}
+        order = list(read) if self._authority is None else self._authority.ordered(read)
+        work = {tp: self._handle_partition(tp, read[tp], seen, now) for tp in order}
         self._settle(consumer, work)
         self.stats.batches += 1
         BATCH_SECONDS.labels(self.role).observe(time.perf_counter() - started)

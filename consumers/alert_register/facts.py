@@ -3,8 +3,11 @@
 ``RegisterFacts`` answers from a register the role holds itself (the register role);
 ``RegisterLookup`` loads the register on a background thread when the gate misses an alert
 (the bridge and the tracker): ``load_register`` reads a topic to its end, seconds, never on
-the consumer's thread, which must keep polling; the first miss starts a load and is
-retried; the retry finds the alert once the load is in.
+the consumer's thread, which must keep polling. The second miss of an alert (its first
+retry) starts a load; a later retry finds the alert once the load is in. Not the first
+miss: then the alert is nearly always on an alert topic the receiver has not read that
+far yet, and a load (every alert, decoded, on the consumer's GIL) cost a bridge under
+load most of its time (docs/benchmarks.md, bridge hot path).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from schemas.errors import HxError
 
 log = structlog.get_logger("hxbus.authority")
 
+#: At most this many alert ids remembered as missed once (``RegisterLookup.alert``).
+MISSED_KEPT = 10_000
 #: A register load is not started again sooner than this after the last one (seconds).
 REGISTER_REFRESH_S = 10.0
 
@@ -60,9 +65,18 @@ class RegisterLookup:
     """
 
     def __init__(
-        self, load: Callable[[], AlertRegister], refresh_s: float = REGISTER_REFRESH_S
+        self,
+        load: Callable[[], AlertRegister],
+        refresh_s: float = REGISTER_REFRESH_S,
+        *,
+        behind: Callable[[], bool] = lambda: False,
     ) -> None:
         self._load = load
+        #: True while the receiver has not read its partitions to their ends (then a
+        #: missing alert is most likely in what it has still to read: no load yet).
+        self._behind = behind
+        #: Alerts missed once (a load starts at the second miss: ``alert``).
+        self._missed: set[str] = set()
         self._refresh_s = refresh_s
         self._register: AlertRegister | None = None
         self._loading = threading.Lock()
@@ -75,7 +89,15 @@ class RegisterLookup:
         register = self._register
         found = register_facts(register, alert_id) if register is not None else None
         if found is None:
-            self._refresh()
+            # The first miss of an alert starts no load: the alert usually sits on an
+            # alert topic this receiver has not read that far yet, and is there when the
+            # message is retried. A second miss of the same alert (its retry) does, once
+            # the receiver has read its partitions to their ends (``behind``).
+            if alert_id in self._missed:
+                if not self._behind():
+                    self._refresh()
+            elif len(self._missed) < MISSED_KEPT:
+                self._missed.add(alert_id)
         return found
 
     def _refresh(self) -> None:
@@ -87,6 +109,7 @@ class RegisterLookup:
 
     def _run(self) -> None:
         try:
+            self._missed = set()
             self._register = self._load()
             self.settled = True
         except HxError as exc:
