@@ -107,13 +107,13 @@ def configure_logging(
         # Not cached: a cached logger would keep the stream it first saw.
         cache_logger_on_first_use=False,
     )
-    _JSON_CHAIN = (processors, threshold <= logging.INFO) if render_json else None
+    _JSON_CHAIN = (tuple(processors), threshold <= logging.INFO) if render_json else None
 
 
-#: The processor list ``configure_logging`` installed for JSON output, and whether it lets
+#: The processors ``configure_logging`` installed for JSON output, and whether it lets
 #: info lines through; None for console output. ``info_lines`` renders directly only while
-#: that very list is the configured one (a test's ``capture_logs`` replaces it).
-_JSON_CHAIN: tuple[list[Any], bool] | None = None
+#: exactly those are configured (a test's ``capture_logs`` swaps them in place).
+_JSON_CHAIN: tuple[tuple[Any, ...], bool] | None = None
 
 
 def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -127,7 +127,7 @@ def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> No
     if not rows:
         return
     chain = _JSON_CHAIN
-    if chain is None or structlog.get_config()["processors"] is not chain[0]:
+    if chain is None or tuple(structlog.get_config()["processors"]) != chain[0]:
         for row in rows:
             logger.info(event, **row)
         return

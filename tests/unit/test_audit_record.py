@@ -198,3 +198,22 @@ def test_a_409_duplicate_records_the_answer_as_reason() -> None:
         record["sink"],
         record["reason"],
     )
+
+
+def test_records_for_several_recipients_are_each_recipients_own_record() -> None:
+    """AuditScope.records (built and hashed once, then copied) gives, per recipient, exactly
+    what AuditScope.record gives for that recipient."""
+    local = LocalMessage("a.dat", b"local", "text/plain")
+    result = DeliveryResult(DeliveryOutcome.DELIVERED, "directory", "a.dat", CREATED)
+    fields: dict[str, Any] = {
+        "value": b"\xc3\x01avro-bytes",
+        "outcome": AuditOutcome.DELIVERED,
+        "record": {"alert_id": ALERT_ID, "revision": 1},
+        "local": local,
+        "result": result,
+        "position": Position("hx.alerts.person", 4, 1234),
+        "recorded_at": CREATED,
+    }
+    recipients = ("410100000000", "410300000000", None)
+    one_by_one = [SCOPE.record(envelope(), recipient=r, **fields) for r in recipients]
+    assert one_by_one == SCOPE.records(envelope(), recipients, **fields)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.audit_reader import AuditMessage, audit_problem
-from bridge.audit_writer import AuditOutcome, AuditScope, AuditWriter
+from bridge.audit_writer import (
+    AUDIT_RECORD_TYPE,
+    AuditOutcome,
+    AuditScope,
+    AuditWriter,
+    audit_codec,
+    audit_headers,
+    audit_key,
+)
 from runtime import Settings, bridge_signer, bridge_verifier
 from runtime.signing_keys import generate_key, public_key_text
 from schemas import AUDIT_TOPIC, Agreement, Envelope
@@ -109,3 +118,25 @@ def test_an_unsigned_record_and_an_agreement_without_bridge_keys_are_not_trusted
         unsigned is not None and "hx_signature: absent" in unsigned,
         keyless,
     )
+
+
+def test_a_batch_written_at_once_carries_each_records_own_cloudevent_and_signature(
+    keyed: Agreement, tmp_path: Path
+) -> None:
+    """AuditWriter.write_many sends, per record, its key, its encoding and the headers of
+    ``audit_headers`` signed over them (the shared parts built once change nothing)."""
+    signer = bridge_signer(Settings(state_dir=tmp_path), keyed, "SD")
+    assert signer is not None
+    records = [delivery("SD", ZAOZHUANG), delivery("SD", JINING)]
+    records[1]["recorded_at"] = records[0]["recorded_at"] + timedelta(milliseconds=5)
+    sent = Sent()
+    AuditWriter(Settings(), producer=sent, signer=signer, source="bridge-sd").write_many(
+        [dict(r) for r in records]
+    )
+    expected = []
+    for record in records:
+        value = audit_codec().encode(AUDIT_RECORD_TYPE, record)
+        headers = audit_headers(record, "bridge-sd")
+        headers += signer.sign(AUDIT_TOPIC, audit_key(record), value, headers)
+        expected.append(AuditMessage(AUDIT_TOPIC, audit_key(record), value, headers))
+    assert expected == sent.messages

@@ -10,7 +10,8 @@ import pytest
 from tracker_support import alert_of, confirmation, delivery, hit
 
 from consumers import AuthorityGate, MemoryFacts
-from consumers.alert_register import AlertRegister, RegisterFacts
+from consumers.alert_register import AlertRegister, RegisterFacts, RegisterLookup
+from runtime.kafka import TopicPartition
 from schemas import Agreement, Envelope, ExchangeEvent
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 
@@ -100,3 +101,31 @@ def test_learning_ahead_keeps_a_stuck_hits_first_sighting(agreement: Agreement) 
         gate.check(delivery(stuck))
     taught = gate.learn_ahead(delivery(stuck), [delivery(other, offset=1)])
     assert (0, None) == (taught, facts.hit(stuck.record["hit_id"]))
+
+
+def test_a_register_load_starts_at_an_alerts_second_miss() -> None:
+    """RegisterLookup: the first miss of an alert starts no load (it is usually still on
+    an alert topic not read that far), the second miss of the same alert does."""
+    loads: list[int] = []
+
+    def load() -> AlertRegister:
+        loads.append(1)
+        return AlertRegister()
+
+    lookup = RegisterLookup(load)
+    first = lookup.alert("0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31")
+    lookup.wait()
+    after_first = len(loads)
+    second = lookup.alert("0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31")
+    lookup.wait()
+    assert (None, 0, None, 1) == (first, after_first, second, len(loads))
+
+
+def test_a_batch_handles_the_alert_topics_partitions_first() -> None:
+    """AuthorityGate.ordered: alert-topic partitions before inbox partitions, each kind in
+    the order given."""
+    inbox0, inbox1 = TopicPartition("hx.inbox.320300000000", 0), TopicPartition("hx.inbox.x", 1)
+    person, vehicle = TopicPartition("hx.alerts.person", 2), TopicPartition("hx.alerts.vehicle", 0)
+    assert [person, vehicle, inbox0, inbox1] == AuthorityGate.ordered(
+        [inbox0, person, inbox1, vehicle]
+    )

@@ -24,6 +24,7 @@ from consumers import (
 )
 from runtime import Settings, configure_logging
 from runtime.kafka import TopicPartition
+from runtime.logging import info_lines
 from schemas import (
     DEFAULT_AGREEMENT_PATH,
     Codec,
@@ -186,3 +187,45 @@ def test_one_canonical_line_per_handled_message(
         line["outcome"],
         line["duration_ms"] >= 0,
     )
+
+
+def test_a_batchs_lines_are_the_lines_one_call_each_would_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """info_lines (JSON output): one line per row, with event, level, timestamp and the
+    row's fields, masked like any other line."""
+    configure_logging("INFO", json=True)
+    logger = structlog.get_logger("t")
+    info_lines(logger, "bridge_message", [{"offset": 1}, {"offset": 2, "note": ID_NUMBER}])
+    lines = _lines(capsys.readouterr().err)
+    assert [
+        ("bridge_message", "info", 1, None, True),
+        ("bridge_message", "info", 2, "110105************", True),
+    ] == [
+        (
+            line["event"],
+            line["level"],
+            line["offset"],
+            line.get("note"),
+            line["timestamp"].endswith("Z"),
+        )
+        for line in lines
+    ]
+
+
+def test_a_batchs_lines_reach_a_capture_line_by_line() -> None:
+    """info_lines under another configuration (a test's capture_logs) goes through the
+    logger, one event per row."""
+    configure_logging("INFO", json=True)
+    with structlog.testing.capture_logs() as captured:
+        info_lines(structlog.get_logger("t"), "bridge_message", [{"offset": 1}, {"offset": 2}])
+    assert [1, 2] == [entry["offset"] for entry in captured]
+
+
+def test_a_batchs_lines_below_the_level_are_not_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """info_lines writes nothing when the configured level is above info."""
+    configure_logging("WARNING", json=True)
+    info_lines(structlog.get_logger("t"), "bridge_message", [{"offset": 1}])
+    assert "" == capsys.readouterr().err
