@@ -1,7 +1,8 @@
 """Bridge throughput per province against a raw kafka-python read of the same records.
 
 The events are published once (by the Publisher) onto the agreement's topics. Each
-province's bridge (``hxbus bridge run``, directory sink with its fsync policy) then reads
+province's bridge (``hxbus bridge run --no-outbound``, directory sink with its fsync
+policy) then reads
 them under a fresh group started where the publishing began, and stops when idle; its
 rate is the messages it finished over the span between its first and its last
 ``bridge_message``. The raw side is a group-less ``KafkaConsumer`` (the same consumer
@@ -34,6 +35,12 @@ from schemas.errors import BenchFailed
 
 #: Seconds without a message after which a bench bridge stops by itself.
 IDLE_STOP_S = 3.0
+#: The inbound side alone (``--no-outbound``): the outbound side's start-up read of its
+#: inboxes' copies runs on a thread of the same process, and on a broker holding the
+#: history of earlier runs it competes with the inbound loop for the GIL for most of
+#: the measured span (docs/benchmarks.md, bridge profile, issue 17); what is measured
+#: here is the inbound path. ``HX_BENCH_OUTBOUND=1`` measures the command as deployed.
+OUTBOUND = os.environ.get("HX_BENCH_OUTBOUND") == "1"
 
 
 def bridge_throughput(
@@ -64,7 +71,13 @@ def bridge_throughput(
         for side, source in sides.items():
             group = groups[(province, side)]
             bridge = BridgeProcess(
-                settings, province, group, workdir, max_idle=IDLE_STOP_S, source=source
+                settings,
+                province,
+                group,
+                workdir,
+                max_idle=IDLE_STOP_S,
+                source=source,
+                extra=() if OUTBOUND else ("--no-outbound",),
             )
             bridge.wait(timeout_s=300)
             count, seconds = bridge.message_span()

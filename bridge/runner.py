@@ -179,7 +179,11 @@ def run_inbound(
     held = HeldAlerts(held_alerts_path(settings.state_dir, group))
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     facts = SqliteFacts(authority_path(settings.state_dir, group))
-    lookup = RegisterLookup(lambda: load_register(settings, verifier=verifier)[0])
+    # No register load while the bridge reads a backlog: the alert is most likely in it.
+    lookup = RegisterLookup(
+        lambda: load_register(settings, verifier=verifier)[0],
+        behind=lambda: runtime.reading_behind(),
+    )
     authority = AuthorityGate(facts, lookup)
     # The Kafka sink owns the commit: the audit records travel in its transaction, and the
     # runtime hands it the offsets instead of committing them itself.

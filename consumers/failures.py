@@ -70,7 +70,7 @@ class Failures:
         work.stopped_at = record.offset
         return True
 
-    def reading_behind(self, stopped: TopicPartition) -> bool:
+    def reading_behind(self, stopped: TopicPartition | None) -> bool:
         """Whether a partition this worker holds, other than ``stopped`` and those held
         back for a retry of their own, has records it has not read yet (its position is
         below the high watermark the last fetch saw). Partitions waiting on a retry do

@@ -129,6 +129,11 @@ class ConsumerRuntime:
         readiness probe says ready only while this is not empty."""
         return self._holdings.partitions
 
+    def reading_behind(self) -> bool:
+        """Whether a partition this worker holds (and does not hold back for a retry) has
+        records it has not read yet. For the loop's own thread (``RegisterLookup``)."""
+        return self._failures.reading_behind(None)
+
     @property
     def retrying(self) -> bool:
         """Whether a partition waits to retry a message (an idle watch is not idle then)."""
