@@ -9,7 +9,9 @@ rate is the messages it finished over the span between its first and its last
 settings) assigned the same partitions from the same offsets, that only reads the
 records up to the end offsets seen after publishing. A province filters what is not for
 it (counted, never delivered): the rate counts every record read, on both sides.
-Peak RSS is the bridge's ``VmHWM`` under that load.
+Peak RSS is the bridge's ``VmHWM`` under that load. Both sides' CPU time per record is
+reported too (``cpu_ratio``: raw CPU per record over the bridge's): on a machine whose
+load moves, the rates move with it and the CPU figures much less.
 
 With ``HX_BENCH_BASELINE`` set to the source tree of another commit (``git archive C |
 tar -x -C DIR``), each province's bridge of that tree reads the same records too, under
@@ -66,8 +68,10 @@ def bridge_throughput(
     for province in provinces:
         mine = set(bridge_topics(agreement, province))
         span = {tp: (start[tp], end[tp]) for tp in start if tp.topic in mine}
-        raw_count, raw_s = raw_read(settings, span)
+        raw_cpu: list[float] = []
+        raw_count, raw_s = raw_read(settings, span, cpu=raw_cpu)
         raw_rate = raw_count / raw_s
+        raw_cpu_us = raw_cpu[0] / raw_count * 1e6
         for side, source in sides.items():
             group = groups[(province, side)]
             bridge = BridgeProcess(
@@ -85,12 +89,18 @@ def bridge_throughput(
                 raise BenchFailed(f"bridge {province} finished {count} messages: {bridge.tail()}")
             delivered = sum(1 for _ in (bridge.root / "inbox").glob("[!.]*"))
             bridge_rate = count / seconds
+            cpu_us = bridge.message_cpu_s() / count * 1e6
             results[province + side] = {
                 "records": count,
                 "delivered_files": delivered,
                 "raw_events_per_s": round(raw_rate),
                 "bridge_events_per_s": round(bridge_rate),
                 "ratio": round(bridge_rate / raw_rate, 3),
+                # CPU per record (the bench process's for the raw read): what one core
+                # would do, far steadier than the rates on a shared machine.
+                "raw_cpu_us_per_event": round(raw_cpu_us, 1),
+                "bridge_cpu_us_per_event": round(cpu_us, 1),
+                "cpu_ratio": round(raw_cpu_us / cpu_us, 3) if cpu_us else None,
                 "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
             }
     return results

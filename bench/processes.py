@@ -134,6 +134,21 @@ class BridgeProcess:
         """The times (Unix seconds) of the log lines of ``event``, in order."""
         return sorted(_stamp(line) for line in self.lines() if line.get("event") == event)
 
+    def message_cpu_s(self) -> float:
+        """CPU seconds (user + system) the bridge spent from holding its partitions to its
+        last message: the samples nearest those two moments. On a machine shared with
+        other work this moves far less than the wall-clock rate does."""
+        lines = self.lines()
+        stamps = [_stamp(line) for line in lines if line.get("event") == "bridge_message"]
+        assigned = [_stamp(line) for line in lines if line.get("event") == "partitions_assigned"]
+        if not stamps or not assigned or not self.cpu_samples:
+            return 0.0
+
+        def cpu_at(moment: float) -> float:
+            return min(self.cpu_samples, key=lambda sample: abs(sample[0] - moment))[1]
+
+        return max(cpu_at(max(stamps)) - cpu_at(min(assigned)), 0.0)
+
     def tail(self, count: int = 5) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return " | ".join(text.splitlines()[-count:])

@@ -22,7 +22,18 @@ def sections(result: dict[str, Any]) -> Rows:
         ),
         (
             "Bridge per province (directory sink, one data sync per batch)",
-            ["province", "records", "files", "bridge ev/s", "raw read ev/s", "ratio", "RSS MB"],
+            [
+                "province",
+                "records",
+                "files",
+                "bridge ev/s",
+                "raw read ev/s",
+                "ratio",
+                "bridge CPU us/ev",
+                "raw CPU us/ev",
+                "CPU ratio",
+                "RSS MB",
+            ],
             [
                 [
                     key,
@@ -31,6 +42,9 @@ def sections(result: dict[str, Any]) -> Rows:
                     _n(b["bridge_events_per_s"]),
                     _n(b["raw_events_per_s"]),
                     f"{b['ratio']:.3f}",
+                    f"{b.get('bridge_cpu_us_per_event', 0):.0f}",
+                    f"{b.get('raw_cpu_us_per_event', 0):.0f}",
+                    f"{b.get('cpu_ratio') or 0:.3f}",
                     f"{b['peak_rss_mb']:.0f}",
                 ]
                 for key, b in result["bridge"].items()

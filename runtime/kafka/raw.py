@@ -58,10 +58,14 @@ class RawProducer:
 
 
 def raw_read(
-    settings: Settings, span: Mapping[TopicPartition, tuple[int, int]], timeout_s: float = 120.0
+    settings: Settings,
+    span: Mapping[TopicPartition, tuple[int, int]],
+    timeout_s: float = 120.0,
+    cpu: list[float] | None = None,
 ) -> tuple[int, float]:
     """Records read and seconds from the first fetch to the last record, reading ``span``
-    (first, end offset per partition) with a plain group-less ``KafkaConsumer``."""
+    (first, end offset per partition) with a plain group-less ``KafkaConsumer``; the
+    process's CPU seconds over the same span are appended to ``cpu`` when given."""
     with kafka_errors("raw read"):
         consumer = KafkaConsumer(**consumer_config(settings, ConsumerOptions()))
         try:
@@ -70,12 +74,15 @@ def raw_read(
                 consumer.seek(KafkaTopicPartition(tp.topic, tp.partition), first)
             wanted = sum(last - first for first, last in span.values())
             seen, started = 0, time.perf_counter()  # from the first fetch, as the bridge
+            cpu_started = time.process_time()
             deadline = time.monotonic() + timeout_s
             while seen < wanted and time.monotonic() < deadline:
                 for records in consumer.poll(timeout_ms=500, max_records=500).values():
                     seen += len(records)
             if seen < wanted:
                 raise BenchFailed(f"raw read got {seen} of {wanted} records")
+            if cpu is not None:
+                cpu.append(time.process_time() - cpu_started)
             return seen, max(time.perf_counter() - started, 1e-6)
         finally:
             consumer.close()
