@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from consumers.delivery import Outcome
 from runtime.kafka import TopicPartition
+from runtime.metrics import CONSUMED
 
 
 @dataclass(slots=True)
@@ -18,6 +20,13 @@ class RunStats:
     dead_lettered: int = 0
     retried: int = 0
     batches: int = 0
+
+    def add(self, counts: Counter[tuple[str, str, Outcome]], role: str) -> None:
+        """Add a batch's outcomes, by (topic kind, event type, outcome), to these stats
+        and to ``hx_consumed_total`` (one label look-up per kind)."""
+        for (topic_kind, event_type, outcome), n in counts.items():
+            setattr(self, outcome.value, getattr(self, outcome.value) + n)
+            CONSUMED.labels(role, topic_kind, event_type, outcome.value).inc(n)
 
     @property
     def finished(self) -> int:

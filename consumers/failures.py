@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from consumers.batch_work import Done, PartitionWork, RunStats
+from consumers.batch_work import BatchWork, Done, PartitionWork, RunStats
 from consumers.delivery import Outcome
 from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
 from consumers.reading import UNEXPECTED, Poison, header_pairs
@@ -22,6 +22,9 @@ from runtime.metrics import AUTHORITY_REJECTIONS, RETRIED
 from runtime.metrics import topic_kind as kind_of
 from schemas import EVENT_TYPES
 from schemas.errors import AuthorityRefused, AuthorityUnknown, HxError, public_text
+
+#: Reason recorded when ``handler.flush()`` failed for a batch (or its transaction).
+FLUSH_FAILED = "flush_failed"
 
 
 class Failures:
@@ -134,3 +137,14 @@ class Failures:
             backoff_s=round(state.resume_at - time.monotonic(), 3),
             error=error,
         )
+
+    def rewind_batch(self, work: BatchWork, error: HxError) -> dict[TopicPartition, int]:
+        """Where each partition of a batch that comes again whole starts (a retry of each
+        scheduled there)."""
+        start: dict[TopicPartition, int] = {}
+        for tp, partition_work in work.items():
+            first = partition_work.start()
+            if first is not None:
+                start[tp] = first
+                self.schedule_retry(tp, first, FLUSH_FAILED, public_text(error))
+        return start

@@ -62,7 +62,7 @@ from consumers.commits import commits_for
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import Origin
 from consumers.expiry import expiry_for
-from consumers.failures import Failures
+from consumers.failures import FLUSH_FAILED, Failures
 from consumers.lag import DEFAULT_LAG_EVERY_S, LagMonitor
 from consumers.offsets import CommitTracker
 from consumers.reading import MessageReader, Poison
@@ -70,7 +70,7 @@ from consumers.runtime_options import Checks, Polling, Settlement, Subscription
 from runtime import Settings
 from runtime.idle import IdleClock
 from runtime.kafka import Consumer, Record, TopicPartition
-from runtime.metrics import BATCH_SECONDS, CONSUMED, STALLED_PARTITIONS
+from runtime.metrics import BATCH_SECONDS, STALLED_PARTITIONS
 from runtime.metrics import topic_kind as kind_of
 from runtime.metrics_server import serving as metrics_serving
 from schemas.errors import AuthorityRefused, AuthorityUnknown, BrokerError, HxError, public_text
@@ -79,8 +79,7 @@ log = structlog.get_logger("hxbus.consumer")
 
 #: Prune the dedupe store this often (seconds) while running.
 PRUNE_EVERY_S = 3600.0
-#: Reason recorded when ``handler.flush()`` or a DLQ write failed for a batch.
-FLUSH_FAILED = "flush_failed"
+#: Reason recorded when a DLQ write failed for a batch (``FLUSH_FAILED``: the flush).
 DLQ_UNAVAILABLE = "dlq_unavailable"
 
 #: One read record: the checked message, poison, or a retriable error of the verifier.
@@ -382,30 +381,15 @@ class ConsumerRuntime:
 
         failed = self._commits.before_mark(consumer, positions, flushed)
         if failed is not None:
-            self._rewind_batch(consumer, work, failed)
+            # The batch's transaction was aborted: every partition back to where the batch
+            # began, paused for a retry (it comes again whole).
+            self._holdings.pause_at(consumer, self._failures.rewind_batch(work, failed))
             return
         if handled and flushed:
             self._store.mark(handled)
         self._commits.after_mark(consumer, positions)
-        self._count(counts)
+        self.stats.add(counts, self.role)
         for tp, position in positions.items():
             self._retries.succeeded(tp, position - 1)
         self._holdings.pause_at(consumer, rewind)
         STALLED_PARTITIONS.labels(self.role).set(self._retries.stalled(time.monotonic()))
-
-    def _rewind_batch(self, consumer: Consumer, work: BatchWork, error: HxError) -> None:
-        """The batch's transaction was aborted: every partition back to where the batch
-        began, paused for a retry (it comes again whole)."""
-        start: dict[TopicPartition, int] = {}
-        for tp, partition_work in work.items():
-            first = partition_work.start()
-            if first is not None:
-                start[tp] = first
-                self._failures.schedule_retry(tp, first, FLUSH_FAILED, public_text(error))
-        self._holdings.pause_at(consumer, start)
-
-    def _count(self, counts: Counter[tuple[str, str, Outcome]]) -> None:
-        """Add a batch's outcomes to the stats and the metrics (one label look-up per kind)."""
-        for (topic_kind, event_type, outcome), n in counts.items():
-            setattr(self.stats, outcome.value, getattr(self.stats, outcome.value) + n)
-            CONSUMED.labels(self.role, topic_kind, event_type, outcome.value).inc(n)
