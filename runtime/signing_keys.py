@@ -171,6 +171,9 @@ def _add_key(
     block: Callable[[list[str]], tuple[int, int]],
     owner: str,
 ) -> Agreement:
+    # The file itself, not a symlink to it (schemas/agencies.toml -> deploy/agencies.toml):
+    # os.replace on the link would turn it into a copy that no longer follows the file.
+    agreement_path = agreement_path.resolve()
     text = agreement_path.read_text(encoding="utf-8")
     before = parse_agreement(text, origin=str(agreement_path))
     listed = list(current(before))

@@ -15,10 +15,15 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from schemas.errors import ConfigError
+from schemas.package_files import package_file
 from schemas.province import MetricsPorts, Province, ProvinceKey, ProvinceKeyField, StrictModel
 
-#: The agreement shipped with the repository; HX_AGREEMENT points elsewhere in production.
-DEFAULT_AGREEMENT_PATH = Path(__file__).resolve().parent.parent / "deploy" / "agencies.toml"
+#: The agreement shipped in the package; HX_AGREEMENT points elsewhere in production.
+#: ``schemas/agencies.toml`` is a symlink to ``deploy/agencies.toml``, which stays the one
+#: file people edit: the design brief and the operators name it, ``hxbus keys`` rewrites it
+#: in place, and its history stays on one path. The wheel build copies the symlink's
+#: content into the package (package-data ``*.toml``), so an installed hxbus has it too.
+DEFAULT_AGREEMENT_PATH = package_file("schemas", "agencies.toml")
 
 AgencyId = Annotated[str, Field(pattern=r"^\d{6}000000$", description="GB/T 2260 code + 000000")]
 Priority = Literal["IMMEDIATE", "URGENT", "ROUTINE"]
@@ -223,7 +228,7 @@ def parse_agreement(text: str, origin: str = "<agreement>") -> Agreement:
 
 
 def load_agreement(path: Path | str | None = None) -> Agreement:
-    """Read the agreement file (default: the repository's ``deploy/agencies.toml``)."""
+    """Read the agreement file (default: the packaged copy of ``deploy/agencies.toml``)."""
     file = Path(path) if path else DEFAULT_AGREEMENT_PATH
     try:
         text = file.read_text(encoding="utf-8")

@@ -28,10 +28,11 @@ from fastavro.schema import to_parsing_canonical_form as _canonical_form
 
 from schemas.envelope import EVENT_TYPES
 from schemas.errors import ConfigError, UnknownSchema
+from schemas.package_files import package_file
 
 NAMESPACE = "hx.exchange"
-#: The repository's schemas: current files here, frozen versions under ``history/``.
-AVRO_DIR = Path(__file__).resolve().parent / "avro"
+#: The packaged schemas: current files here, frozen versions under ``history/``.
+AVRO_DIR = package_file("schemas", "avro")
 HISTORY_DIRNAME = "history"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.avsc$")
 

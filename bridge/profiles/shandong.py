@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, ClassVar
 
 from lxml import etree
@@ -29,9 +28,10 @@ from bridge.profiles.paths import dropped_paths, set_path
 from bridge.profiles.shandong_layouts import BY_EVENT_TYPE, BodySpec, Kind, Node
 from schemas import Agreement, Envelope, ExchangeEvent
 from schemas.errors import LocalFormatError, TranslationError
+from schemas.package_files import package_file
 
 NAMESPACE = "urn:sdga:hx:1"
-SCHEMA_PATH = Path(__file__).with_name("shandong.xsd")
+SCHEMA_PATH = package_file("bridge.profiles", "shandong.xsd")
 OFFSET = timezone(timedelta(hours=8))
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from hxbus.broker.jars import KAFKA_DIR, java_executable
+from hxbus.broker.jars import java_executable, kafka_dir
 from hxbus.broker.layout import HOST, Cluster, Node, render_properties, server_properties
 from hxbus.broker.security import admin_password_file, format_arguments, secure_properties
 from runtime.secrets import read_secret
@@ -115,10 +115,10 @@ def java_command(node: Node, main_class: str, *args: str) -> list[str]:
         java_executable(),
         *JVM_OPTIONS,
         f"-XX:ErrorFile={node.directory}/hs_err_%p.log",
-        f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+        f"-Dlog4j2.configurationFile={kafka_dir() / 'log4j2.properties'}",
         f"-Dhxbus.node.dir={node.directory}",
         "-cp",
-        f"{KAFKA_DIR / 'lib'}/*",
+        f"{kafka_dir() / 'lib'}/*",
         main_class,
         *args,
     ]

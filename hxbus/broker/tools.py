@@ -17,12 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hxbus.broker.jars import KAFKA_DIR, LIB_DIR, ensure_jars, java_executable
+from hxbus.broker.jars import ensure_jars, java_executable, kafka_dir
 from runtime import Settings
 from runtime.secrets import write_atomically
-
-#: Warnings and errors to stderr; the tools' output stays alone on stdout.
-TOOLS_LOG_CONFIG = KAFKA_DIR / "tools-log4j2.properties"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +108,10 @@ def tool_command(
     argv = [
         java_executable(),
         "-Xmx256m",
-        f"-Dlog4j2.configurationFile={TOOLS_LOG_CONFIG}",
+        # Warnings and errors to stderr; the tools' output stays alone on stdout.
+        f"-Dlog4j2.configurationFile={kafka_dir() / 'tools-log4j2.properties'}",
         "-cp",
-        f"{LIB_DIR}/*",
+        f"{kafka_dir() / 'lib'}/*",
         tool.main_class,
     ]
     if tool.bootstrap_option and not _has_option(args, tool.bootstrap_option):

@@ -22,14 +22,17 @@ def register(subparsers: Any) -> None:
         help="run a local Kafka broker (KRaft) from Maven jars",
         description=(
             "A local Kafka cluster (KRaft, combined broker+controller nodes on 127.0.0.1) "
-            "from the Maven jars of deploy/kafka. Its files live under "
+            "from the Maven jars of HX_KAFKA_DIR (default: the checkout's deploy/kafka). Its "
+            "files live under "
             "$HX_STATE_DIR/broker; node 1 listens on the port of HX_BOOTSTRAP "
             "(127.0.0.1:9092) unless --port says otherwise; node i on port + 2(i-1)."
         ),
     )
     actions = parser.add_subparsers(dest="broker_action", metavar="ACTION", required=True)
 
-    fetch = actions.add_parser("fetch", help="download the Kafka jars into deploy/kafka/lib")
+    fetch = actions.add_parser(
+        "fetch", help="download the Kafka jars into HX_KAFKA_DIR/lib (deploy/kafka/lib)"
+    )
     fetch.add_argument("--force", action="store_true", help="fetch even if the jars are there")
     fetch.set_defaults(handler=_fetch)
 
