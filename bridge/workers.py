@@ -29,7 +29,7 @@ The supervisor:
 - gives up when workers keep dying: more than ``RestartPolicy.max_deaths`` (5) deaths
   within ``window_s`` (60 s) stops every worker and exits 1; a worker that exits 2 (its
   configuration is wrong: restarting cannot help) stops them all and exits 2;
-- ends with exit 0 once every worker has stopped by itself (``--max-idle``);
+- ends with exit 0 once every worker has stopped by itself (``--until-idle``);
 - takes its workers with it: each child asks Linux for SIGTERM when its parent dies
   (``prctl(PR_SET_PDEATHSIG)``), so a supervisor killed with -9 leaves no orphan; the
   children run in their own session, so a terminal's Ctrl-C reaches only the supervisor,

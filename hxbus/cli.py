@@ -1,7 +1,9 @@
 """The ``hxbus`` command line: one sub-command module per task, wired here.
 
 Each module in ``hxbus.commands`` exposes ``register(subparsers)``, which adds its parser
-and sets ``handler`` to a function ``(args, settings) -> int`` (the exit status).
+and sets ``handler`` to a function ``(args, settings) -> int`` (the exit status, one of
+``hxbus.exit_codes.ExitCode``). Errors that reach here are mapped to a status once, by
+``exit_code``; ``hxbus --help`` lists the statuses.
 """
 
 from __future__ import annotations
@@ -12,15 +14,31 @@ import sys
 from collections.abc import Sequence
 
 from hxbus import commands
+from hxbus.exit_codes import ExitCode, epilog, exit_code
 from runtime import Settings, configure_logging, for_role
 from schemas import load_agreement
 from schemas.errors import ConfigError, HxError
 
 
+class HelpParser(argparse.ArgumentParser):
+    """An ArgumentParser whose help shows the docstrings' ``code`` marks as plain text.
+
+    Sub-command parsers are made with the root parser's class, so every ``--help`` of
+    ``hxbus`` renders through here; the descriptions stay the modules' docstrings."""
+
+    def format_help(self) -> str:
+        return super().format_help().replace("``", "")
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("``", "")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = HelpParser(
         prog="hxbus",
         description="The Huaihai exchange bus: alerts, hits and assistance requests on Kafka.",
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (env HX_LOG_LEVEL)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -31,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Client id roles of the commands whose name is not their role's.
 _ROLES = {"alert-register": "register"}
+
+#: Roles that were started without ``run`` before every role was ``hxbus <role> run``:
+#: the old spelling still works, with a note, until the next release.
+_RUN_ADDED = frozenset({"alert-register", "lookup-service"})
 
 #: Exit status when the reader of standard output went away (``| head``): 128 + SIGPIPE,
 #: what a shell reports for a program the signal ended.
@@ -57,14 +79,30 @@ def _discard_stdout() -> None:
     os.close(devnull)
 
 
+def with_run(argv: Sequence[str]) -> list[str]:
+    """``argv`` with ``run`` after a role of ``_RUN_ADDED`` given without it (old spelling)."""
+    words = list(argv)
+    at = 0
+    while at < len(words) and words[at].startswith("-"):
+        at += 2 if words[at] == "--log-level" else 1
+    if at < len(words) and words[at] in _RUN_ADDED:
+        following = words[at + 1] if at + 1 < len(words) else ""
+        if following not in ("run", "-h", "--help"):
+            print(
+                f"hxbus: '{words[at]}' alone is deprecated: use '{words[at]} run'", file=sys.stderr
+            )
+            words.insert(at + 1, "run")
+    return words
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_run(sys.argv[1:] if argv is None else argv))
     try:
         settings = Settings()
     except Exception as exc:  # pydantic-settings raises ValidationError naming the variable
         print(f"hxbus: bad HX_ settings: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.UNREADABLE
     configure_logging(
         args.log_level or settings.log_level, personal_keys=_local_personal_keys(settings)
     )
@@ -75,10 +113,10 @@ def _main(argv: Sequence[str] | None) -> int:
         status: int = args.handler(args, settings)
     except ConfigError as exc:
         print(f"hxbus: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     except HxError as exc:
         print(f"hxbus: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -91,7 +129,7 @@ def _main(argv: Sequence[str] | None) -> int:
         )
         if (args.log_level or settings.log_level).upper() == "DEBUG":
             raise
-        return 1
+        return ExitCode.INVALID
     return status
 
 

@@ -70,6 +70,13 @@ BURST = 200.0
 LOOKUP_GROUP = "hx.lookup"
 #: The group whose committed inbox offsets say how far the index topic is complete.
 INBOX_GROUP = "hx.lookup.inboxes"
+
+
+def inbox_group(group: str) -> str:
+    """The inbox follower's group beside request group ``group`` (``INBOX_GROUP``)."""
+    return f"{group}.inboxes"
+
+
 ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
 
 
@@ -265,6 +272,7 @@ def load_index(
     index: LookupIndex,
     *,
     verifier: Verifier | None = None,
+    follower_group: str = INBOX_GROUP,
 ) -> tuple[set[str], dict[TopicPartition, int]]:
     """The index from its topic, then the inboxes' issuer copies past what it holds.
 
@@ -288,7 +296,7 @@ def load_index(
         if starts:
             admin = open_admin(settings)
             try:
-                committed = admin.committed_offsets(INBOX_GROUP, list(starts))
+                committed = admin.committed_offsets(follower_group, list(starts))
             finally:
                 admin.close()
             for tp, offset in committed.items():
@@ -339,6 +347,7 @@ def run_lookup(
     stop: threading.Event | None = None,
     on_ready: Callable[[], None] | None = None,
     limits: RateLimits | None = None,
+    group: str = LOOKUP_GROUP,
     idle_timeout: float | None = None,
 ) -> int:
     """Load the index, then follow the inboxes and answer requests until ``stop`` (or, with
@@ -348,13 +357,15 @@ def run_lookup(
     Returns how many requests were answered (tests, the command's summary)."""
     stop = stop or threading.Event()
     index = LookupIndex(load_lookup_key(settings.state_dir))
-    changed, ends = load_index(settings, agreement, index, verifier=verifier)
+    changed, ends = load_index(
+        settings, agreement, index, verifier=verifier, follower_group=inbox_group(group)
+    )
     producer = open_producer(settings, ProducerOptions(linger_ms=2))
     service = LookupService(
         index, (a.id for a in agreement.agencies), producer, verifier=verifier, limits=limits
     )
-    follower = open_consumer(settings, ConsumerOptions(group_id=INBOX_GROUP))
-    requests = open_consumer(settings, ConsumerOptions(group_id=LOOKUP_GROUP))
+    follower = open_consumer(settings, ConsumerOptions(group_id=inbox_group(group)))
+    requests = open_consumer(settings, ConsumerOptions(group_id=group))
     requests.subscribe([LOOKUP_REQUESTS])
     reader = MessageReader(Codec(), verifier)
     answered = 0

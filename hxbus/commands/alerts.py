@@ -1,4 +1,4 @@
-"""``hxbus alerts`` lists every alert's current state; ``hxbus alert-register`` keeps it.
+"""``hxbus alerts`` lists every alert's current state; ``hxbus alert-register run`` keeps it.
 
 ``hxbus alerts [--as AGENCY] [--live] [--agency A] [--id-number N | --plate P] [--json]``
 reads the register from the broker (its compacted topic plus what the register consumer
@@ -21,9 +21,9 @@ broker login, when it is an agency id) adds those the agency issued or was share
 read from the copies in its own inbox, which its login may read and no other agency's
 may; without it, and for any other agency, they are not shown.
 
-``hxbus alert-register [--until-idle S]`` runs the register consumer: it follows the
-alert topics (group ``HX_ALERT_REGISTER_GROUP``) and writes each alert's new state to
-``HX_ALERT_REGISTER_TOPIC`` before it commits.
+``hxbus alert-register run [--group G] [--until-idle S] [--metrics-port N]`` runs the
+register consumer: it follows the alert topics (group ``HX_ALERT_REGISTER_GROUP``) and
+writes each alert's new state to ``HX_ALERT_REGISTER_TOPIC`` before it commits.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from typing import IO, Any
 
 from consumers.alert_register import AlertState, load_register, read_shared_copies, run_register
 from consumers.reading import utc_now
-from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from hxbus.commands.metrics_option import serving_metrics
+from hxbus.commands.role_options import add_role_arguments
 from runtime import Settings, agreement_verifier, receiver_verifier
 from schemas import Agreement, load_agreement
 from schemas.errors import ConfigError
@@ -71,18 +72,21 @@ def register(subparsers: Any) -> None:
 
     keeper = subparsers.add_parser(
         "alert-register",
-        help="follow the alert topics and keep the alert register's compacted topic",
+        help="the alert register: follow the alert topics, keep the compacted register topic",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    keeper.add_argument(
-        "--until-idle",
-        type=float,
-        metavar="S",
-        help="stop once nothing has arrived for S seconds (default: run until SIGTERM)",
+    actions = keeper.add_subparsers(dest="register_action", metavar="ACTION", required=True)
+    run = actions.add_parser(
+        "run",
+        help="run the alert register until SIGTERM/SIGINT (or --until-idle)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_metrics_arguments(keeper)
-    keeper.set_defaults(handler=_keep)
+    add_role_arguments(
+        run, group=None, group_help="consumer group (default: HX_ALERT_REGISTER_GROUP)"
+    )
+    run.set_defaults(handler=_keep)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -158,8 +162,8 @@ def _as_json(state: AlertState) -> dict[str, Any]:
 
 def _keep(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
-    if args.until_idle is not None and args.until_idle <= 0:
-        raise ConfigError(f"--until-idle: must be more than 0 seconds, not {args.until_idle:g}")
+    if args.group:
+        settings = settings.model_copy(update={"alert_register_group": args.group})
     with serving_metrics(args, settings) as ready:
         stats = run_register(
             settings,

@@ -27,11 +27,12 @@ import uuid
 from typing import Any
 
 from bridge.audit_reader import AlertTrail, alert_trail, read_alert_records, trail_json
+from hxbus.exit_codes import ExitCode
 from runtime import Settings
 from schemas import AUDIT_TOPIC, load_agreement
 from schemas.errors import ConfigError
 
-EXIT_FOUND, EXIT_NONE = 0, 1
+EXIT_FOUND, EXIT_NONE = ExitCode.OK, ExitCode.INVALID
 
 
 def register(subparsers: Any) -> None:
@@ -42,7 +43,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--alert", required=True, metavar="ID", help="the alert id (a uuid)")
-    parser.add_argument("--json", action="store_true", help="print the trail as JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="the trail as one JSON object on one line (NDJSON)"
+    )
     parser.add_argument("--topic", default=AUDIT_TOPIC, help=f"audit topic (default {AUDIT_TOPIC})")
     parser.add_argument(
         "--verified-only",
@@ -79,7 +82,7 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
         data = trail_json(trail)
         data["unverified"] = unverified
         data["verified_only"] = args.verified_only
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(json.dumps(data, ensure_ascii=False))  # one line: NDJSON, as every --json
     else:
         _print_text(trail)
         if unverified:

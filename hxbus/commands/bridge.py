@@ -1,14 +1,14 @@
 """``hxbus bridge run`` and ``hxbus bridge translate``.
 
 ``hxbus bridge run --province P --root DIR [--sink directory|http|kafka] [--url URL]
-[--kafka-topic T] [--group G] [--max-idle S | --until-idle] [--metrics-port N]
+[--kafka-topic T] [--group G] [--until-idle S] [--metrics-port N]
 [--no-outbound | --outbound-only] [--workers N]`` runs the bridge of one province
 (``bridge.runner``): inbound, and outbound from ``DIR/outbox`` on a thread of its own, until
 SIGTERM or SIGINT, which finish the batch (and the outbox scan) in hand, commit and close.
-``--max-idle S`` stops it once it held its partitions, the outbox is empty and nothing came
-for S seconds; ``--until-idle`` is ``--max-idle 5``. ``--workers N`` (N > 1) runs N worker
-processes of the group under a supervisor (``bridge.workers``): worker 1 also publishes the
-outbox, worker K serves /metrics on the port + 10 × (K - 1).
+``--until-idle S`` stops it once it held its partitions, the outbox is empty and nothing
+came for S seconds. ``--workers N`` (N > 1) runs N worker processes of the group under a
+supervisor (``bridge.workers``): worker 1 also publishes the outbox, worker K serves
+/metrics on the port + 10 × (K - 1).
 
 ``hxbus bridge translate --province P --direction inbound|outbound FILE``:
 
@@ -43,7 +43,9 @@ from bridge import MAX_WORKERS, Supervisor, worker_metrics_port
 from bridge.profiles import Profile, get_profile
 from bridge.runner import SinkChoice, run_inbound, run_outbound
 from consumers import ConsumerRuntime
-from hxbus.commands.metrics_option import add_metrics_arguments, metrics_port
+from hxbus.commands.metrics_option import metrics_port
+from hxbus.commands.role_options import add_role_arguments
+from hxbus.exit_codes import ExitCode
 from runtime import Settings, for_role, receiver_verifier
 from runtime.metrics_server import MetricsServer, start_metrics_server
 from schemas import Agreement, load_agreement, read_events, render_event, validate_event
@@ -55,9 +57,7 @@ from schemas.errors import (
     ValidationFailed,
 )
 
-EXIT_TRANSLATED, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
-#: What ``--until-idle`` means, seconds.
-UNTIL_IDLE_S = 5.0
+EXIT_TRANSLATED, EXIT_FAILED, EXIT_UNREADABLE = ExitCode.OK, ExitCode.INVALID, ExitCode.UNREADABLE
 _LINE_PREFIX = re.compile(r"^line \d+: ")
 
 
@@ -95,7 +95,6 @@ def _register_run(commands: Any) -> None:
         metavar="S",
         help="http sink: seconds to wait for the local system's answer (default 30)",
     )
-    parser.add_argument("--group", help="consumer group (default hx.bridge.<province>)")
     parser.add_argument(
         "--worker",
         type=int,
@@ -112,20 +111,6 @@ def _register_run(commands: Any) -> None:
         help=f"run N worker processes of the group (1 to {MAX_WORKERS}) under a supervisor "
         "that restarts a dead one; worker K serves /metrics on PORT + 10 x (K - 1)",
     )
-    idle = parser.add_mutually_exclusive_group()
-    idle.add_argument(
-        "--max-idle",
-        type=float,
-        metavar="S",
-        help="stop after the partitions were held and idle for S seconds",
-    )
-    idle.add_argument(
-        "--until-idle",
-        action="store_const",
-        dest="max_idle",
-        const=UNTIL_IDLE_S,
-        help=f"stop once caught up (--max-idle {UNTIL_IDLE_S:g})",
-    )
     direction = parser.add_mutually_exclusive_group()
     direction.add_argument(
         "--no-outbound",
@@ -137,7 +122,9 @@ def _register_run(commands: Any) -> None:
         action="store_true",
         help="only publish what local systems drop in ROOT/outbox",
     )
-    add_metrics_arguments(parser)
+    add_role_arguments(
+        parser, group=None, group_help="consumer group (default hx.bridge.<province>)"
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -145,8 +132,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     agreement = load_agreement(settings.agreement)
     key = agreement.province_key(args.province, "--province")
     settings = for_role(settings, f"bridge-{key}", args.worker)
-    if args.max_idle is not None and args.max_idle <= 0:
-        raise ConfigError(f"--max-idle: must be more than 0 seconds, not {args.max_idle:g}")
     if args.http_timeout is not None and args.http_timeout <= 0:
         raise ConfigError(f"--http-timeout: must be more than 0 seconds, not {args.http_timeout:g}")
     outbound_root = None
@@ -159,7 +144,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers > 1:
         return _supervise(args, settings, agreement.province_key(args.province))
     if args.outbound_only:
-        run_outbound(settings, agreement, key, args.root, max_idle=args.max_idle)
+        run_outbound(settings, agreement, key, args.root, max_idle=args.until_idle)
         return 0
     port = metrics_port(args, settings)
     servers: list[MetricsServer] = []
@@ -181,7 +166,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             key,
             SinkChoice(args.sink, args.root, args.url, args.kafka_topic, args.http_timeout),
             group=args.group,
-            max_idle=args.max_idle,
+            max_idle=args.until_idle,
             # Secured by default: None only on a plain development broker without keys.
             verifier=receiver_verifier(settings, agreement, role="bridge"),
             on_runtime=serve_metrics,
@@ -228,7 +213,7 @@ def _supervise(args: argparse.Namespace, settings: Settings, province: str) -> i
             ("--kafka-topic", args.kafka_topic),
             ("--http-timeout", args.http_timeout),
             ("--group", args.group),
-            ("--max-idle", args.max_idle),
+            ("--until-idle", args.until_idle),
             ("--metrics-linger", args.metrics_linger or None),
         ):
             if value is not None:
@@ -321,6 +306,8 @@ def _outbound(profile: Profile, name: str, agreement: Agreement) -> int:
                 print(json.dumps(render_event(event), ensure_ascii=False, indent=2))
     except HxError as exc:
         status = _report(line, [_plain(exc, label)])
+    except BrokenPipeError:
+        raise  # the reader went away (| head): not a bug of the profile; main() ends quietly
     except Exception as exc:  # a bug in the profile: the rest of the file is not read
         status = _report(line, [_unexpected(exc)])
     return status
@@ -336,7 +323,7 @@ def _read(name: str) -> bytes:
         return file.read()
 
 
-def _report(line: int, problems: list[str]) -> int:
+def _report(line: int, problems: list[str]) -> ExitCode:
     for problem in problems:
         _note(f"line {line}: {problem}")
     return EXIT_FAILED

@@ -10,10 +10,11 @@ import argparse
 from typing import Any
 
 from hxbus import broker
+from hxbus.exit_codes import ExitCode
 from runtime import Settings
 
 #: Exit status of ``status`` when the cluster is not (fully) running.
-NOT_RUNNING = 3
+NOT_RUNNING = ExitCode.UNAVAILABLE
 
 
 def register(subparsers: Any) -> None:

@@ -25,6 +25,7 @@ from rich.console import Console
 from bridge import MAX_WORKERS
 from hxbus.console import DEFAULT_PORT
 from hxbus.demo import DEFAULT_RATE, RegionalDemo, summary_lines, summary_table
+from hxbus.exit_codes import ExitCode
 from runtime import Settings
 from schemas import load_agreement
 
@@ -95,7 +96,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     agree = all(summary.delivered[p] == summary.files[p] for p in summary.delivered)
     if not agree:
         console.print("[red]delivered counts and files found differ[/red]")
-    return 0 if summary.drained and agree and not summary.refused else 1
+    return ExitCode.OK if summary.drained and agree and not summary.refused else ExitCode.INVALID
 
 
 def _positive(text: str) -> float:

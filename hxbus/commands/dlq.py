@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from consumers import DeadLetter, ReplayLog, read_dead_letters, replay
+from hxbus.exit_codes import ExitCode
 from runtime import Settings, mask_personal_data
 from schemas import Codec, ExchangeEvent, dlq_topic, parse_headers, render_event
 
@@ -120,7 +121,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     entries = list(_selected(args, settings))
     if not entries:
         print(f"no such entry in {dlq_topic(args.group)}")
-        return 1
+        return ExitCode.INVALID
     for entry in entries:
         log.info(
             "dlq_entry_shown",

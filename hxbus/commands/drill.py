@@ -39,6 +39,7 @@ from hxbus.drill import (
     select_faults,
     summary_lines,
 )
+from hxbus.exit_codes import ExitCode
 from runtime import Settings
 from schemas import load_agreement
 from schemas.errors import ConfigError
@@ -137,4 +138,4 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"report: {args.report} and {args.report.with_suffix('.json')}")
     else:
         console.print(json.dumps({"run": outcome.run}), highlight=False)
-    return 0 if outcome.result.passed else 1
+    return ExitCode.OK if outcome.result.passed else ExitCode.INVALID

@@ -1,10 +1,11 @@
-"""``hxbus lookup-service``: the operator's hit/no-hit lookup on need-to-know alerts.
+"""``hxbus lookup-service run``: the operator's hit/no-hit lookup on need-to-know alerts.
 
 Runs beside the alert register, as the operator (``admin``): it holds the lookup key
 (``<state>/secrets/lookup-key``, made on first start, 0600), keeps its index of restricted
 alerts on ``hx.lookup.index`` from the issuers' own copies in the inboxes, and answers
-``hx.lookup.requests`` on ``hx.lookup.replies.<agency>`` (``consumers.lookup``). Stops on
-SIGTERM or SIGINT, or with ``--seconds`` after that long (tests, demos).
+``hx.lookup.requests`` on ``hx.lookup.replies.<agency>`` (``consumers.lookup``), as
+consumer group ``hx.lookup`` (``--group G``; its inbox follower is ``G.inboxes``). Stops on
+SIGTERM or SIGINT, or with ``--until-idle S`` once nothing came for S seconds.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import sys
 import threading
 from typing import Any
 
-from consumers.lookup import run_lookup
-from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from consumers.lookup import LOOKUP_GROUP, run_lookup
+from hxbus.commands.metrics_option import serving_metrics
+from hxbus.commands.role_options import add_role_arguments
 from runtime import Settings, receiver_verifier
 from schemas import load_agreement
 
@@ -28,11 +30,15 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--seconds", type=float, metavar="S", help="stop after S seconds (default: on SIGTERM)"
+    actions = parser.add_subparsers(dest="lookup_action", metavar="ACTION", required=True)
+    run = actions.add_parser(
+        "run",
+        help="run the lookup service until SIGTERM/SIGINT (or --until-idle)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_metrics_arguments(parser)
-    parser.set_defaults(handler=_run)
+    add_role_arguments(run, group=LOOKUP_GROUP, group_help=f"consumer group ({LOOKUP_GROUP})")
+    run.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,8 +46,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    if args.seconds is not None:
-        threading.Timer(args.seconds, stop.set).start()
     with serving_metrics(args, settings) as ready:
         answered = run_lookup(
             settings,
@@ -49,6 +53,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             verifier=receiver_verifier(settings, agreement, role="lookup"),
             stop=stop,
             on_ready=ready.set,
+            group=args.group,
+            idle_timeout=args.until_idle,
         )
     print(f"lookup service: {answered} questions answered", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consumers.tracker import DEFAULT_GROUP, ItemState, NoticeState, TrackedItem, TrackerStore
+from hxbus.tracked_items import tracked_item_json
 from runtime import Settings
 from schemas import load_agreement
 from schemas.timestamps import format_time
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--group", default=DEFAULT_GROUP, help=f"tracker group ({DEFAULT_GROUP})")
     parser.add_argument("--overdue", action="store_true", help="only items past a deadline")
     parser.add_argument("--agency", help="only items this agency owes or waits for")
-    parser.add_argument("--json", action="store_true", help="one JSON array instead of lines")
+    parser.add_argument("--json", action="store_true", help="one JSON object per item (NDJSON)")
     parser.set_defaults(handler=_list)
 
 
@@ -45,31 +46,6 @@ def selected(
         if (not overdue or item.state(now) is ItemState.OVERDUE)
         and (agency is None or agency in (item.target, item.requester))
     ]
-
-
-def as_json(item: TrackedItem, now: datetime) -> dict[str, Any]:
-    """One item in the ``--json`` form (times RFC 3339 UTC, absent ones null)."""
-
-    def when(moment: datetime | None) -> str | None:
-        return format_time(moment) if moment is not None else None
-
-    return {
-        "kind": item.kind,
-        "id": item.item_id,
-        "requester": item.requester,
-        "target": item.target,
-        "priority": item.priority,
-        "issued_at": when(item.issued_at),
-        "ack_by": when(item.ack_by),
-        "respond_by": when(item.respond_by),
-        "acknowledged_at": when(item.acknowledged_at),
-        "answered_at": when(item.answered_at),
-        "state": item.state(now).value,
-        "acknowledged_late": item.acknowledged_late,
-        "answered_late": item.answered_late,
-        "second_notice": item.notice.value,
-        "second_notice_at": when(item.notice_sent_at),
-    }
 
 
 def line(item: TrackedItem, now: datetime) -> str:
@@ -102,7 +78,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     with TrackerStore.for_group(settings.state_dir, args.group, create=False) as store:
         items = selected(list(store.items()), now, overdue=args.overdue, agency=args.agency)
     if args.json:
-        print(json.dumps([as_json(item, now) for item in items], indent=2))
+        for item in items:
+            print(json.dumps(tracked_item_json(item, now)))
         return 0
     for item in items:
         print(line(item, now))

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hxbus.exit_codes import ExitCode
 from runtime import Settings
 from schemas import (
     AVRO_DIR,
@@ -65,7 +66,7 @@ def _check(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     if problems:
         print(f"schemas check: {len(problems)} problems", file=sys.stderr)
-        return 1
+        return ExitCode.INVALID
     versions = sum(len(catalog.versions(t)) for t in catalog.event_types)
     print(
         f"schemas check: ok: {len(catalog.event_types)} event types, {versions} versions, "

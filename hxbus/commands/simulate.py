@@ -26,6 +26,7 @@ from itertools import islice
 from typing import IO, Any
 
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from hxbus.exit_codes import ExitCode
 from producers import Publisher, RateMeter, SyntheticTraffic, TokenBucket, paced
 from runtime import Settings, agreement_signer, agreement_signers
 from schemas import Agreement, ExchangeEvent, load_agreement, render_event, utc_now_ms
@@ -100,7 +101,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
                     file=sys.stderr,
                 )
     _summary(sys.stdout, stored, refused, copies, meter, args.rate, start)
-    return 1 if refused else 0
+    return ExitCode.INVALID if refused else ExitCode.OK
 
 
 def own_agency(settings: Settings, agreement: Agreement) -> str | None:

@@ -5,9 +5,9 @@ judge hits and confirmations against their alert: design.md, Authority), as cons
 ``hx.tracker`` (``--group``), keeps who owes whom an answer in the state directory, and
 sends one second notice to the inbox of an agency that let a deadline pass. Serves
 ``/metrics`` (``hx_requests_overdue``, ``hx_requests_second_notices_total``) and
-``/healthz`` with ``--metrics-port``. Stops on SIGTERM or SIGINT after the batch in hand,
-and prints what the run did as one JSON line (messages handled, deadline sweeps, second
-notices sent).
+``/healthz`` with ``--metrics-port``. Stops on SIGTERM or SIGINT after the batch in hand
+(or with ``--until-idle S`` once nothing came for S seconds), and prints what the run did
+as one JSON line (messages handled, deadline sweeps, second notices sent).
 ``hxbus requests`` lists what it tracks.
 """
 
@@ -37,7 +37,8 @@ from consumers.tracker import (
     TrackerStore,
     inbox_topics,
 )
-from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from hxbus.commands.metrics_option import serving_metrics
+from hxbus.commands.role_options import add_role_arguments, positive_seconds
 from producers import Publisher
 from runtime import Settings, agreement_signers, receiver_verifier
 from schemas import BROADCAST_TOPICS, Codec, ExchangeEvent, load_agreement
@@ -55,12 +56,11 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="tracker_action", metavar="ACTION", required=True)
     run = actions.add_parser("run", help="run the tracker until SIGTERM/SIGINT")
     add_tracker_arguments(run)
-    add_metrics_arguments(run)
     run.set_defaults(handler=_run)
 
 
 def add_tracker_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--group", default=DEFAULT_GROUP, help=f"consumer group ({DEFAULT_GROUP})")
+    add_role_arguments(parser, group=DEFAULT_GROUP, group_help=f"consumer group ({DEFAULT_GROUP})")
     parser.add_argument(
         "--inbox",
         action="append",
@@ -69,17 +69,10 @@ def add_tracker_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=DEFAULT_INTERVAL_S,
         metavar="SECONDS",
         help=f"how often deadlines are checked ({DEFAULT_INTERVAL_S:g})",
-    )
-    parser.add_argument(
-        "--idle-timeout",
-        type=_positive_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="stop when no message came for this long (tests; default: run until stopped)",
     )
 
 
@@ -134,7 +127,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         ready.set()
         watcher.start()
         try:
-            stats = runtime.run_forever(idle_timeout=args.idle_timeout)
+            stats = runtime.run_forever(idle_timeout=args.until_idle)
         finally:
             watcher.stop()
             publisher.close()
@@ -151,13 +144,3 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     }
     print(json.dumps(counts), flush=True)  # what this run did, for the operator's record
     return 0
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-    return value

@@ -12,11 +12,12 @@ import argparse
 import sys
 from typing import IO, Any
 
+from hxbus.exit_codes import ExitCode
 from runtime import Settings
 from schemas import EVENT_TYPES, ExchangeEvent, load_agreement, read_events
 from schemas.errors import Issue, UnreadableInput, ValidationFailed
 
-EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = ExitCode.OK, ExitCode.INVALID, ExitCode.UNREADABLE
 
 
 def register(subparsers: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from consumers.tracker import ItemState, NoticeState, TrackedItem, TrackerStore, tracker_path
 from hxbus.console.principal import Principal
-from schemas.timestamps import format_time
+from hxbus.tracked_items import current_deadline, tracked_item_json
 
 #: Most rows one update carries: overdue first, then the nearest deadline.
 MAX_ROWS = 150
@@ -40,36 +40,15 @@ def read_requests(
     shown = sorted(items, key=lambda i: _order(i, now))[:MAX_ROWS]
     return {
         "available": True,
-        "rows": [_row(item, now) for item in shown],
+        "rows": [tracked_item_json(item, now) for item in shown],
         "counts": dict(counts),
     }
-
-
-def _deadline(item: TrackedItem) -> datetime:
-    """The deadline that matters now: ack_by until acknowledged, then respond_by."""
-    return item.ack_by if item.acknowledged_at is None else item.respond_by
 
 
 def _order(item: TrackedItem, now: datetime) -> tuple[int, float]:
     rank = {ItemState.OVERDUE: 0, ItemState.OPEN: 1, ItemState.ACKNOWLEDGED: 1}
     state = item.state(now)
-    moment = _deadline(item).timestamp()
+    moment = current_deadline(item).timestamp()
     if state is ItemState.ANSWERED:
         return 2, -(item.answered_at or now).timestamp()  # latest answers first
     return rank[state], moment
-
-
-def _row(item: TrackedItem, now: datetime) -> dict[str, Any]:
-    return {
-        "kind": item.kind,
-        "id": item.item_id,
-        "requester": item.requester,
-        "target": item.target,
-        "priority": item.priority,
-        "deadline": format_time(_deadline(item)),
-        "deadline_kind": "ack" if item.acknowledged_at is None else "answer",
-        "state": item.state(now).value,
-        "late": item.acknowledged_late or item.answered_late,
-        "second_notice": item.notice is NoticeState.SENT,
-        "second_notice_at": format_time(item.notice_sent_at) if item.notice_sent_at else None,
-    }

@@ -173,8 +173,7 @@ def requests_listing(settings: Settings, group: str, *options: str) -> list[dict
         timeout=60,
         check=True,
     )
-    listed: list[dict[str, Any]] = json.loads(done.stdout)
-    return listed
+    return [json.loads(line) for line in done.stdout.splitlines()]  # NDJSON
 
 
 def inbox_copies(settings: Settings, agency: str, record_field: str, value: str) -> list[Any]:

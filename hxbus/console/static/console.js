@@ -237,7 +237,7 @@
     fill($("requests").tBodies[0], req.rows.map((r) => {
       const settled = r.state === "answered";
       const state = el("span", { class: `state-${r.state}` }, r.state + (r.late ? " (late)" : ""));
-      const notice = r.second_notice ? el("span", { class: "notice" }, "sent") : "–";
+      const notice = r.second_notice === "sent" ? el("span", { class: "notice" }, "sent") : "–";
       return row([r.kind, r.id.slice(0, 8), city(r.requester), city(r.target), r.priority,
         `${r.deadline_kind} ${r.deadline.slice(11, 19)}`, settled ? "–" : num(countdown(r.deadline)), state, notice],
         `request ${r.state}`);
