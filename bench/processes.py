@@ -51,7 +51,7 @@ class BridgeProcess:
         argv = [*HXBUS, "bridge", "run", "--province", province, "--root", str(self.root)]
         argv += ["--group", group, "--metrics-port", "0"]
         if max_idle is not None:
-            argv += ["--max-idle", f"{max_idle:g}"]
+            argv += ["--until-idle", f"{max_idle:g}"]
         argv += extra
         env = {
             **os.environ,
@@ -90,7 +90,7 @@ class BridgeProcess:
         raise BenchFailed(f"bridge held no partitions after {timeout_s:g} s: {self.tail()}")
 
     def wait(self, timeout_s: float) -> None:
-        """Wait for the bridge to stop by itself (``--max-idle``)."""
+        """Wait for the bridge to stop by itself (``--until-idle``)."""
         try:
             self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

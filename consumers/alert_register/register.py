@@ -167,7 +167,7 @@ def load_register(
             "register_snapshot_behind",
             tail=stats.tail,
             group=group,
-            hint="is `hxbus alert-register` running? it keeps the snapshot current",
+            hint="is `hxbus alert-register run` running? it keeps the snapshot current",
         )
     return register, stats
 

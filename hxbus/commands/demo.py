@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from bridge import MAX_WORKERS
+from hxbus.commands.traffic_options import add_traffic_arguments, positive
 from hxbus.console import DEFAULT_PORT
 from hxbus.demo import DEFAULT_RATE, RegionalDemo, summary_lines, summary_table
 from hxbus.exit_codes import ExitCode
@@ -37,13 +38,11 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--duration", type=_positive, default=30.0, help="seconds of traffic (30)")
     parser.add_argument(
-        "--rate", type=_positive, default=DEFAULT_RATE, help=f"events per second ({DEFAULT_RATE:g})"
+        "--duration", type=positive, default=30.0, metavar="S", help="seconds of traffic (30)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="same seed, same events (1)")
-    parser.add_argument(
-        "--root", type=Path, default=Path("hxbus-demo"), help="where the provinces' files go"
+    add_traffic_arguments(
+        parser, rate=DEFAULT_RATE, seed=1, root=Path("hxbus-demo"), root_help="the provinces' files"
     )
     parser.add_argument(
         "--no-live", action="store_true", help="progress lines instead of the live view"
@@ -89,7 +88,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         summary = demo.run()
     except KeyboardInterrupt:
         console.print("demo: interrupted; everything it started is stopped")
-        return 130
+        return 130  # as a shell reports SIGINT (hxbus --help)
     console.print(summary_table(summary, demo.root))
     for line in summary_lines(summary):
         console.print(line, highlight=False)
@@ -97,10 +96,3 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     if not agree:
         console.print("[red]delivered counts and files found differ[/red]")
     return ExitCode.OK if summary.drained and agree and not summary.refused else ExitCode.INVALID
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value

@@ -29,6 +29,7 @@ from typing import Any
 
 from rich.console import Console
 
+from hxbus.commands.traffic_options import add_traffic_arguments, positive
 from hxbus.drill import (
     FAULT_NAMES,
     Drill,
@@ -44,6 +45,7 @@ from runtime import Settings
 from schemas import load_agreement
 from schemas.errors import ConfigError
 
+#: A shared two-core machine holds it with room to spare.
 DEFAULT_RATE = 20.0
 #: Below Linux's default ephemeral range (32768-60999): see ``_port_range``.
 DEFAULT_PORTS = "31000-31999"
@@ -57,25 +59,23 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--minutes", type=float, default=10.0, help="traffic time (default 10)")
     parser.add_argument(
-        "--rate",
-        type=float,
-        default=DEFAULT_RATE,
-        help=f"events per second (default {DEFAULT_RATE:g}: a shared two-core machine holds "
-        "it with room to spare)",
+        "--minutes", type=positive, default=10.0, metavar="M", help="traffic time (10)"
+    )
+    add_traffic_arguments(
+        parser,
+        rate=DEFAULT_RATE,
+        seed=18,
+        root=Path("hxbus-drill"),
+        root_help="work directory, emptied first",
     )
     parser.add_argument(
         "--faults", metavar="LIST", help="comma-separated, of: " + ", ".join(FAULT_NAMES)
     )
     parser.add_argument("--report", type=Path, metavar="FILE", help="write the Markdown report")
     parser.add_argument(
-        "--root", type=Path, default=Path("hxbus-drill"), help="work directory (emptied first)"
-    )
-    parser.add_argument(
         "--ports", default=DEFAULT_PORTS, help=f"range for the drill's ports ({DEFAULT_PORTS})"
     )
-    parser.add_argument("--seed", type=int, default=18, help="seed of the traffic")
     parser.set_defaults(handler=_run)
 
 
@@ -106,10 +106,6 @@ def _ephemeral_range() -> tuple[int, int] | None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.minutes > 0:
-        raise ConfigError(f"--minutes: must be more than 0, not {args.minutes:g}")
-    if not 0 < args.rate <= 1000:
-        raise ConfigError(f"--rate: must be more than 0 and at most 1000, not {args.rate:g}")
     faults = select_faults(args.faults)
     base = free_port_base(*_port_range(args.ports))
     agreement = load_agreement(settings.agreement)

@@ -32,7 +32,7 @@ start from the agency's own copies in its own inbox (restricted alerts) and from
 alert register (broadcast ones). A revision that narrows ``share_with`` also sends each
 dropped agency a withdrawal; one that changes handling between broadcast and restricted
 is refused (withdraw the alert and issue a new one). The duplicate check of a new
-need-to-know alert asks the operator's lookup service (``hxbus lookup-service``): an
+need-to-know alert asks the operator's lookup service (``hxbus lookup-service run``): an
 alert of this agency on the subject refuses it; another agency's gives a notice line
 
     <file>:<line>: notice: <path>: a live alert on this subject exists at <agency>: ...

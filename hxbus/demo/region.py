@@ -204,7 +204,7 @@ class RegionalDemo:
         self._start("tracker", group, inboxes, self.ports.tracker, argv, self.settings)
         # The lookup service's groups are its own (fixed names): started at the inboxes'
         # end like the others, it indexes this run's need-to-know alerts.
-        argv = ["lookup-service"]
+        argv = ["lookup-service", "run"]
         self._start("lookup", LOOKUP_INBOX_GROUP, inboxes, self.ports.lookup, argv, self.settings)
         self._say(f"starting {len(self.roles)} roles: " + ", ".join(r.name for r in self.roles))
         wait_ready(self.roles)

@@ -158,7 +158,7 @@ class Region:
             self._plan(f"bridge-{province}", argv, port)
             port += 1
         self._plan("tracker", ["tracker", "run"], port)
-        self._plan("register", ["alert-register"], port + 1)
+        self._plan("register", ["alert-register", "run"], port + 1)
 
     def _plan(self, name: str, argv: list[str], port: int) -> None:
         log = self.root / "logs" / f"{name}.log"

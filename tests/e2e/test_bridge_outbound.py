@@ -73,7 +73,7 @@ def test_outbox_files_are_published_or_rejected_with_line_field_and_rule(
 
     js = start_bridge(settings, "JS", js_root, group)
     sd = start_bridge(
-        settings, "SD", sd_root, unique_name("g-sd"), "--outbound-only", "--max-idle", "2"
+        settings, "SD", sd_root, unique_name("g-sd"), "--outbound-only", "--until-idle", "2"
     )
     # Other traffic on the shared topics keeps the inbound side busy: stop the JS bridge
     # with SIGTERM (as a service manager does) once its outbox is empty.

@@ -95,7 +95,7 @@ def test_four_bridges_deliver_each_event_to_exactly_its_provinces_once(
 
     roots = {p: tmp_path / p.lower() for p in PROVINCES}
     bridges = {
-        p: start_bridge(settings, p, roots[p], groups[p], "--max-idle", "4") for p in PROVINCES
+        p: start_bridge(settings, p, roots[p], groups[p], "--until-idle", "4") for p in PROVINCES
     }
     logs = {p: finish(process, timeout=120) for p, process in bridges.items()}
 

@@ -71,7 +71,9 @@ def test_narrowed_alert_is_withdrawn_from_the_dropped_agency_local_system(
     assert withdrawal in ours
 
     roots = {p: tmp_path / p.lower() for p in PROVINCES}
-    bridges = [start_bridge(settings, p, roots[p], groups[p], "--max-idle", "4") for p in PROVINCES]
+    bridges = [
+        start_bridge(settings, p, roots[p], groups[p], "--until-idle", "4") for p in PROVINCES
+    ]
     for bridge in bridges:  # each stops once it read everything and was idle for 4 s
         finish(bridge, timeout=120)
     assert expected == {p: inbox_ids(roots[p]) & ours for p in PROVINCES}

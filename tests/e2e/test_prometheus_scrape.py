@@ -149,7 +149,7 @@ def test_prometheus_scrapes_a_bridge_whose_delivered_count_equals_the_events_sen
 
     root = tmp_path / "jiangsu"
     bridge = start_bridge(
-        settings, "JS", root, group, "--max-idle", "3", "--metrics-port", str(port),
+        settings, "JS", root, group, "--until-idle", "3", "--metrics-port", str(port),
         "--metrics-linger", "6",
     )  # fmt: skip
     finish(bridge, timeout=90)

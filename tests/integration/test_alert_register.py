@@ -84,7 +84,7 @@ def env(provisioned: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "HX_ALERT_REGISTER_TOPIC": name,
         "HX_ALERT_REGISTER_GROUP": f"g-{name}",
     }
-    caught_up = hxbus(env, "alert-register", "--until-idle", "2")
+    caught_up = hxbus(env, "alert-register", "run", "--until-idle", "2")
     assert 0 == caught_up.returncode, caught_up.stderr
     yield env
     admin = open_admin(Settings(bootstrap=provisioned))
@@ -269,7 +269,7 @@ def test_register_rebuilt_in_a_fresh_process_shows_the_same_state(
     for event in (first, other, withdrawal(first)):
         assert 0 == publish(env, tmp_path, event).returncode
     before = listed(env, number)
-    ran = hxbus(env, "alert-register", "--until-idle", "3")
+    ran = hxbus(env, "alert-register", "run", "--until-idle", "3")
     assert 0 == ran.returncode, ran.stderr
     after = listed(env, number)
     written = _register_entries(env)
@@ -341,7 +341,7 @@ def test_forged_withdrawal_changes_no_register_state(
         headers=envelope_headers(forged.envelope, codec.fingerprint(forged.event_type)),
     )
     loaded = [a["status"] for a in listed(env, number)]
-    ran = hxbus(env, "alert-register", "--until-idle", "3")
+    ran = hxbus(env, "alert-register", "run", "--until-idle", "3")
     assert 0 == ran.returncode, ran.stderr
     settings = Settings(bootstrap=env["HX_BOOTSTRAP"])
     dead = [

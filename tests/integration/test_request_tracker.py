@@ -144,7 +144,7 @@ def run_until(
 def run_idle(settings: Settings, group: str, inboxes: tuple[str, str]) -> dict[str, int]:
     """Run the tracker until nothing came for 10 s (it exits by itself)."""
     arguments, environment = tracker_command(
-        settings, group, *inboxes, extra=("--idle-timeout", "10")
+        settings, group, *inboxes, extra=("--until-idle", "10")
     )
     done = subprocess.run(
         arguments, env=environment, capture_output=True, text=True, timeout=180, check=False
