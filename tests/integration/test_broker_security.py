@@ -6,6 +6,9 @@ the shared development broker: every test here is about being refused.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from secured_support import keyed_agreement
 from hxbus import broker
 from hxbus.broker.tools import run_tool
 from hxbus.cli import main
+from hxbus.exit_codes import ExitCode
 from producers import Publisher, SyntheticTraffic
 from runtime import (
     Settings,
@@ -245,7 +249,7 @@ def test_a_client_without_login_hears_at_once_that_the_broker_wants_one(
     capsys.readouterr()
     status = main(["provision"])
     said = capsys.readouterr().err
-    assert (True, True, 1, True) == (
+    assert (True, True, ExitCode.NOT_AUTHORISED, True) == (
         "wants a SASL login (SCRAM-SHA-512)" in str(refused.value),
         'eval "$(hxbus credentials --agency A)"' in str(refused.value),
         status,
@@ -268,3 +272,36 @@ def test_kafka_tools_log_in_with_the_configured_credentials(
         "hx.audit" in listed,
     )
     assert 0 != refused
+
+
+def _hxbus_as(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    """``hxbus ARGS`` started in a subprocess, logged in as ``settings`` says."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HX_SASL_")}
+    environment["HX_BOOTSTRAP"] = settings.bootstrap
+    if settings.sasl_username and settings.sasl_password:
+        environment["HX_SASL_USERNAME"] = settings.sasl_username
+        environment["HX_SASL_PASSWORD"] = settings.sasl_password.get_secret_value()
+    return subprocess.Popen(
+        [sys.executable, "-m", "hxbus", *args],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_a_refused_login_exits_4_and_an_unreachable_broker_3(secured: Settings) -> None:
+    """``hxbus alerts`` with a wrong password: status 4 (not authorised); against a port
+    where no broker listens: status 3 (unavailable). Each is said once the client gives
+    up (its 30 s bootstrap timeout), so both run at once."""
+    nowhere = Settings(bootstrap=f"127.0.0.1:{free_port_pair()}", sasl_username=None)
+    refused = _hxbus_as(login(secured, XUZHOU, "not-the-password"), "alerts")
+    unreachable = _hxbus_as(nowhere, "alerts")
+    said = [process.communicate(timeout=120)[1] for process in (refused, unreachable)]
+    assert (ExitCode.NOT_AUTHORISED, True, ExitCode.UNAVAILABLE, True) == (
+        refused.returncode,
+        "hxbus: NotAuthorized:" in said[0],
+        unreachable.returncode,
+        "hxbus: BrokerUnavailable:" in said[1],
+    )
