@@ -37,12 +37,14 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--avro-dir", type=Path, default=AVRO_DIR, help="schema folder (default: the repository's)"
+        "--avro-dir", type=Path, default=AVRO_DIR, help="schema folder (default: the packaged one)"
     )
     actions = parser.add_subparsers(dest="schemas_action", metavar="ACTION", required=True)
     actions.add_parser("check", help="house rules, frozen versions, FULL_TRANSITIVE compatibility")
     docs = actions.add_parser("docs", help="render the contract reference as Markdown")
-    docs.add_argument("--out", default=str(CONTRACT_DOC), help="file to write, - for stdout")
+    # docs/contract.md of the checkout; an installed hxbus has no docs/ beside it: stdout.
+    out = str(CONTRACT_DOC) if CONTRACT_DOC.parent.is_dir() else "-"
+    docs.add_argument("--out", default=out, help=f"file to write, - for stdout ({out})")
     actions.add_parser("list", help="every version with its fingerprint")
     freeze = actions.add_parser("freeze", help="record the current schema as the next version")
     freeze.add_argument("event_type", choices=EVENT_TYPES)
