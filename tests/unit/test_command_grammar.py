@@ -4,14 +4,20 @@ statuses from one enum listed in ``hxbus --help``, help texts without double bac
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from consumers import TrackerStore
+from consumers.tracker_state import Expectation
 from hxbus.cli import build_parser, with_run
+from hxbus.console.principal import AUDITOR, Principal
+from hxbus.console.requests_view import read_requests
 from hxbus.exit_codes import MEANINGS, ExitCode, exit_code
 from schemas.errors import (
     AuthorityRefused,
@@ -168,3 +174,24 @@ def test_a_broker_cluster_that_is_not_running_exits_3(tmp_path: Path) -> None:
     """``hxbus broker status`` with no cluster: status 3, service unavailable."""
     done = _hxbus("broker", "status", HX_STATE_DIR=str(tmp_path))
     assert (3, True) == (done.returncode, "no cluster under" in done.stdout)
+
+
+def test_requests_json_is_ndjson_in_the_consoles_form(tmp_path: Path) -> None:
+    """``hxbus requests --json``: one object a line, the same object the console's
+    requests table gets for the item."""
+    now = datetime.now(UTC)
+    ack_by = now + timedelta(hours=1)
+    with TrackerStore.for_group(tmp_path, "hx.tracker") as store:
+        for item_id in ("r-1", "r-2"):
+            store.expect(
+                Expectation(
+                    "request", item_id, "370800000000", "320300000000", "URGENT",
+                    now - timedelta(minutes=1), ack_by, ack_by + timedelta(hours=4),
+                ),
+                f"m-{item_id}",
+                "{}",
+            )  # fmt: skip
+        store.commit()
+    done = _hxbus("requests", "--json", HX_STATE_DIR=str(tmp_path))
+    rows = read_requests(tmp_path, "hx.tracker", Principal(AUDITOR), now)["rows"]
+    assert (0, rows) == (done.returncode, [json.loads(line) for line in done.stdout.splitlines()])
