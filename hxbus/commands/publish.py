@@ -56,6 +56,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from consumers.alert_register import AlertRegister, RegisterFacts, learn_audiences, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
+from hxbus.exit_codes import ExitCode
 from producers import DIRECTED_TYPES, LazyLookup, Publisher, PublishOutcome
 from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
@@ -71,7 +72,7 @@ from schemas.errors import (
     ValidationFailed,
 )
 
-EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = ExitCode.OK, ExitCode.INVALID, ExitCode.UNREADABLE
 
 
 def register(subparsers: Any) -> None:

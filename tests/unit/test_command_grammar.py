@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers import TrackerStore
-from consumers.tracker_state import Expectation
+from consumers.tracker import Expectation, TrackerStore
 from hxbus.cli import build_parser, with_run
 from hxbus.console.principal import AUDITOR, Principal
 from hxbus.console.requests_view import read_requests

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from runtime.keys import add_public_key, public_key_text
 
 from hxbus.broker.jars import CHECKOUT_KAFKA_DIR, kafka_dir
+from runtime.signing_keys import add_public_key, public_key_text
 from schemas import DEFAULT_AGREEMENT_PATH, load_agreement
 from schemas.errors import ConfigError
 
