@@ -13,6 +13,9 @@ with it. The same run regenerates the events from the seed to know what was sent
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -595,3 +598,19 @@ def test_no_agency_reads_any_field_of_a_restricted_alert_not_shared_with_it(
     } == readable_by
     # The topics it could not read exist and hold what the proof is about.
     assert {AUDIT_TOPIC, "hx.lookup.requests", "hx.lookup.index"} <= set(list_topics(secured))
+
+
+def test_lookup_service_run_stops_itself_when_idle(secured: Settings) -> None:
+    """``hxbus lookup-service run --group G --until-idle 2`` (the common role options)
+    loads its index, answers nothing, and exits 0 on its own once idle."""
+    group = f"hx.lookup.idle-{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(
+        [sys.executable, "-m", "hxbus", "lookup-service", "run", "--group", group,
+         "--until-idle", "2"],
+        env={**os.environ, **login_env(secured)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert (0, True) == (done.returncode, "lookup service: 0 questions answered" in done.stderr)
