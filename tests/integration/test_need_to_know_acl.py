@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -602,7 +603,7 @@ def test_no_agency_reads_any_field_of_a_restricted_alert_not_shared_with_it(
 
 def test_lookup_service_run_stops_itself_when_idle(secured: Settings) -> None:
     """``hxbus lookup-service run --group G --until-idle 2`` (the common role options)
-    loads its index, answers nothing, and exits 0 on its own once idle."""
+    loads its index, answers what is asked, and exits 0 on its own once idle."""
     group = f"hx.lookup.idle-{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
         [sys.executable, "-m", "hxbus", "lookup-service", "run", "--group", group,
@@ -613,4 +614,7 @@ def test_lookup_service_run_stops_itself_when_idle(secured: Settings) -> None:
         timeout=180,
         check=False,
     )  # fmt: skip
-    assert (0, True) == (done.returncode, "lookup service: 0 questions answered" in done.stderr)
+    # A new group reads hx.lookup.requests from its start: earlier tests' questions may
+    # be answered again (replies are idempotent); the count is not the point here.
+    answered = re.search(r"lookup service: \d+ questions answered", done.stderr)
+    assert (0, True) == (done.returncode, answered is not None)
