@@ -68,15 +68,8 @@ RATE_PER_S = 20.0
 BURST = 200.0
 #: The consumer group of the request topic.
 LOOKUP_GROUP = "hx.lookup"
-#: The group whose committed inbox offsets say how far the index topic is complete.
-INBOX_GROUP = "hx.lookup.inboxes"
-
-
-def inbox_group(group: str) -> str:
-    """The inbox follower's group beside request group ``group`` (``INBOX_GROUP``)."""
-    return f"{group}.inboxes"
-
-
+#: The group whose committed inbox offsets say how far the index is complete (G.inboxes).
+INBOX_GROUP = f"{LOOKUP_GROUP}.inboxes"
 ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
 
 
@@ -272,7 +265,7 @@ def load_index(
     index: LookupIndex,
     *,
     verifier: Verifier | None = None,
-    follower_group: str = INBOX_GROUP,
+    group: str = LOOKUP_GROUP,
 ) -> tuple[set[str], dict[TopicPartition, int]]:
     """The index from its topic, then the inboxes' issuer copies past what it holds.
 
@@ -296,7 +289,7 @@ def load_index(
         if starts:
             admin = open_admin(settings)
             try:
-                committed = admin.committed_offsets(follower_group, list(starts))
+                committed = admin.committed_offsets(f"{group}.inboxes", list(starts))
             finally:
                 admin.close()
             for tp, offset in committed.items():
@@ -357,14 +350,12 @@ def run_lookup(
     Returns how many requests were answered (tests, the command's summary)."""
     stop = stop or threading.Event()
     index = LookupIndex(load_lookup_key(settings.state_dir))
-    changed, ends = load_index(
-        settings, agreement, index, verifier=verifier, follower_group=inbox_group(group)
-    )
+    changed, ends = load_index(settings, agreement, index, verifier=verifier, group=group)
     producer = open_producer(settings, ProducerOptions(linger_ms=2))
     service = LookupService(
         index, (a.id for a in agreement.agencies), producer, verifier=verifier, limits=limits
     )
-    follower = open_consumer(settings, ConsumerOptions(group_id=inbox_group(group)))
+    follower = open_consumer(settings, ConsumerOptions(group_id=f"{group}.inboxes"))
     requests = open_consumer(settings, ConsumerOptions(group_id=group))
     requests.subscribe([LOOKUP_REQUESTS])
     reader = MessageReader(Codec(), verifier)
