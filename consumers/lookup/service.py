@@ -5,11 +5,10 @@ What it holds and why (docs/security.md, "Need to know"):
 - the **lookup key**, a random secret in ``<state>/secrets/lookup-key`` (0600, made on
   first start like the SCRAM passwords). Only this service reads it; no member holds it;
 - an **index** of the restricted alerts, folded from the issuers' own copies in the
-  inboxes (which the operator reads; followed as group ``hx.lookup.inboxes``, whose
-  offsets are committed once the index holds what they covered) and kept on
-  ``hx.lookup.index`` (compacted; no
-  member has an ACL on it): per alert its id, issuer, revision, status, validity and
-  ``lookup_token`` = HMAC-SHA256(lookup key, subject key). Nothing else of the alert.
+  inboxes (which the operator reads; followed as group ``hx.lookup.inboxes``, whose offsets
+  are committed once the index holds what they covered) and kept on ``hx.lookup.index``
+  (compacted; no member has an ACL on it): per alert its id, issuer, revision, status,
+  validity and ``lookup_token`` = HMAC-SHA256(lookup key, subject key). Nothing else.
   Whoever copies the index topic cannot test identity numbers against it without the key.
 
 It answers ``hx.lookup.requests`` (``schemas.lookup``): a request must verify as signed by
@@ -68,8 +67,7 @@ RATE_PER_S = 20.0
 BURST = 200.0
 #: The consumer group of the request topic.
 LOOKUP_GROUP = "hx.lookup"
-#: The group whose committed inbox offsets say how far the index is complete (G.inboxes).
-INBOX_GROUP = f"{LOOKUP_GROUP}.inboxes"
+INBOX_GROUP = f"{LOOKUP_GROUP}.inboxes"  #: the inbox follower's (G.inboxes for --group G)
 ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
 
 
