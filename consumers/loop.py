@@ -57,6 +57,7 @@ from types import FrameType
 import structlog
 
 from consumers.assignment import Holdings
+from consumers.backlog import Backlog
 from consumers.batch_work import BatchWork, Done, PartitionWork, RunStats
 from consumers.commits import commits_for
 from consumers.delivery import Delivery, Handler, Outcome
@@ -119,6 +120,7 @@ class ConsumerRuntime:
         self._commits = commits_for(settlement.offset_committer, self._offsets)
         self._expiry = expiry_for(settlement.on_expired)
         self._holdings = Holdings(self._offsets, self._retries)
+        self.backlog = Backlog()  # read by other threads: the tracker's notices wait on it
         self._stop = threading.Event()
         self._debug = False
 
@@ -218,6 +220,7 @@ class ConsumerRuntime:
                 self._process(consumer, polled)
             elif self._offsets.pending():
                 self._offsets.commit_async(consumer)  # a commit that failed before: again
+            self.backlog.check(consumer, self.assignment)
             if max_messages is not None and self.stats.finished >= max_messages:
                 return
             if idle.expired(

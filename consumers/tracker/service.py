@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -58,10 +57,6 @@ log = structlog.get_logger("hxbus.tracker")
 DEFAULT_INTERVAL_S = 5.0
 #: Settled items are forgotten this long after their respond_by.
 DEFAULT_RETENTION = timedelta(days=30)
-#: The consumer counts as caught up once no message came for this long (seconds), or the
-#: last one was written less than ``CAUGHT_UP_LAG`` ago.
-CAUGHT_UP_IDLE_S = 3.0
-CAUGHT_UP_LAG = timedelta(seconds=30)
 #: Event types the tracker reads; the inboxes carry nothing else, but a reader says so.
 TRACKED_TYPES = frozenset(
     {"AssistanceRequest", "AlertHit", "AssistanceResponse", "HitConfirmation"}
@@ -83,37 +78,11 @@ class NoticeSender(Protocol):
 class RequestTracker:
     """The tracker's handler: requests, hits needing confirmation, and their answers."""
 
-    def __init__(
-        self,
-        store: TrackerStore,
-        agreement: Agreement,
-        *,
-        idle_s: float = CAUGHT_UP_IDLE_S,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
+    def __init__(self, store: TrackerStore, agreement: Agreement) -> None:
         self._store = store
         self._agreement = agreement
-        self._idle_s = idle_s
-        self._clock = clock
-        self._last_monotonic = time.monotonic()
-        self._last_written: datetime | None = None
-
-    def caught_up(self) -> bool:
-        """Whether the consumer has read up to about now (read from the watcher's thread).
-
-        A tracker that starts on a store rebuilt from the topics, or after a long stop,
-        must not send a second notice for a hit whose confirmation (or earlier second
-        notice) is still ahead in its backlog. Caught up: nothing arrived for ``idle_s``,
-        or the last message was written to Kafka less than ``CAUGHT_UP_LAG`` ago.
-        """
-        if time.monotonic() - self._last_monotonic >= self._idle_s:
-            return True
-        written = self._last_written
-        return written is not None and self._clock() - written < CAUGHT_UP_LAG
 
     def handle(self, message: Delivery) -> None:
-        self._last_monotonic = time.monotonic()
-        self._last_written = message.timestamp
         if message.event_type not in TRACKED_TYPES:
             return
         if message.envelope.target == message.source:
@@ -163,8 +132,9 @@ def missed_deadline(item: TrackedItem, now: datetime) -> datetime:
 class DeadlineWatcher:
     """Checks deadlines on a clock: sets the overdue gauge, sends second notices.
 
-    ``ready`` says whether notices may go out now (``RequestTracker.caught_up``): the
-    gauge is set at every sweep, notices wait until the consumer has read its backlog.
+    ``ready`` says whether notices may go out now (the consumer runtime's
+    ``backlog.read``): the gauge is set at every sweep, notices wait until the consumer
+    has read its partitions to their ends (``consumers.backlog``).
     """
 
     def __init__(

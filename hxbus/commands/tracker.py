@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             PublisherSender(publisher),
             agreement,
             interval_s=args.interval,
-            ready=tracker.caught_up,
+            ready=runtime.backlog.read,
         )
         ready.set()
         watcher.start()
