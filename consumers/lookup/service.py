@@ -342,7 +342,7 @@ def run_lookup(
     idle_timeout: float | None = None,
 ) -> int:
     """Load the index, then follow the inboxes and answer requests until ``stop`` (or, with
-    ``idle_timeout``, until nothing arrived for that long once it held its requests' partitions:
+    ``idle_timeout``, until no question arrived for that long once it held its requests' partitions:
     ``runtime.idle``).
 
     Returns how many requests were answered (tests, the command's summary)."""
@@ -387,7 +387,7 @@ def run_lookup(
                 producer.flush(30)
                 _commit_positions(requests)
                 answered += sum(1 for r in replies if r is not None)
-            seen += sum(len(rs) for rs in polled.values()) + sum(len(rs) for rs in asked.values())
+            seen += sum(len(rs) for rs in asked.values())  # inbox traffic never ends: not it
             if idle.expired(reading=bool(requests.assignment()), progress=seen):
                 log.info("idle_stop", role="lookup", idle_s=idle_timeout, seen=seen)
                 break
