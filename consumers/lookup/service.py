@@ -369,8 +369,8 @@ def run_lookup(
         if on_ready is not None:
             on_ready()
         while not stop.is_set():
-            # Questions first: the follower takes what is there; the idle wait is on questions.
-            polled = follower.poll(0)
+            # Briefly: with poll(0) here kafka-python 3.0 starved the questions' heartbeats.
+            polled = follower.poll(0.05)
             folded = {
                 alert_id
                 for records in polled.values()
