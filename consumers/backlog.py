@@ -41,12 +41,18 @@ class Backlog:
             self._read.clear()
         if self._read.is_set() or not partitions:
             return
-        for tp in partitions:
-            try:
-                highwater = consumer.highwater(tp)
-                position = consumer.position(tp) if highwater is not None else None
-            except HxError:
-                return  # not known now: asked again after the next poll
-            if highwater is None or position is None or position < highwater:
-                return
-        self._read.set()
+        if all(read_to_end(consumer, tp) is True for tp in partitions):
+            self._read.set()
+
+
+def read_to_end(consumer: Consumer, tp: TopicPartition) -> bool | None:
+    """Whether ``tp``'s position reached the high watermark its last fetch saw; None when
+    either is not known (no fetch has told the end yet, or the client could not say)."""
+    try:
+        highwater = consumer.highwater(tp)
+        position = consumer.position(tp) if highwater is not None else None
+    except HxError:
+        return None
+    if highwater is None or position is None:
+        return None
+    return position >= highwater

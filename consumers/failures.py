@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from consumers.backlog import read_to_end
 from consumers.batch_work import BatchWork, Done, PartitionWork, RunStats
 from consumers.delivery import Outcome
 from consumers.dlq import RETRIES_EXHAUSTED, DeadLetterSink, Origin
@@ -85,12 +86,8 @@ class Failures:
         for tp in set(consumer.assignment()) - {stopped}:
             if self.retries.get(tp) is not None:
                 continue
-            try:
-                highwater = consumer.highwater(tp)
-                position = consumer.position(tp) if highwater is not None else None
-            except HxError:
-                continue  # nothing known of it: it does not hold the refusal back
-            if highwater is not None and position is not None and position < highwater:
+            # Nothing known of it (None): it does not hold the refusal back.
+            if read_to_end(consumer, tp) is False:
                 return True
         return False
 
