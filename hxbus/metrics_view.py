@@ -48,6 +48,8 @@ class Scrape:
     latency: dict[str, dict[float, float]] = field(default_factory=lambda: defaultdict(dict))
     errors: dict[str, str] = field(default_factory=dict)
     up: list[str] = field(default_factory=list)
+    #: The optional URLs that answered (a bridge's workers 2 and up): summed, not roles.
+    workers_up: list[str] = field(default_factory=list)
 
     def add_text(self, text: str) -> None:
         """Add one exposition page's hxbus series."""
@@ -64,8 +66,17 @@ class Scrape:
                     buckets[bound] = buckets.get(bound, 0.0) + sample.value
 
 
-def scrape(urls: Sequence[str], *, timeout_s: float = 2.0) -> Scrape:
-    """Read every URL now; an unreachable one is recorded in ``errors``, not raised."""
+#: Seconds an optional URL may take: a worker that is not running refuses at once on
+#: this host, and a remote one that drops the connection must not slow every frame.
+OPTIONAL_TIMEOUT_S = 0.3
+
+
+def scrape(urls: Sequence[str], *, optional: Sequence[str] = (), timeout_s: float = 2.0) -> Scrape:
+    """Read every URL now; an unreachable one is recorded in ``errors``, not raised.
+
+    ``optional`` URLs (where a bridge's extra workers would serve) are summed in when they
+    answer and left out silently when they do not: most bridges run one worker.
+    """
     result = Scrape(at=time.monotonic())
     with httpx.Client(timeout=timeout_s) as client:
         for url in urls:
@@ -77,6 +88,14 @@ def scrape(urls: Sequence[str], *, timeout_s: float = 2.0) -> Scrape:
                 continue
             result.add_text(response.text)
             result.up.append(url)
+        for url in optional:
+            try:
+                response = client.get(url, timeout=min(timeout_s, OPTIONAL_TIMEOUT_S))
+                response.raise_for_status()
+            except httpx.HTTPError:
+                continue
+            result.add_text(response.text)
+            result.workers_up.append(url)
     return result
 
 

@@ -3,13 +3,16 @@ agreement's ``[metrics_ports]`` and each province's ``metrics_port``.
 
 One list, derived from the agreement, for ``hxbus top``'s default URLs, the console's
 standard roles and the demo's roles; deploy/prometheus/prometheus.yml scrapes the same
-ports (a test keeps it equal to this list).
+ports (a test keeps it equal to this list). A bridge run with ``--workers N`` serves one
+page per worker (``bridge.workers.worker_metrics_port``); ``worker_urls`` names where
+workers 2 and up would serve, for the readers that sum a province's workers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bridge.workers import MAX_WORKERS, worker_metrics_port
 from schemas import Agreement
 from schemas.errors import ConfigError
 
@@ -25,6 +28,14 @@ class RolePort:
 
     def url(self, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}/metrics"
+
+    def worker_urls(self, host: str = "127.0.0.1") -> list[str]:
+        """Where a bridge's workers 2 to ``MAX_WORKERS`` serve /metrics when it runs with
+        ``--workers N`` (worker 1 is ``url``); none for the other roles."""
+        if self.kind != "bridge":
+            return []
+        ports = (worker_metrics_port(self.port, k) for k in range(2, MAX_WORKERS + 1))
+        return [f"http://{host}:{port}/metrics" for port in ports]
 
 
 def role_ports(agreement: Agreement) -> list[RolePort]:

@@ -40,6 +40,8 @@ def render(view: View, agency_names: dict[str, str] | None = None) -> Renderable
 
 def _targets(view: View) -> Text:
     text = Text(f"roles up {len(view.now.up)}/{len(view.now.up) + len(view.now.errors)}")
+    if view.now.workers_up:
+        text.append(f" (+{len(view.now.workers_up)} bridge workers)")
     if view.now.errors:
         text.append("  down: " + ", ".join(sorted(view.now.errors)), style="dim")
     return text

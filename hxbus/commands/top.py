@@ -52,19 +52,22 @@ def register(subparsers: Any) -> None:
 
 def _top(args: argparse.Namespace, settings: Settings) -> int:
     agreement: Agreement | None
+    workers: list[str] = []
     if args.urls:
         urls: list[str] = args.urls
         agreement = _agreement(settings)  # for the agency names only
     else:
         # The agreement's metrics ports are needed: its error says why it cannot be read.
         agreement = load_agreement(settings.agreement)
-        urls = [role.url() for role in role_ports(agreement)]
+        roles = role_ports(agreement)
+        urls = [role.url() for role in roles]
+        workers = [url for role in roles for url in role.worker_urls()]
     names = {a.id: a.city for a in agreement.agencies} if agreement else {}
     console = Console()
     if args.once:
-        before = scrape(urls)
+        before = scrape(urls, optional=workers)
         time.sleep(args.interval)
-        console.print(render(View(scrape(urls), before), names))
+        console.print(render(View(scrape(urls, optional=workers), before), names))
         return 0
     previous: Scrape | None = None
     if not console.is_terminal:
@@ -72,7 +75,7 @@ def _top(args: argparse.Namespace, settings: Settings) -> int:
         # one frame per interval instead, as a log of the exchange.
         try:
             while True:
-                now = scrape(urls)
+                now = scrape(urls, optional=workers)
                 console.print(render(View(now, previous), names))
                 sys.stdout.flush()
                 previous = now
@@ -82,7 +85,7 @@ def _top(args: argparse.Namespace, settings: Settings) -> int:
     with Live(console=console, auto_refresh=False, screen=False) as live:
         try:
             while True:
-                now = scrape(urls)
+                now = scrape(urls, optional=workers)
                 live.update(render(View(now, previous), names), refresh=True)
                 previous = now
                 time.sleep(max(0.0, args.interval - (time.monotonic() - now.at)))

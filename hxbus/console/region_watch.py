@@ -33,12 +33,17 @@ class RoleUrl:
     kind: str
     url: str
     province: str | None = None
+    #: Where a bridge's workers 2 and up would serve (``--workers N``): summed when up.
+    workers: tuple[str, ...] = ()
 
 
 def standard_roles(agreement: Agreement, host: str = "127.0.0.1") -> list[RoleUrl]:
     """The roles on the agreement's metrics ports (deploy/prometheus/prometheus.yml,
     ``hxbus top``): the publisher, tracker and lookup service, each province's bridge."""
-    return [RoleUrl(r.name, r.kind, r.url(host), r.province) for r in role_ports(agreement)]
+    return [
+        RoleUrl(r.name, r.kind, r.url(host), r.province, tuple(r.worker_urls(host)))
+        for r in role_ports(agreement)
+    ]
 
 
 class RegionWatch:
@@ -86,7 +91,10 @@ class RegionWatch:
 
     def tick(self) -> None:
         """One reading of every role (also called directly by tests)."""
-        now = {role.name: scrape([role.url], timeout_s=0.8) for role in self._roles}
+        now = {
+            role.name: scrape([role.url], optional=role.workers, timeout_s=0.8)
+            for role in self._roles
+        }
         views = {name: View(s, self._previous.get(name)) for name, s in now.items()}
         self._previous = now
         bridges = [

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from rich.console import Console
 
-from hxbus.metrics_view import Scrape, View, quantile
+from hxbus.metrics_view import Scrape, View, quantile, scrape
 from hxbus.role_ports import role_ports
 from hxbus.top_frame import render
 from schemas import DEFAULT_AGREEMENT_PATH, load_agreement
@@ -108,3 +111,55 @@ def test_top_watches_the_agreements_metrics_ports_by_default(tmp_path: Path) -> 
     urls = [role.url() for role in role_ports(agreement)]
     ports = [9400, 9401, 9402, 9411, 9412, 9413, 9414, 9415]
     assert [f"http://127.0.0.1:{p}/metrics" for p in ports] == urls
+
+
+def _serve(page: str) -> tuple[ThreadingHTTPServer, str]:
+    """An exposition page on a free local port, served from a thread."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/metrics"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_bridges_workers_are_summed_and_absent_workers_are_not_down() -> None:
+    """Worker 1 and worker 2 of one bridge: their counters add up; a worker port nothing
+    serves (the bridge runs two workers, not three) is neither an error nor a role."""
+    worker_1, url_1 = _serve(PAGE.format(xuzhou=3.0, jining=1.0, slow=0.0))
+    worker_2, url_2 = _serve(PAGE.format(xuzhou=4.0, jining=2.0, slow=0.0))
+    absent = f"http://127.0.0.1:{_closed_port()}/metrics"
+    try:
+        reading = scrape([url_1], optional=[url_2, absent])
+    finally:
+        worker_1.shutdown()
+        worker_2.shutdown()
+    view = View(reading, None)
+    assert ([url_1], [url_2], {}) == (reading.up, reading.workers_up, reading.errors)
+    assert 7.0 == view.total("hx_published_total", agency="320300000000").total
+    assert {(): 24.0} == view.gauge("hx_consumer_lag_messages", ())
+
+
+def test_worker_urls_are_the_bridge_ports_in_steps_of_ten() -> None:
+    """Jiangsu's bridge serves on 9411: its workers 2..8 on 9421..9481
+    (deploy/prometheus/bridge-workers.yml); other roles have no workers."""
+    roles = {role.name: role for role in role_ports(load_agreement(DEFAULT_AGREEMENT_PATH))}
+    expected = [f"http://127.0.0.1:{port}/metrics" for port in range(9421, 9482, 10)]
+    assert expected == roles["bridge JS"].worker_urls()
+    assert [] == roles["publisher"].worker_urls()
