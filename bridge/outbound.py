@@ -38,6 +38,9 @@ log = structlog.get_logger("hxbus.outbox")
 
 #: Seconds between two outbox scans (a file is taken once it stood still for one interval).
 DEFAULT_SCAN_INTERVAL_S = 0.5
+#: Seconds ``stop`` waits for a thread still learning the audiences: that read has no
+#: scan in hand to finish, and on a broker with a long history it can take a minute.
+LEARNING_STOP_WAIT_S = 1.0
 
 
 def province_signer(settings: Settings, agreement: Agreement, province: str) -> Signer | None:
@@ -84,6 +87,7 @@ class OutboundThread:
         self._agreement = agreement
         self._agencies = [a.id for a in agreement.agencies_of(province)]
         self._stop = threading.Event()
+        self._learning = threading.Event()
         signer = province_signer(settings, agreement, province)
         self._publisher = Publisher(settings, agreement, signer=signer)
         self.outbox = OutboxPublisher(root, profile, self._publisher, agreement, province=province)
@@ -104,17 +108,26 @@ class OutboundThread:
             return 0
 
     def stop(self, timeout_s: float = 60.0) -> None:
-        """Finish the scan in hand, stop, close the Publisher (flushes and waits for acks)."""
+        """Finish the scan in hand, stop, close the Publisher (flushes and waits for acks).
+
+        A thread still learning the audiences has sent nothing yet: it is not waited for
+        (it is a daemon, and checks the stop before its first scan), so a bridge told to
+        stop during that read stops at once instead of after it."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=timeout_s)
+            learning = self._learning.is_set()
+            self._thread.join(timeout=LEARNING_STOP_WAIT_S if learning else timeout_s)
         self._publisher.close()
 
     def _run(self) -> None:
         log.info("outbox_starting", outbox=str(self.outbox.outbox))
         try:
             if self._learn:
-                self._learn_audiences(self._publisher.audiences)
+                self._learning.set()
+                try:
+                    self._learn_audiences(self._publisher.audiences)
+                finally:
+                    self._learning.clear()
             while not self._stop.is_set():
                 try:
                     for report in self.outbox.scan():

@@ -162,3 +162,43 @@ def test_the_outbound_thread_survives_a_failing_scan(
         thread.failure,
         unexpected("henan", "scan") - before,
     )
+
+
+def test_stop_does_not_wait_for_the_audiences_read(
+    tmp_path: Path, agreement: Agreement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bridge told to stop while its outbound thread still reads where earlier alerts
+    went (a minute on a broker with history) stops without waiting for that read, and the
+    thread never scans afterwards."""
+    from bridge.outbound import OutboundThread
+
+    producer = FakeProducer()
+    monkeypatch.setattr(
+        "bridge.outbound.Publisher",
+        lambda *a, **k: Publisher(Settings(), agreement, producer=producer),
+    )
+    reading, release, read = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_read(*args: object, **kwargs: object) -> None:
+        reading.set()
+        release.wait(30)
+        read.set()
+
+    monkeypatch.setattr("bridge.outbound.learn_audiences", slow_read)
+    thread = OutboundThread(
+        Settings(), agreement, "HA", HenanProfile(agreement), tmp_path, learn_audiences=True
+    )
+    scans = []
+
+    def scan() -> list:  # type: ignore[type-arg]
+        scans.append(1)
+        return []
+
+    thread.outbox.scan = scan  # type: ignore[method-assign]
+    thread.start()
+    assert reading.wait(10)
+    thread.stop()
+    stopped_while_reading = not read.is_set()
+    release.set()
+    thread._thread.join(10)
+    assert (True, 0, False) == (stopped_while_reading, len(scans), thread._thread.is_alive())
