@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from consumers.authority_store import FactStore
 from consumers.delivery import Delivery
 from runtime.kafka import TopicPartition
-from schemas.authority import Said, inbox_owner, judge, lesson
+from schemas.agreement import inbox_owner
+from schemas.authority import Said, judge, lesson
 from schemas.authority_facts import AlertFacts, HitFacts, Lesson, RequestFacts
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from schemas.agreement import INBOX_PREFIX
+
 #: ``outcome`` of :data:`CONSUMED`, a closed set: handled, duplicate, expired, dead_lettered.
 #: ``topic_kind`` everywhere, a closed set: alerts, inbox, dlq, audit, other (``topic_kind``).
 
@@ -146,7 +148,7 @@ def topic_kind(topic: str) -> str:
     """The closed-set kind of a topic name: ``hx.alerts.person`` -> ``alerts``."""
     if topic.startswith("hx.alerts."):
         return "alerts"
-    if topic.startswith("hx.inbox."):
+    if topic.startswith(INBOX_PREFIX):
         return "inbox"
     if topic.startswith("hx.dlq."):
         return "dlq"

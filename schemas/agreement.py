@@ -32,9 +32,18 @@ BROADCAST_TOPICS: dict[str, str] = {"PERSON": "hx.alerts.person", "VEHICLE": "hx
 AUDIT_TOPIC = "hx.audit"
 
 
+#: The directed-traffic topics' common prefix: ``hx.inbox.<agency id>``.
+INBOX_PREFIX = "hx.inbox."
+
+
 def inbox_topic(agency_id: str) -> str:
     """The directed-traffic topic of one agency."""
-    return f"hx.inbox.{agency_id}"
+    return f"{INBOX_PREFIX}{agency_id}"
+
+
+def inbox_owner(topic: str) -> str | None:
+    """The agency of an inbox topic (``hx.inbox.<agency>``), None for other topics."""
+    return topic[len(INBOX_PREFIX) :] if topic.startswith(INBOX_PREFIX) else None
 
 
 def bridge_principal(province_key: str) -> str:

@@ -102,7 +102,6 @@ RULES: tuple[str, ...] = (
 )
 
 ALERT_KINDS: dict[str, str] = {"PersonAlert": "PERSON", "VehicleAlert": "VEHICLE"}
-INBOX_PREFIX = "hx.inbox."
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +119,6 @@ class Said:
     def sender_copy(self) -> bool:
         """A directed message addressed to its own source: the sender's record of it."""
         return self.target is not None and self.target == self.source
-
-
-def inbox_owner(topic: str) -> str | None:
-    """The agency of an inbox topic (``hx.inbox.<agency>``), None for other topics."""
-    return topic[len(INBOX_PREFIX) :] if topic.startswith(INBOX_PREFIX) else None
 
 
 def _text(record: Mapping[str, Any], name: str) -> str:

@@ -38,13 +38,11 @@ from hxbus.console.flows import EVERYONE, FlowCounter
 from runtime import Settings, Verifier, open_consumer
 from runtime.kafka import Consumer, Record, TopicPartition
 from runtime.topic_end import partitions_of
-from schemas import Codec, inbox_topic
+from schemas import Codec, inbox_owner, inbox_topic
 from schemas.errors import HxError
 from schemas.headers import CE_SOURCE, CE_TYPE
 
 log = structlog.get_logger("hxbus.console")
-
-_INBOX_PREFIX = inbox_topic("")
 
 
 class TopicReader:
@@ -133,8 +131,9 @@ class TopicReader:
         source = (headers.get(CE_SOURCE) or b"?").decode("utf-8", "replace")
         event_type = (headers.get(CE_TYPE) or b"?").decode("utf-8", "replace")
         topic: str = record.topic
-        inbox = topic.startswith(_INBOX_PREFIX)
-        target = topic[len(_INBOX_PREFIX) :] if inbox else EVERYONE
+        owner = inbox_owner(topic)
+        inbox = owner is not None
+        target = owner if owner is not None else EVERYONE
         if topic == self._own and event_type in REGISTER_TYPES:
             self._take_copy(record)
         if inbox and record.offset < self._flows_from.get(

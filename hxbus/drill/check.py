@@ -37,11 +37,10 @@ from runtime import Settings, open_consumer
 from runtime.kafka import Record
 from runtime.signers import bridge_verifier
 from runtime.topic_end import beginnings, read_to_end
-from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_topic
+from schemas import AUDIT_TOPIC, BROADCAST_TOPICS, Agreement, inbox_owner, inbox_topic
 from schemas.errors import DecodeError
 
 _RECEIVED = frozenset({"DELIVERED", "DUPLICATE"})
-INBOX_PREFIX = "hx.inbox."
 
 
 @dataclass
@@ -267,8 +266,8 @@ def _second_notices(copies: list[AckedCopy]) -> dict[str, str]:
         copy = acked.copy
         notice = second_notice_id(copy.message_id)
         notices[notice] = copy.message_id
-        if copy.event_type == "AssistanceRequest" and copy.topic.startswith(INBOX_PREFIX):
-            target = copy.topic.removeprefix(INBOX_PREFIX)
+        target = inbox_owner(copy.topic)
+        if copy.event_type == "AssistanceRequest" and target is not None:
             notices[fan_out_message_id(notice, target)] = copy.message_id
     return notices
 

@@ -35,9 +35,8 @@ from typing import Any
 
 from producers.publisher import Receipt
 from producers.routing import fan_out_message_id
-from schemas import Agreement, ExchangeEvent
+from schemas import Agreement, ExchangeEvent, inbox_owner
 
-_INBOX_PREFIX = "hx.inbox."
 ALERT_TYPES = frozenset({"PersonAlert", "VehicleAlert"})
 STATUS_CHANGE = "AlertStatusChange"
 SHARE_ALL = "SHARE_ALL_PARTNERS"
@@ -62,9 +61,9 @@ class Due:
 def narrowed_agency(event: ExchangeEvent, receipt: Receipt) -> str | None:
     """The agency a copy of an alert revision withdraws the alert from (a narrowing
     withdrawal, sent with the revision), or None for the revision's own copies."""
-    if event.event_type not in ALERT_TYPES or not receipt.topic.startswith(_INBOX_PREFIX):
+    agency = inbox_owner(receipt.topic)
+    if event.event_type not in ALERT_TYPES or agency is None:
         return None
-    agency = receipt.topic.removeprefix(_INBOX_PREFIX)
     # The withdrawal's id is derived from the revision's (``narrowing_withdrawals``), and
     # its one copy's from the withdrawal's, as every directed copy's.
     withdrawal = fan_out_message_id(event.envelope.message_id, f"withdraw:{agency}")
@@ -122,13 +121,13 @@ class Rulebook:
         grouped: dict[str, set[str]] = {}
         withdrawn: dict[str, set[str]] = {}
         for receipt in receipts:
-            if not receipt.topic.startswith(_INBOX_PREFIX):  # a broadcast: every province
+            target = inbox_owner(receipt.topic)
+            if target is None:  # a broadcast: every province
                 for province in self._provinces:
                     agencies = self._broadcast_to(province, kind, record, held)
                     if agencies is not None:
                         dues.append(Due(province, frozenset({receipt.message_id}), agencies))
                 continue
-            target = receipt.topic.removeprefix(_INBOX_PREFIX)
             if target == event.envelope.source:
                 continue  # the sender's (issuer's) own record: no local system's
             province = self._agreement.agency(target).province

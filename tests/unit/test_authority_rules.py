@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from consumers import FactStore, MemoryFacts, SqliteFacts
-from schemas.authority import RULES, Said, inbox_owner, judge, lesson
+from schemas.agreement import inbox_owner
+from schemas.authority import RULES, Said, judge, lesson
 from schemas.authority_facts import AlertFacts, HitFacts, Lesson, NoFacts, RequestFacts
 from schemas.errors import AuthorityRefused, AuthorityUnknown
 
