@@ -4,7 +4,8 @@ Producers call a ``Signer`` on the exact bytes that go to Kafka — after routin
 encoding and the envelope headers are fixed — and append the headers it returns
 (``hx_signature``, ``hx_key_id``). Consumers hand each received message to a ``Verifier``.
 The two Protocols are the shape ``producers`` and ``consumers`` code against, so that
-they never import each other; below them, the Ed25519 implementation:
+they never import each other; below them, the Ed25519 implementation (its primitives are
+libsodium's, behind ``runtime.ed25519``):
 
 - the signature covers topic, key, value, the key id and every header but its own and the
   replay's (``signed_bytes``: length-prefixed, headers sorted), so a message re-routed,
@@ -25,9 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from runtime import ed25519
 from runtime.metrics import SIGNATURE_FAILURES
 from runtime.signing_keys import key_id
 from schemas.errors import SecurityError
@@ -160,7 +161,7 @@ class Ed25519Signer:
 
     def __init__(self, agency: str, private_key: Ed25519PrivateKey) -> None:
         self.agency = agency
-        self._key = private_key
+        self._secret = ed25519.secret_key(private_key)
         self.key_id = key_id(private_key.public_key())
 
     def sign(
@@ -172,7 +173,8 @@ class Ed25519Signer:
             raise SecurityError(
                 f"{_SOURCE_HEADER}: is {claimed}, but this signer holds the key of {self.agency}"
             )
-        signature = self._key.sign(signed_bytes(topic, key, value, headers, self.key_id))
+        payload = signed_bytes(topic, key, value, headers, self.key_id)
+        signature = ed25519.sign(self._secret, payload)
         return [
             (SIGNATURE_HEADER, base64.b64encode(signature)),
             (KEY_ID_HEADER, self.key_id.encode()),
@@ -198,7 +200,8 @@ class AgencySigners:
 @dataclass(frozen=True, slots=True)
 class _Known:
     agency: str
-    public_key: Ed25519PublicKey
+    #: The raw 32 bytes (``runtime.ed25519``).
+    public_key: bytes
 
 
 class AgreementVerifier:
@@ -212,7 +215,10 @@ class AgreementVerifier:
     """
 
     def __init__(self, keys: Mapping[str, tuple[str, Ed25519PublicKey]], role: str) -> None:
-        self._keys = {kid: _Known(agency, public) for kid, (agency, public) in keys.items()}
+        self._keys = {
+            kid: _Known(agency, ed25519.raw_public_key(public))
+            for kid, (agency, public) in keys.items()
+        }
         self._role = role
 
     def verify(self, message: SignedMessage) -> None:
@@ -249,9 +255,7 @@ class AgreementVerifier:
         except ValueError:
             raise _Refused("malformed", f"{SIGNATURE_HEADER}: not base64") from None
         payload = signed_bytes(message.topic, message.key, message.value, headers, kid)
-        try:
-            known.public_key.verify(signature, payload)
-        except InvalidSignature:
+        if not ed25519.valid(known.public_key, signature, payload):
             raise _Refused(
                 "bad_signature",
                 f"{SIGNATURE_HEADER}: does not match topic, key, value and headers "

@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from runtime import ed25519
 from runtime.secrets import write_atomically
 from schemas.agreement import Agreement, parse_agreement
 from schemas.errors import ConfigError
@@ -67,6 +68,10 @@ def parse_public_key(text: str, where: str) -> Ed25519PublicKey:
         raise ConfigError(f"{where}: not base64") from None
     if len(raw) != 32:
         raise ConfigError(f"{where}: an Ed25519 public key is 32 bytes, this is {len(raw)}")
+    if not ed25519.is_valid_public_key(raw):
+        # A key of small order would let anyone forge its signatures; libsodium refuses
+        # every signature under it, so it is refused here, at start, by name.
+        raise ConfigError(f"{where}: not a valid Ed25519 public key (not a point of its group)")
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
