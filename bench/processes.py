@@ -29,7 +29,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class BridgeProcess:
-    """``hxbus bridge run --province P --root ROOT --group G`` with its state in ``workdir``."""
+    """``hxbus bridge run --province P --root ROOT --group G``: its inbox root and log in
+    ``workdir``, its keys and state files in the settings' state dir."""
 
     def __init__(
         self,
@@ -46,8 +47,10 @@ class BridgeProcess:
         before/after in one run) instead of this one's."""
         self.root = workdir / f"root-{province.lower()}{'-' + source.name if source else ''}"
         self.log_path = workdir / f"bridge-{province.lower()}-{group[-8:]}.log"
-        state = workdir / "state"
-        state.mkdir(parents=True, exist_ok=True)
+        # The run's state dir (bench.run: its temporary one) holds the bridge's signing key;
+        # the bridge's own state files there are named after its group.
+        state = settings.state_dir
+        workdir.mkdir(parents=True, exist_ok=True)
         argv = [*HXBUS, "bridge", "run", "--province", province, "--root", str(self.root)]
         argv += ["--group", group, "--metrics-port", "0"]
         if max_idle is not None:

@@ -21,7 +21,8 @@ def sections(result: dict[str, Any]) -> Rows:
             [[_n(pub["hxbus_events_per_s"]), _n(pub["raw_events_per_s"]), f"{pub['ratio']:.2f}"]],
         ),
         (
-            "Bridge per province (directory sink, one data sync per batch)",
+            "Bridge per province (directory sink, one data sync per batch; "
+            f"signed: {'yes' if result.get('signed') else 'no'})",
             [
                 "province",
                 "records",

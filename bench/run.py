@@ -29,6 +29,7 @@ from bench.workers import EVENTS as WORKERS_EVENTS
 from bench.workers import workers_scaling
 from hxbus.demo import DEFAULT_RATE
 from runtime import Settings
+from runtime.signing_keys import keyed_copy
 from schemas import Agreement
 
 
@@ -62,7 +63,22 @@ def run_bench(
     *,
     progress: Any = print,
 ) -> dict[str, Any]:
-    """Every section of the benchmark; the result is what ``--out`` writes."""
+    """Every section of the benchmark; the result is what ``--out`` writes.
+
+    It runs signed, as a secured deployment does: a copy of the agreement with a new key
+    for every agency and bridge (``runtime.signing_keys.keyed_copy``, private halves in
+    the run's temporary directory), so publishing signs, every bridge verifies each
+    message and signs each audit record.
+    """
+    with tempfile.TemporaryDirectory(prefix="hx-bench-") as work:
+        workdir = Path(work)
+        settings, agreement = keyed_copy(settings, agreement, workdir / "keys")
+        return _run(settings, agreement, plan, workdir, progress)
+
+
+def _run(
+    settings: Settings, agreement: Agreement, plan: Plan, workdir: Path, progress: Any
+) -> dict[str, Any]:
     began = time.monotonic()
     events = bench_events(agreement, max(plan.publish_events, plan.bridge_events))
     result: dict[str, Any] = {
@@ -70,6 +86,7 @@ def run_bench(
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "bootstrap": settings.bootstrap,
+        "signed": True,
     }
     progress("micro-figures: codec, validation, translation, sink")
     result["codec"] = codec_figures(agreement, events[:2_000], seconds=plan.micro_seconds)
@@ -80,31 +97,29 @@ def run_bench(
     result["publish"] = publish_throughput(
         settings, agreement, events[: plan.publish_events], rounds=plan.publish_rounds
     )
-    with tempfile.TemporaryDirectory(prefix="hx-bench-") as work:
-        workdir = Path(work)
-        progress(f"bridge: four provinces vs raw read, {plan.bridge_events} events")
-        result["bridge"] = bridge_throughput(
-            settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
-        )
-        progress(f"workers: one bridge worker vs --workers 2, {WORKERS_EVENTS[plan.name]} events")
-        result["workers"] = workers_scaling(settings, agreement, plan.name, workdir)
-        progress("transports: hxbus and raw clients on kafka-python and librdkafka")
-        result["transports"] = transports(
-            settings,
-            agreement,
-            events,
-            publish_events=plan.publish_events,
-            rounds=plan.publish_rounds,
-            bridge_events=plan.bridge_events,
-            workdir=workdir / "transports",
-        )
-        progress("latency: created_at -> local file")
-        result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)
-        progress(
-            f"demo set-up: four bridges, tracker, signed traffic at {DEFAULT_RATE:g}/s "
-            f"for {plan.demo_seconds:g} s"
-        )
-        result["demo"] = demo_latency(settings, agreement, workdir, seconds=plan.demo_seconds)
+    progress(f"bridge: four provinces vs raw read, {plan.bridge_events} events")
+    result["bridge"] = bridge_throughput(
+        settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
+    )
+    progress(f"workers: one bridge worker vs --workers 2, {WORKERS_EVENTS[plan.name]} events")
+    result["workers"] = workers_scaling(settings, agreement, plan.name, workdir)
+    progress("transports: hxbus and raw clients on kafka-python and librdkafka")
+    result["transports"] = transports(
+        settings,
+        agreement,
+        events,
+        publish_events=plan.publish_events,
+        rounds=plan.publish_rounds,
+        bridge_events=plan.bridge_events,
+        workdir=workdir / "transports",
+    )
+    progress("latency: created_at -> local file")
+    result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)
+    progress(
+        f"demo set-up: four bridges, tracker, signed traffic at {DEFAULT_RATE:g}/s "
+        f"for {plan.demo_seconds:g} s"
+    )
+    result["demo"] = demo_latency(settings, agreement, workdir, seconds=plan.demo_seconds)
     workers = result["workers"]["runs"]["2"]
     result["memory"] = {
         "bridge_peak_rss_mb": max(b["peak_rss_mb"] for b in result["bridge"].values()),

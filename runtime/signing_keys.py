@@ -20,6 +20,7 @@ import base64
 import hashlib
 import os
 import re
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from runtime import ed25519
 from runtime.secrets import write_atomically
-from schemas.agreement import Agreement, parse_agreement
+from runtime.settings import Settings
+from schemas.agreement import Agreement, bridge_principal, parse_agreement
 from schemas.errors import ConfigError
 
 #: Public keys an agency may list at once: the current one and the one being retired.
@@ -261,3 +263,25 @@ def keyless(agreement: Agreement) -> list[str]:
         if not province.public_keys
     ]
     return missing
+
+
+def keyed_copy(settings: Settings, agreement: Agreement, root: Path) -> tuple[Settings, Agreement]:
+    """A copy of the agreement at ``<root>/agreement.toml`` listing a new key for every
+    agency and every province's bridge, their private halves under ``<root>/.state``; the
+    settings (agreement and state dir pointing there) and agreement to run with.
+
+    What the demo, the drill and the benchmark run with: every message signed and
+    verified, every audit record signed, as on a secured deployment.
+    """
+    state = root / ".state"
+    agreement_copy = root / "agreement.toml"
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.agreement, agreement_copy)
+    for agency in agreement.agencies:
+        public = generate_key(state, agency.id).public_key()
+        agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
+    for province in agreement.provinces:
+        public = generate_key(state, bridge_principal(province)).public_key()
+        agreement = add_province_public_key(agreement_copy, province, public_key_text(public))
+    settings = settings.model_copy(update={"agreement": agreement_copy, "state_dir": state})
+    return settings, agreement

@@ -3,17 +3,11 @@ the answer deadlines' minutes read as seconds."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from runtime import Settings
-from runtime.signing_keys import (
-    add_province_public_key,
-    add_public_key,
-    generate_key,
-    public_key_text,
-)
-from schemas import Agreement, bridge_principal
+from runtime.signing_keys import keyed_copy
+from schemas import Agreement, load_agreement
 
 #: The demo's agreement divides every answer deadline by this: minutes become seconds.
 DEADLINE_SCALE = 60
@@ -24,18 +18,9 @@ def sign_as_every_agency(
 ) -> tuple[Settings, Agreement]:
     """Keys for every agency and bridge under ``<root>/.state``, public halves in a copy
     of the agreement (``<root>/agreement.toml``); the settings and agreement to run with."""
-    state = root / ".state"
-    agreement_copy = root / "agreement.toml"
-    shutil.copyfile(settings.agreement, agreement_copy)
-    scale_deadlines(agreement_copy, DEADLINE_SCALE)
-    for agency in agreement.agencies:
-        public = generate_key(state, agency.id).public_key()
-        agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
-    for province in agreement.provinces:
-        public = generate_key(state, bridge_principal(province)).public_key()
-        agreement = add_province_public_key(agreement_copy, province, public_key_text(public))
-    settings = settings.model_copy(update={"agreement": agreement_copy, "state_dir": state})
-    return settings, agreement
+    settings, _ = keyed_copy(settings, agreement, root)
+    scale_deadlines(settings.agreement, DEADLINE_SCALE)
+    return settings, load_agreement(settings.agreement)
 
 
 def scale_deadlines(agreement_file: Path, divisor: int) -> None:

@@ -26,13 +26,8 @@ from hxbus.broker.layout import Cluster
 from hxbus.drill.receiver import Receiver
 from hxbus.healthz_wait import wait_healthy
 from runtime import Settings, run_provisioning
-from runtime.signing_keys import (
-    add_province_public_key,
-    add_public_key,
-    generate_key,
-    public_key_text,
-)
-from schemas import Agreement, bridge_principal
+from runtime.signing_keys import keyed_copy
+from schemas import Agreement
 from schemas.errors import BrokerUnavailable, ConfigError
 
 #: The province whose bridge delivers through the HTTP sink (the others: directories).
@@ -108,17 +103,7 @@ class Region:
             shutil.rmtree(self.root)
         (self.root / "logs").mkdir(parents=True)
         (self.root / MARKER).write_text("written by hxbus drill; emptied by the next run\n")
-        state = self.root / ".state"
-        agreement_copy = self.root / "agreement.toml"
-        shutil.copyfile(self.settings.agreement, agreement_copy)
-        for agency in self.agreement.agencies:
-            public = generate_key(state, agency.id).public_key()
-            self.agreement = add_public_key(agreement_copy, agency.id, public_key_text(public))
-        for province in self.agreement.provinces:  # each bridge signs its audit records
-            public = generate_key(state, bridge_principal(province)).public_key()
-            self.agreement = add_province_public_key(
-                agreement_copy, province, public_key_text(public)
-            )
+        keyed, self.agreement = keyed_copy(self.settings, self.agreement, self.root)
         if (
             self.agreement.exchange.replication != 3
             or self.agreement.exchange.min_insync_replicas != 2
@@ -129,9 +114,7 @@ class Region:
                 f"{self.agreement.exchange.replication}/{self.agreement.exchange.min_insync_replicas})"
             )
         bootstrap = ",".join(f"127.0.0.1:{self.base_port + 2 * i}" for i in range(3))
-        self.settings = self.settings.model_copy(
-            update={"agreement": agreement_copy, "state_dir": state, "bootstrap": bootstrap}
-        )
+        self.settings = keyed.model_copy(update={"bootstrap": bootstrap})
 
     def start_cluster(self) -> None:
         self.cluster = broker.start_cluster(

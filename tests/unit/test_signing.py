@@ -29,7 +29,14 @@ from runtime import (
     receiver_verifier,
 )
 from runtime.signing import signed_bytes
-from runtime.signing_keys import generate_key, key_id, public_key_text, read_private_key
+from runtime.signing_keys import (
+    generate_key,
+    key_id,
+    keyed_copy,
+    keyless,
+    public_key_text,
+    read_private_key,
+)
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, ExchangeEvent, load_agreement
 from schemas.errors import ConfigError, SecurityError
 
@@ -452,3 +459,33 @@ def test_bridge_signer_and_verifier_check_the_province_keys(
     sd_listed = Agreement.model_validate(raw)
     with pytest.raises(ConfigError, match="hxbus keys generate --province SD"):
         bridge_signer(settings, sd_listed, "SD")
+
+
+def test_keyed_copy_gives_every_agency_and_bridge_a_key_that_signs(tmp_path: Path) -> None:
+    """The demo's, the drill's and the bench's signed set-up: the copy lists one key for
+    every agency and bridge, the repository's agreement is untouched, and each agency's
+    private key signs what the copy's keys verify."""
+    original = DEFAULT_AGREEMENT_PATH.read_bytes()
+    settings = Settings(agreement=DEFAULT_AGREEMENT_PATH, state_dir=tmp_path / "unused")
+    keyed, agreement = keyed_copy(settings, load_agreement(DEFAULT_AGREEMENT_PATH), tmp_path)
+    assert (tmp_path / "agreement.toml", tmp_path / ".state") == (
+        keyed.agreement,
+        keyed.state_dir,
+    )
+    assert ([], original) == (keyless(agreement), DEFAULT_AGREEMENT_PATH.read_bytes())
+    assert {1} == {len(a.public_keys) for a in agreement.agencies} | {
+        len(p.public_keys) for p in agreement.provinces.values()
+    }
+    signer = agreement_signers(keyed, agreement)
+    verifier = agreement_verifier(agreement, role=ROLE)
+    assert signer is not None
+    assert verifier is not None
+    builder = MessageBuilder(agreement, signer=signer)
+    sources = set()
+    for event in SyntheticTraffic(agreement, seed=7, start=START).take(200):
+        for message in builder.build(event)[1]:
+            verifier.verify(received(message))  # raises SecurityError when refused
+            sources.add(event.envelope.source)
+    assert {a.id for a in agreement.agencies} == sources
+    bridges = {p: bridge_signer(keyed, agreement, p) for p in agreement.provinces}
+    assert [] == [p for p, bridge in bridges.items() if bridge is None]
