@@ -38,10 +38,34 @@ def write_synced(path: Path, content: bytes, mode: int = FILE_MODE) -> None:
     _write(path, content, sync=True, mode=mode)
 
 
-def write_unsynced(path: Path, content: bytes, mode: int = FILE_MODE) -> None:
+def write_unsynced(
+    path: Path | str, content: bytes, mode: int = FILE_MODE, *, umask_keeps_mode: bool = False
+) -> None:
     """Create ``path`` (it must not exist) with ``mode`` and write all of ``content``; not
-    yet durable: ``sync_filesystem`` (or an fsync of the file) makes it so."""
-    _write(path, content, sync=False, mode=mode)
+    yet durable: ``sync_filesystem`` (or an fsync of the file) makes it so.
+
+    ``umask_keeps_mode``: the caller checked (``umask_keeps``) that the process umask
+    takes no bit of ``mode`` away, so ``open`` alone gives exactly ``mode`` and the
+    ``fchmod`` (one system call per file) is left out.
+    """
+    _write(path, content, sync=False, mode=mode, chmod=not umask_keeps_mode)
+
+
+def umask_keeps(mode: int) -> bool:
+    """True when the process umask, read now, takes no bit of ``mode`` away.
+
+    Read from ``/proc/self/status`` (Linux): ``os.umask`` can only be read by setting it,
+    which would change it for a moment for every thread of the process. False where it
+    cannot be read, so that callers keep setting the mode explicitly.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8) & mode == 0
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
 
 
 def make_private_dir(folder: Path, mode: int = DIR_MODE) -> None:
@@ -86,15 +110,18 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write(path: Path, content: bytes, *, sync: bool, mode: int) -> None:
+def _write(path: Path | str, content: bytes, *, sync: bool, mode: int, chmod: bool = True) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        # open() applies the umask; fchmod sets exactly ``mode`` whatever the umask is.
-        os.fchmod(fd, mode)
-        view = memoryview(content)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        if chmod:
+            # open() applies the umask; fchmod sets exactly ``mode`` whatever the umask is.
+            os.fchmod(fd, mode)
+        written = os.write(fd, content)
+        if written < len(content):  # a short write (a signal, a full pipe): write the rest
+            view = memoryview(content)[written:]
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
         if sync:
             os.fsync(fd)
     finally:

@@ -32,12 +32,13 @@ machine (half of the sink's time, see docs/benchmarks.md).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import structlog
 
@@ -47,11 +48,13 @@ from bridge.durable_files import (
     fsync_dir,
     make_private_dir,
     sync_filesystem,
+    umask_keeps,
     write_unsynced,
 )
 from bridge.profiles.base import LocalMessage
 from bridge.sinks.base import DeliveryOutcome, DeliveryResult, Sink
-from schemas import Envelope
+from runtime.metrics import SINK_DELIVERIES
+from schemas import Envelope, utc_now_ms
 from schemas.errors import SinkConflict, SinkRejected, SinkUnavailable
 
 log = structlog.get_logger("hxbus.sink.directory")
@@ -83,8 +86,19 @@ class DirectorySink(Sink):
             make_private_dir(self.inbox, dir_mode)
         except OSError as exc:
             raise SinkUnavailable(f"cannot create inbox {self.inbox}: {exc.strerror}") from exc
+        #: The inbox's path with its separator, to which names are appended (a ``Path``
+        #: per file costs more than the system calls it names).
+        self._inbox = f"{self.inbox}{os.sep}"
+        #: Temporary names: ``.hx-<name>.<this sink's random token><counter>.tmp``, unique
+        #: among the workers sharing the inbox without a random draw per file.
+        self._token = secrets.token_hex(4)
+        self._written = 0
+        #: Whether the umask leaves ``file_mode`` whole (no ``fchmod`` needed), checked at
+        #: the first write of each batch; None until then.
+        self._umask_keeps_mode: bool | None = None
         #: The batch's files, written under temporary names: final name -> (temp, content).
-        self._pending: dict[str, tuple[Path, bytes]] = {}
+        self._pending: dict[str, tuple[str, bytes]] = {}
+        self._deliveries: dict[DeliveryOutcome, Any] = {}
         #: A duplicate was found on disk this batch: its name may be one a crash left
         #: before the inbox fsync, so the inbox is fsynced before the batch commits.
         self._found_existing = False
@@ -96,20 +110,25 @@ class DirectorySink(Sink):
         """Write the message under a temporary name (named at ``flush``); a file already
         there, or already in this batch, with the same bytes is a duplicate."""
         name = _checked_name(message.file_name)
-        target = self.inbox / name
         earlier = self._pending.get(name)
         if earlier is not None:
             return self._compare_bytes(
-                target, hashlib.sha256(earlier[1]).hexdigest(), message.content
+                self.inbox / name, hashlib.sha256(earlier[1]).hexdigest(), message.content
             )
-        if target.exists():
+        target = f"{self._inbox}{name}"
+        if os.path.exists(target):
             self._found_existing = True
-            return self._compare(target, message)
-        temp = self.inbox / f"{_TEMP_PREFIX}{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+            return self._compare(self.inbox / name, message)
+        if self._umask_keeps_mode is None:  # once per batch: the umask is the process's
+            self._umask_keeps_mode = umask_keeps(self.file_mode)
+        self._written += 1
+        temp = f"{self._inbox}{_TEMP_PREFIX}{name}.{self._token}{self._written:x}{_TEMP_SUFFIX}"
         try:
-            write_unsynced(temp, message.content, self.file_mode)
+            write_unsynced(
+                temp, message.content, self.file_mode, umask_keeps_mode=self._umask_keeps_mode
+            )
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            _unlink_if_there(temp)
             raise SinkUnavailable(f"cannot write {temp}: {exc.strerror}") from exc
         self._pending[name] = (temp, message.content)
         return self._result(DeliveryOutcome.DELIVERED, name)
@@ -123,31 +142,48 @@ class DirectorySink(Sink):
         """
         pending, self._pending = self._pending, {}
         found_existing, self._found_existing = self._found_existing, False
+        self._umask_keeps_mode = None
         if not pending:
             if found_existing:
                 self._fsync_inbox()
             return
         conflict: SinkConflict | None = None
+        named = 0  # files named and their temporary names removed, in delivery order
         try:
-            sync_filesystem(self.inbox, (temp for temp, _ in pending.values()))
+            sync_filesystem(self.inbox, (Path(temp) for temp, _ in pending.values()))
+            inbox = self._inbox
             for name, (temp, content) in pending.items():
-                target = self.inbox / name
+                target = f"{inbox}{name}"
                 try:
                     os.link(temp, target)
                 except FileExistsError:  # another worker named it since ``deliver``
                     try:
-                        self._compare_bytes(target, _sha256_of_file(target), content)
+                        self._compare_bytes(
+                            self.inbox / name, _sha256_of_file(Path(target)), content
+                        )
                     except SinkConflict as exc:
                         conflict = conflict or exc
-                temp.unlink()
+                os.unlink(temp)
+                named += 1
             fsync_dir(self.inbox)
         except OSError as exc:
             raise SinkUnavailable(f"cannot make {self.inbox} durable: {exc.strerror}") from exc
         finally:
-            for temp, _ in pending.values():
-                temp.unlink(missing_ok=True)
+            if named < len(pending):  # failed part-way: no temporary file may stay
+                for temp, _ in list(pending.values())[named:]:
+                    _unlink_if_there(temp)
         if conflict is not None:
             raise conflict
+
+    def _result(
+        self, outcome: DeliveryOutcome, destination: str, detail: str = ""
+    ) -> DeliveryResult:
+        """``Sink._result`` with the metric's children looked up once per sink."""
+        counter = self._deliveries.get(outcome)
+        if counter is None:
+            counter = self._deliveries[outcome] = SINK_DELIVERIES.labels(self.kind, outcome.value)
+        counter.inc()
+        return DeliveryResult(outcome, self.kind, destination, utc_now_ms(), detail)
 
     def _fsync_inbox(self) -> None:
         try:
@@ -198,10 +234,19 @@ class DirectorySink(Sink):
 
 
 def _checked_name(file_name: str) -> str:
-    """The file name, if it is a plain visible name inside the inbox; else SinkRejected."""
-    if not file_name or file_name.startswith(".") or Path(file_name).name != file_name:
+    """The file name, if it is a plain visible name inside the inbox; else SinkRejected.
+
+    Without a separator and not starting with a dot, a name cannot leave the inbox
+    (``..``), hide (``.x``) or be the inbox itself (``.``, ``""``).
+    """
+    if not file_name or file_name[0] == "." or "/" in file_name or "\0" in file_name:
         raise SinkRejected(f"file name {file_name!r} is not a plain file name for the inbox")
     return file_name
+
+
+def _unlink_if_there(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _sha256_of_file(path: Path) -> str:
