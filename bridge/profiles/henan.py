@@ -46,6 +46,9 @@ FORMAT = FixedWidthFormat(
     [spec.line_layout for spec in SPECS], ZONE, flag_field="truncation_flag", flag=TRUNCATED_FLAG
 )
 
+#: The exchange paths each record type carries (its field names), computed once.
+_CARRIED = {spec.record_type: frozenset(f.name for f in spec.layout.fields) for spec in SPECS}
+
 #: Default symbols without a Henan code, written as the contract tells a reader to read them.
 READER_RULES: dict[str, dict[str, str]] = {
     "priority": {"UNKNOWN": "ROUTINE"},
@@ -85,13 +88,12 @@ class HenanProfile(Profile):
         )
         encoded = FORMAT.encode_reporting(FixedRecord(spec.record_type, values))
         truncated = (*list_cuts, *encoded.truncated)
-        carried = {f.name for f in spec.layout.fields}
         return LocalMessage(
             file_name=f"{envelope.message_id}{self.extension}",
             content=encoded.data,
             media_type=FORMAT.media_type,
             truncated=tuple(sorted(truncated, key=_field_order(spec))),
-            dropped=dropped_paths(event.record, carried),
+            dropped=dropped_paths(event.record, _CARRIED[spec.record_type]),
         )
 
     def from_local(self, content: bytes, origin: str) -> Iterator[ParsedLocal]:

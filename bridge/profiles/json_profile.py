@@ -49,6 +49,8 @@ class JsonProfile(Profile):
     def __init__(self, agreement: Agreement | None = None) -> None:
         """``agreement`` is accepted as every profile's is; a JSON mapping needs none."""
         self._json = JsonDocumentFormat(self.media_type)
+        #: The exchange paths each body layout carries, computed once.
+        self._carried = {event_type: layout.carried() for event_type, layout in self.bodies.items()}
 
     @property
     def body_key(self) -> str:
@@ -80,7 +82,7 @@ class JsonProfile(Profile):
             content=self._json.encode(document),
             media_type=self._json.media_type,
             truncated=tuple(writing.truncated),
-            dropped=dropped_paths(event.record, layout.carried()),
+            dropped=dropped_paths(event.record, self._carried[envelope.event_type]),
         )
 
     def from_local(self, content: bytes, origin: str) -> Iterator[ParsedLocal]:

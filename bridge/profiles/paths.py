@@ -47,17 +47,23 @@ def is_empty(value: Any) -> bool:
 def dropped_paths(record: Mapping[str, Any], carried: Collection[str]) -> tuple[str, ...]:
     """Paths of ``record`` holding a value that a format carrying only ``carried`` loses.
 
-    Whole-record paths in ``carried`` (``photos``) cover everything below them.
+    Whole-record paths in ``carried`` (``photos``) cover everything below them. In the
+    order of ``leaves``; a carried record is not walked at all (every message passes
+    here, and most of a record is carried).
     """
-    return tuple(
-        path
-        for path, value in leaves(record)
-        if not is_empty(value) and not _covered(path, carried)
-    )
+    dropped: list[str] = []
+    _collect_dropped(record, "", carried, dropped)
+    return tuple(dropped)
 
 
-def _covered(path: str, carried: Collection[str]) -> bool:
-    if path in carried:
-        return True
-    parts = path.split(".")
-    return any(".".join(parts[:i]) in carried for i in range(1, len(parts)))
+def _collect_dropped(
+    record: Mapping[str, Any], prefix: str, carried: Collection[str], dropped: list[str]
+) -> None:
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if path in carried:
+            continue  # carried, and with it everything below it
+        if isinstance(value, dict):
+            _collect_dropped(value, f"{path}.", carried, dropped)
+        elif not is_empty(value):
+            dropped.append(path)

@@ -67,7 +67,7 @@ class ShandongProfile(Profile):
             file_name=f"{envelope.message_id}{self.extension}",
             content=xml.encode(root),
             media_type=xml.media_type,
-            dropped=dropped_paths(event.record, spec.carried()),
+            dropped=dropped_paths(event.record, _CARRIED[spec.event_type]),
         )
 
     def from_local(self, content: bytes, origin: str) -> Iterator[ParsedLocal]:
@@ -157,6 +157,8 @@ class ShandongProfile(Profile):
 
 
 _HEADER = ("MessageId", "MessageType", "Sender", "CorrelationId")
+#: The exchange paths each body carries, computed once (``dropped_paths`` of every message).
+_CARRIED = {event_type: spec.carried() for event_type, spec in BY_EVENT_TYPE.items()}
 
 
 def _spec(event_type: str) -> BodySpec:
