@@ -23,7 +23,7 @@ from lxml import etree
 
 from bridge.formats.xml_document import XmlDocumentFormat
 from bridge.profiles.base import LocalMessage, ParsedLocal, Profile
-from bridge.profiles.codes import decode_code, encode_code
+from bridge.profiles.codes import decode_code
 from bridge.profiles.paths import dropped_paths, set_path
 from bridge.profiles.shandong_layouts import BY_EVENT_TYPE, BodySpec, Kind, Node
 from schemas import Agreement, Envelope, ExchangeEvent
@@ -50,19 +50,19 @@ class ShandongProfile(Profile):
         """One document, validated against the XSD, in a file ``<MessageId>.xml``."""
         envelope = event.envelope
         spec = _spec(envelope.event_type)
-        xml = self._xml
-        root = xml.element("Message")
-        header = xml.element("Header", root)
-        xml.text_element(header, "MessageId", envelope.message_id, "message_id")
-        xml.text_element(header, "MessageType", envelope.event_type, "event_type")
-        xml.text_element(header, "Sender", envelope.source, "source")
-        xml.text_element(
-            header, "SentAt", format_time(envelope.created_at, "created_at"), "created_at"
+        root = etree.Element(_ROOT_TAG, nsmap=_NSMAP)
+        header = _sub(root, _HEADER_TAG)
+        _put_text(header, _TAGS["MessageId"], envelope.message_id, "message_id")
+        _put_text(header, _TAGS["MessageType"], envelope.event_type, "event_type")
+        _put_text(header, _TAGS["Sender"], envelope.source, "source")
+        _put_text(
+            header, _TAGS["SentAt"], format_time(envelope.created_at, "created_at"), "created_at"
         )
         if envelope.correlation_id is not None:
-            xml.text_element(header, "CorrelationId", envelope.correlation_id, "correlation_id")
-        body = xml.element(envelope.event_type, xml.element("Body", root))
-        self._write(body, spec.nodes, event.record, "")
+            _put_text(header, _TAGS["CorrelationId"], envelope.correlation_id, "correlation_id")
+        body = _sub(_sub(root, _BODY_TAG), _TAGS[envelope.event_type])
+        _write(body, _STEPS[envelope.event_type], event.record, "")
+        xml = self._xml
         return LocalMessage(
             file_name=f"{envelope.message_id}{self.extension}",
             content=xml.encode(root),
@@ -78,31 +78,6 @@ class ShandongProfile(Profile):
             yield ParsedLocal(1, error=LocalFormatError(f"{origin}: {exc}"))
             return
         yield ParsedLocal(1, event=event)
-
-    # -- inbound ---------------------------------------------------------------------------
-
-    def _write(
-        self,
-        parent: etree._Element,
-        nodes: tuple[Node, ...],
-        record: Mapping[str, Any],
-        prefix: str,
-    ) -> None:
-        for node in nodes:
-            path = f"{prefix}{node.key}"
-            value = record.get(node.key)
-            if node.repeated:
-                for i, item in enumerate(value or []):
-                    self._write_value(parent, node, item, f"{path}[{i}]")
-            elif value is not None:
-                self._write_value(parent, node, value, path)
-
-    def _write_value(self, parent: etree._Element, node: Node, value: Any, path: str) -> None:
-        if node.kind is Kind.GROUP:
-            element = self._xml.element(node.element, parent)
-            self._write(element, node.children, value, f"{path}.")
-        else:
-            self._xml.text_element(parent, node.element, _text(node, value, path), path)
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -172,8 +147,17 @@ def format_time(moment: datetime, path: str) -> str:
     """``2026-11-20T09:15:00+08:00``: the instant at UTC+8, to the second."""
     if moment.tzinfo is None:
         raise TranslationError(f"{path}: time without a zone")
+    return _local_time(moment)
+
+
+def _local_time(moment: datetime) -> str:
+    """``format_time`` of an aware ``moment``; the fields one by one (``strftime`` through
+    ``format`` costs more than the conversion)."""
     local = moment.astimezone(OFFSET)
-    return f"{local.year:04d}-{local:%m-%dT%H:%M:%S}+08:00"
+    return (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+        f"T{local.hour:02d}:{local.minute:02d}:{local.second:02d}+08:00"
+    )
 
 
 _TIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?\+08:00", re.ASCII)
@@ -201,25 +185,176 @@ def parse_time(text: str) -> datetime:
     return moment.replace(microsecond=millis * 1000)
 
 
-def _text(node: Node, value: Any, path: str) -> str:
-    """The element text of one exchange value."""
+# -- inbound: the element lists compiled once into writing steps -------------------------
+
+
+class _Refused(Exception):
+    """A value its element cannot hold; the writer adds the field's path (built only then)."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
+
+
+def _mismatch(value: Any, kind: Kind) -> _Refused:
+    return _Refused(f"a {type(value).__name__} is not a {kind.value}")
+
+
+def _text_writer(node: Node) -> Callable[[Any], str]:
+    """The element text of one exchange value of ``node``'s kind, or ``_Refused``."""
     kind = node.kind
     if kind is Kind.CODE:
         assert node.table is not None
-        return encode_code(node.table, value, path)
-    if kind is Kind.TIME and isinstance(value, datetime):
-        return format_time(value, path)
-    if kind is Kind.DATE and isinstance(value, date) and not isinstance(value, datetime):
-        return value.isoformat()
-    if kind is Kind.BOOL and isinstance(value, bool):
-        return "true" if value else "false"
-    if kind is Kind.INT and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if kind is Kind.COORD and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.6f}"
-    if kind in (Kind.TEXT, Kind.UUID, Kind.ENUM) and isinstance(value, str):
+        table = node.table
+
+        def code(value: Any) -> str:
+            try:
+                return table[value]
+            except KeyError:
+                raise _Refused(f"{value} has no code in this local format") from None
+
+        return code
+    if kind is Kind.TIME:
+
+        def time(value: Any) -> str:
+            if not isinstance(value, datetime):
+                raise _mismatch(value, kind)
+            if value.tzinfo is None:
+                raise _Refused("time without a zone")
+            return _local_time(value)
+
+        return time
+    if kind is Kind.DATE:
+
+        def day(value: Any) -> str:
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise _mismatch(value, kind)
+            return value.isoformat()
+
+        return day
+    if kind is Kind.BOOL:
+
+        def boolean(value: Any) -> str:
+            if value is True:
+                return "true"
+            if value is False:
+                return "false"
+            raise _mismatch(value, kind)
+
+        return boolean
+    if kind is Kind.INT:
+
+        def integer(value: Any) -> str:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _mismatch(value, kind)
+            return str(value)
+
+        return integer
+    if kind is Kind.COORD:
+
+        def coordinate(value: Any) -> str:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise _mismatch(value, kind)
+            return f"{value:.6f}"
+
+        return coordinate
+
+    def text(value: Any) -> str:  # TEXT, UUID, ENUM: the exchange's own string
+        if not isinstance(value, str):
+            raise _mismatch(value, kind)
         return value
-    raise TranslationError(f"{path}: a {type(value).__name__} is not a {kind.value}")
+
+    return text
+
+
+#: One element to write: the record key, the element's tag, the text writer (None for a
+#: group), whether the element repeats per list item, and a group's own steps.
+_Step = tuple[str, str, Callable[[Any], str] | None, bool, tuple[Any, ...]]
+
+
+def _steps(nodes: tuple[Node, ...]) -> tuple[_Step, ...]:
+    return tuple(
+        (
+            node.key,
+            f"{{{NAMESPACE}}}{node.element}",
+            None if node.kind is Kind.GROUP else _text_writer(node),
+            node.repeated,
+            _steps(node.children),
+        )
+        for node in nodes
+    )
+
+
+def _write(
+    parent: etree._Element, steps: tuple[_Step, ...], record: Mapping[str, Any], prefix: str
+) -> None:
+    """The elements of ``record``'s present values, in the ICD's order (``prefix``: the
+    record's exchange path, for errors)."""
+    for key, tag, writer, repeated, children in steps:
+        value = record.get(key)
+        if value is None:
+            continue
+        if not repeated:
+            _write_value(parent, tag, writer, children, value, prefix, key, None)
+            continue
+        for i, item in enumerate(value or ()):
+            _write_value(parent, tag, writer, children, item, prefix, key, i)
+
+
+def _write_value(
+    parent: etree._Element,
+    tag: str,
+    writer: Callable[[Any], str] | None,
+    children: tuple[_Step, ...],
+    value: Any,
+    prefix: str,
+    key: str,
+    index: int | None,
+) -> None:
+    if writer is None:
+        _write(_sub(parent, tag), children, value, f"{_path(prefix, key, index)}.")
+        return
+    try:
+        text = writer(value)
+    except _Refused as exc:
+        raise TranslationError(f"{_path(prefix, key, index)}: {exc.rule}") from None
+    child = _sub(parent, tag)
+    try:
+        child.text = text
+    except ValueError:
+        parent.remove(child)
+        raise TranslationError(
+            f"{_path(prefix, key, index)}: holds a control character that XML 1.0 cannot carry"
+        ) from None
+
+
+def _put_text(parent: etree._Element, tag: str, text: str, path: str) -> None:
+    """A header element; TranslationError naming ``path`` if XML cannot hold the text."""
+    child = _sub(parent, tag)
+    try:
+        child.text = text
+    except ValueError:
+        parent.remove(child)
+        raise TranslationError(
+            f"{path}: holds a control character that XML 1.0 cannot carry"
+        ) from None
+
+
+def _path(prefix: str, key: str, index: int | None) -> str:
+    return f"{prefix}{key}" if index is None else f"{prefix}{key}[{index}]"
+
+
+_sub = etree.SubElement
+_NSMAP = {None: NAMESPACE}
+_TAGS = {
+    name: f"{{{NAMESPACE}}}{name}"
+    for name in ("MessageId", "MessageType", "Sender", "SentAt", "CorrelationId", *BY_EVENT_TYPE)
+}
+_ROOT_TAG = f"{{{NAMESPACE}}}Message"
+_HEADER_TAG = f"{{{NAMESPACE}}}Header"
+_BODY_TAG = f"{{{NAMESPACE}}}Body"
+#: Each body's writing steps, compiled once from the element lists.
+_STEPS = {event_type: _steps(spec.nodes) for event_type, spec in BY_EVENT_TYPE.items()}
 
 
 _READERS: dict[Kind, Callable[[str], Any]] = {
