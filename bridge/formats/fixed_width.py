@@ -86,17 +86,21 @@ def cut_to_width(text: str, width: int) -> tuple[bytes, bool]:
     """The longest prefix of ``text`` whose GB18030 bytes fit ``width``, and whether it was cut.
 
     The cut falls between characters, so a two- or four-byte sequence is never split.
+    GB18030 is stateless, so the bytes of a prefix are the first bytes of the whole and
+    grow with it: a binary search over the number of characters kept (at most ``width``,
+    each character taking a byte or more) finds the longest prefix that fits.
     """
     data = text.encode(ENCODING)
     if len(data) <= width:
         return data, False
-    kept = bytearray()
-    for char in text:
-        piece = char.encode(ENCODING)
-        if len(kept) + len(piece) > width:
-            break
-        kept += piece
-    return bytes(kept), True
+    fits, too_long = 0, min(len(text), width + 1)  # text[:fits] fits, text[:too_long] not
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(text[:middle].encode(ENCODING)) <= width:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits].encode(ENCODING), True
 
 
 def encode_fields(layout: Layout, values: Mapping[str, FieldValue], zone: tzinfo) -> Encoded:
@@ -200,6 +204,15 @@ class FixedWidthFormat(LocalFormat[FixedRecord]):
         self.type_field = first.pop()
         self._flag_field = flag_field
         self._flag = flag
+        #: Per layout with the flag field: its byte offset and the field (a record whose
+        #: text was cut gets the flag written over its blank bytes, not encoded again).
+        self._flag_at: dict[str, tuple[int, FixedField]] = {}
+        for layout in self.layouts.values():
+            offset = 0
+            for field in layout.fields:
+                if field.name == flag_field:
+                    self._flag_at[layout.name] = (offset, field)
+                offset += field.width
 
     def encode(self, structure: FixedRecord) -> bytes:
         """One line, CRLF included; TranslationError naming a value that cannot be written."""
@@ -213,8 +226,12 @@ class FixedWidthFormat(LocalFormat[FixedRecord]):
         values = {**record.values, self.type_field.name: record.record_type}
         encoded = encode_fields(layout, values, self.zone)
         if encoded.truncated and self._flag_field is not None:
-            values[self._flag_field] = self._flag
-            encoded = Encoded(encode_fields(layout, values, self.zone).data, encoded.truncated)
+            flag_at = self._flag_at.get(layout.name)
+            if flag_at is not None:  # the fields are independent: only the flag's bytes change
+                offset, field = flag_at
+                flag, _ = _encode_field(field, self._flag, self.zone)
+                data = encoded.data[:offset] + flag + encoded.data[offset + field.width :]
+                encoded = Encoded(data, encoded.truncated)
         return Encoded(encoded.data + CRLF, encoded.truncated)
 
     def decode(self, content: bytes) -> FixedRecord:
