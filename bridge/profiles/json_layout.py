@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from bridge.geo import LonLat
 from bridge.profiles.codes import decode_code, encode_code
-from bridge.profiles.paths import get_path, is_empty, set_path
+from bridge.profiles.paths import get_path, set_path
 from schemas.errors import LocalFormatError, TranslationError
 from schemas.rules import CHINA_LATITUDE, CHINA_LONGITUDE
 
@@ -140,16 +140,26 @@ class Key(Entry):
     value: Value
     #: The exchange requires the field: reading refuses a message without it.
     required: bool = False
+    #: ``path`` when it names a field of the record itself (no dot), else None.
+    _head: str | None = field(init=False, repr=False, compare=False, default=None)
 
     @property
     def keys(self) -> tuple[str, ...]:
         return (self.name,)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_head", self.path if "." not in self.path else None)
+
     def write(
         self, record: Mapping[str, Any], out: dict[str, Any], prefix: str, writing: Writing
     ) -> None:
-        value = get_path(record, self.path)
-        if is_empty(value):
+        # Most keys carry a field of the record itself: one lookup, not a path walk.
+        head = self._head
+        if head is not None:
+            value = record.get(head) if isinstance(record, dict) else None
+        else:
+            value = get_path(record, self.path)
+        if value is None or value == "" or value == []:  # ``is_empty``, inlined: every key
             if writing.style.absent_as_null:
                 out[self.name] = [] if self.value.is_list else None
             return
