@@ -310,7 +310,11 @@ def _encode_exact(field: FixedField, value: FieldValue, zone: tzinfo) -> str:
         if moment.tzinfo is None:
             raise TranslationError(f"{field.name}: time without a zone")
         local = moment.astimezone(zone)
-        return f"{local.year:04d}{local:%m%d%H%M%S}"
+        # Field by field: ``strftime`` through ``format`` costs more than the conversion.
+        return (
+            f"{local.year:04d}{local.month:02d}{local.day:02d}"
+            f"{local.hour:02d}{local.minute:02d}{local.second:02d}"
+        )
     if kind is FieldKind.DATE:
         day = _expect(field, value, date)
         return f"{day.year:04d}{day:%m%d}"
