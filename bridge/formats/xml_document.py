@@ -78,6 +78,15 @@ class XmlDocumentFormat(LocalFormat[etree._Element]):
         )
         return DECLARATION + body
 
+    def is_valid(self, content: bytes) -> bool:
+        """Whether ``content`` (a document this bridge wrote, without DTD or entities) is
+        well-formed and valid against the XSD: the bytes themselves checked, not a tree."""
+        try:
+            root = etree.fromstring(content, self._parser())
+        except etree.XMLSyntaxError:
+            return False
+        return bool(self._schema().validate(root))
+
     def decode(self, content: bytes) -> etree._Element:
         """The root of a local document; LocalFormatError when it is unsafe, broken or invalid."""
         if content.startswith(_NON_UTF8_BOMS):

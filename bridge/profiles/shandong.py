@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
-from bridge.formats.xml_document import XmlDocumentFormat
+from bridge.formats.xml_document import DECLARATION, XmlDocumentFormat
 from bridge.profiles.base import LocalMessage, ParsedLocal, Profile
 from bridge.profiles.codes import decode_code
 from bridge.profiles.paths import dropped_paths, set_path
@@ -47,9 +47,34 @@ class ShandongProfile(Profile):
         self._xml = XmlDocumentFormat(NAMESPACE, SCHEMA_PATH)
 
     def to_local(self, event: ExchangeEvent) -> LocalMessage:
-        """One document, validated against the XSD, in a file ``<MessageId>.xml``."""
+        """One document, validated against the XSD, in a file ``<MessageId>.xml``.
+
+        The document is written as text (``_rendered``) and those very bytes are parsed
+        and validated; when that does not succeed (a value XML cannot hold, a document
+        the XSD refuses, anything unforeseen) the element tree is built and validated
+        instead, and its error (or its bytes) is the answer. Both give the same bytes
+        (tests/unit/test_bridge_shandong.py); the text is ~15 µs cheaper per message.
+        """
         envelope = event.envelope
         spec = _spec(envelope.event_type)
+        xml = self._xml
+        content = _rendered(event)
+        if content is None or not xml.is_valid(content):
+            content = xml.encode(self.tree(event))
+        else:
+            content = DECLARATION + content
+        return LocalMessage(
+            file_name=f"{envelope.message_id}{self.extension}",
+            content=content,
+            media_type=xml.media_type,
+            dropped=dropped_paths(event.record, _CARRIED[spec.event_type]),
+        )
+
+    def tree(self, event: ExchangeEvent) -> etree._Element:
+        """The document's element tree (not yet validated); TranslationError naming the
+        field whose value its element cannot hold."""
+        envelope = event.envelope
+        _spec(envelope.event_type)
         root = etree.Element(_ROOT_TAG, nsmap=_NSMAP)
         header = _sub(root, _HEADER_TAG)
         _put_text(header, _TAGS["MessageId"], envelope.message_id, "message_id")
@@ -62,13 +87,7 @@ class ShandongProfile(Profile):
             _put_text(header, _TAGS["CorrelationId"], envelope.correlation_id, "correlation_id")
         body = _sub(_sub(root, _BODY_TAG), _TAGS[envelope.event_type])
         _write(body, _STEPS[envelope.event_type], event.record, "")
-        xml = self._xml
-        return LocalMessage(
-            file_name=f"{envelope.message_id}{self.extension}",
-            content=xml.encode(root),
-            media_type=xml.media_type,
-            dropped=dropped_paths(event.record, _CARRIED[spec.event_type]),
-        )
+        return root
 
     def from_local(self, content: bytes, origin: str) -> Iterator[ParsedLocal]:
         """One document, one event (or the error naming line, element and rule)."""
@@ -355,6 +374,99 @@ _HEADER_TAG = f"{{{NAMESPACE}}}Header"
 _BODY_TAG = f"{{{NAMESPACE}}}Body"
 #: Each body's writing steps, compiled once from the element lists.
 _STEPS = {event_type: _steps(spec.nodes) for event_type, spec in BY_EVENT_TYPE.items()}
+
+
+# -- inbound, as text: the bytes lxml's pretty printer gives for the tree above -----------
+
+#: What libxml2 escapes in element text (a CR as a reference, so that it survives parsing).
+_SPECIAL = re.compile("[&<>\r]")
+
+
+def _escaped(text: str) -> str:
+    if _SPECIAL.search(text) is None:
+        return text
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+#: One element as text: record key, the text writer (None for a group), repeated, a
+#: group's own steps, then its pieces with their indentation: a leaf's "<Tag>" and
+#: "</Tag>\n"; a group's "<Tag>\n", "</Tag>\n" and its empty form "<Tag/>\n".
+_TextStep = tuple[str, Callable[[Any], str] | None, bool, tuple[Any, ...], str, str, str, str, str]
+
+
+def _text_steps(nodes: tuple[Node, ...], depth: int) -> tuple[_TextStep, ...]:
+    indent = "  " * depth
+    return tuple(
+        (
+            node.key,
+            None if node.kind is Kind.GROUP else _text_writer(node),
+            node.repeated,
+            _text_steps(node.children, depth + 1),
+            f"{indent}<{node.element}>",
+            f"</{node.element}>\n",
+            f"{indent}<{node.element}>\n",
+            f"{indent}</{node.element}>\n",
+            f"{indent}<{node.element}/>\n",
+        )
+        for node in nodes
+    )
+
+
+def _render(steps: tuple[_TextStep, ...], record: Mapping[str, Any], out: list[str]) -> None:
+    """The lines of ``record``'s elements (as ``_write`` makes them) appended to ``out``."""
+    for key, writer, repeated, children, start, end, opening, closing, empty in steps:
+        value = record.get(key)
+        if value is None:
+            continue
+        for item in (value or ()) if repeated else (value,):
+            if writer is not None:
+                out += (start, _escaped(writer(item)), end)
+                continue
+            opened = len(out)
+            out.append(opening)
+            _render(children, item, out)
+            if len(out) == opened + 1:
+                out[opened] = empty  # no child: libxml2 writes the empty-element tag
+            else:
+                out.append(closing)
+
+
+def _rendered(event: ExchangeEvent) -> bytes | None:
+    """The document's bytes after the XML declaration, written as text; None when the
+    text cannot be trusted to be the tree's (any error: the tree path decides)."""
+    envelope = event.envelope
+    try:
+        steps = _TEXT_STEPS[envelope.event_type]
+        out = [
+            _ROOT_LINE,
+            "  <Header>\n    <MessageId>",
+            _escaped(envelope.message_id),
+            "</MessageId>\n    <MessageType>",
+            _escaped(envelope.event_type),
+            "</MessageType>\n    <Sender>",
+            _escaped(envelope.source),
+            "</Sender>\n    <SentAt>",
+            _escaped(format_time(envelope.created_at, "created_at")),
+            "</SentAt>\n",
+        ]
+        if envelope.correlation_id is not None:
+            out += ("    <CorrelationId>", _escaped(envelope.correlation_id), "</CorrelationId>\n")
+        out.append("  </Header>\n  <Body>\n")
+        _render(steps, {"": event.record}, out)
+        out.append("  </Body>\n</Message>\n")
+        return "".join(out).encode("utf-8")
+    except Exception:  # whatever it is, the tree path names it (or writes the document)
+        return None
+
+
+_ROOT_LINE = f'<Message xmlns="{NAMESPACE}">\n'
+#: Each body as one group step (its record under the key ""), at its depth below Body.
+_TEXT_STEPS = {
+    event_type: _text_steps((Node(event_type, "", Kind.GROUP, children=spec.nodes),), 2)
+    for event_type, spec in BY_EVENT_TYPE.items()
+}
 
 
 _READERS: dict[Kind, Callable[[str], Any]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -254,3 +255,61 @@ def test_any_bytes_yield_an_event_or_a_local_format_error(content: bytes) -> Non
     """Outside input never raises: it yields one ParsedLocal holding a LocalFormatError."""
     [parsed] = PROFILE.from_local(content, "fuzz.xml")
     assert (parsed.event is None) == isinstance(parsed.error, LocalFormatError)
+
+
+def _outcome(write: Callable[[], bytes]) -> bytes | tuple[str, str]:
+    """The bytes written, or the kind and words of the error raised instead."""
+    try:
+        return write()
+    except Exception as exc:  # compared, whatever it is
+        return (type(exc).__name__, str(exc))
+
+
+def _outcomes(event: ExchangeEvent) -> tuple[object, object]:
+    """(to_local's content or error, the element tree's validated bytes or error)."""
+    return (
+        _outcome(lambda: PROFILE.to_local(event).content),
+        _outcome(lambda: PROFILE._xml.encode(PROFILE.tree(event))),
+    )
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_text_written_document_is_the_element_trees(event_type: str, data: st.DataObject) -> None:
+    """The document written as text has the bytes lxml writes for the element tree."""
+    actual, expected = _outcomes(data.draw(events(event_type)))
+    assert expected == actual
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "a & b < c > d \r\n e \t \"f\" 'g' ]]> &amp; &#13;",
+        "𠮷䶮 \u2028 \u0085 \ufffd",
+        "bad\x01",
+        "bad\x0b\x0c",
+        "lone \ud800 surrogate",
+        "not a character \ufffe",
+        "",
+    ],
+    ids=["markup", "unicode", "control", "vt-ff", "surrogate", "fffe", "empty"],
+)
+def test_text_written_document_gives_the_element_trees_bytes_or_error(reason: str) -> None:
+    """Escaped markup, odd characters and values XML cannot hold: to_local gives exactly
+    what the element tree gives, bytes or the error naming the field."""
+    actual, expected = _outcomes(
+        with_record(golden_event("shandong", "PersonAlert"), reason=reason)
+    )
+    assert expected == actual
+
+
+def test_a_document_the_xsd_refuses_is_refused_as_the_element_tree_is() -> None:
+    """An invalid document written as text is refused with the element tree's error."""
+    event = golden_event("shandong", "VehicleAlert")
+    event = with_record(event, last_seen={**event.record["last_seen"], "admin_code": "3708"})
+    actual, expected = _outcomes(event)
+    assert (expected, "TranslationError") == (
+        actual,
+        expected[0] if isinstance(expected, tuple) else None,
+    )
