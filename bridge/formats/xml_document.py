@@ -11,8 +11,9 @@ Validation uses lxml's ``XMLSchema`` (libxml2): it validates a document in micro
 (~7 µs for a Shandong message) where the pure-Python ``xmlschema`` takes milliseconds, and
 it releases the GIL while it runs. A profile may also write a document as text and have
 ``is_valid`` check those bytes (one parse, ~11 µs, then the XSD): cheaper than building
-the tree element by element in Python (~1.5 µs an element). XSD 1.0 is all the Shandong schema needs. lxml
-validators and parsers keep per-call state, so each thread gets its own pair.
+the tree element by element in Python (~1.5 µs an element). XSD 1.0 is all the Shandong
+schema needs. lxml validators and parsers keep per-call state, so each thread gets its
+own pair.
 """
 
 from __future__ import annotations
