@@ -289,3 +289,79 @@ def test_an_agreement_mode_open_to_others_or_not_octal_is_refused(mode: str) -> 
     with pytest.raises(ConfigError) as refused:
         parse_agreement(text)
     assert "provinces.HA.inbox_file_mode" in str(refused.value)
+
+
+def _count_fchmods(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    modes: list[int] = []
+    real_fchmod = os.fchmod
+
+    def counting_fchmod(fd: int, mode: int) -> None:
+        modes.append(mode)
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "fchmod", counting_fchmod)
+    return modes
+
+
+@pytest.mark.parametrize(
+    ("umask", "fchmods"), [(0o027, []), (0o077, [0o640])], ids=["umask-keeps", "umask-narrows"]
+)
+def test_the_mode_is_set_explicitly_only_when_the_umask_would_change_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask: int, fchmods: list[int]
+) -> None:
+    """A umask that leaves 0640 whole needs no fchmod; one that narrows it gets one."""
+    previous = os.umask(umask)
+    try:
+        sink = DirectorySink(tmp_path)
+        modes = _count_fchmods(monkeypatch)
+        sink.deliver(message(b"payload"), envelope())
+        sink.flush()
+    finally:
+        os.umask(previous)
+    written = stat.S_IMODE((tmp_path / "inbox" / f"{MESSAGE_ID}.json").stat().st_mode)
+    assert (fchmods, 0o640) == (modes, written)
+
+
+def test_the_umask_is_read_again_for_each_batch(tmp_path: Path) -> None:
+    """A umask changed between two batches still cannot change the files' mode."""
+    previous = os.umask(0o022)
+    try:
+        sink = DirectorySink(tmp_path)
+        sink.deliver(message(b"a", "a.json"), envelope())
+        sink.flush()
+        os.umask(0o077)
+        sink.deliver(message(b"b", "b.json"), envelope())
+        sink.flush()
+    finally:
+        os.umask(previous)
+    inbox = tmp_path / "inbox"
+    modes = [stat.S_IMODE((inbox / name).stat().st_mode) for name in ("a.json", "b.json")]
+    assert [0o640, 0o640] == modes
+
+
+def test_umask_keeps_reads_the_process_umask() -> None:
+    """umask_keeps says whether the umask, as it is now, leaves every bit of the mode."""
+    previous = os.umask(0o027)
+    try:
+        keeps = (bridge.durable_files.umask_keeps(0o640), bridge.durable_files.umask_keeps(0o660))
+    finally:
+        os.umask(previous)
+    assert (True, False) == keeps
+
+
+def test_two_workers_writing_one_name_use_two_temporary_files(tmp_path: Path) -> None:
+    """Sinks sharing an inbox never share a temporary name: both writes are whole, the
+    second named file is a duplicate of the first."""
+    first, second = DirectorySink(tmp_path), DirectorySink(tmp_path)
+    first.deliver(message(b"same"), envelope())
+    second.deliver(message(b"same"), envelope())
+    temporaries = hidden_files(tmp_path / "inbox")
+    first.flush()
+    second.flush()
+    inbox = tmp_path / "inbox"
+    assert (2, [f"{MESSAGE_ID}.json"], b"same", []) == (
+        len(set(temporaries)),
+        visible_files(inbox),
+        (inbox / f"{MESSAGE_ID}.json").read_bytes(),
+        hidden_files(inbox),
+    )
