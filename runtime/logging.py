@@ -6,7 +6,6 @@ and names never reach a log line in clear: ``mask_personal_data`` runs on every 
 
 from __future__ import annotations
 
-import json as _json
 import logging
 import re
 import sys
@@ -112,39 +111,64 @@ def configure_logging(
 
 #: The processors ``configure_logging`` installed for JSON output, and whether it lets
 #: info lines through; None for console output. ``info_lines`` renders directly only while
-#: exactly those are configured (a test's ``capture_logs`` swaps them in place).
+#: those are the configured chain's last processors (a test's ``capture_logs`` swaps them
+#: in place; ``hxbus bridge run`` puts its worker's processor in front of them).
 _JSON_CHAIN: tuple[tuple[Any, ...], bool] | None = None
+
+
+def _json_tail(processors: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The processors configured in front of ``configure_logging``'s JSON chain, when the
+    configured ``processors`` end with exactly that chain; None otherwise."""
+    chain = _JSON_CHAIN
+    if chain is None:
+        return None
+    own = chain[0]
+    head = len(processors) - len(own)
+    if head < 0 or any(a is not b for a, b in zip(processors[head:], own, strict=True)):
+        return None
+    return tuple(processors[:head])
 
 
 def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """One info line ``event`` per row, as ``logger.info(event, **row)`` writes each.
 
     For a batch's canonical lines (one per message): with ``configure_logging``'s JSON
-    output they are stamped with one clock read, masked by the same processor, rendered
-    and written in one write (~6 us a line instead of ~50); otherwise (console, a test's
-    capture, another configuration) they go through ``logger`` one by one.
+    output they are stamped with one clock read, given the context variables, masked by
+    the same processor, rendered and written in one write (~6 us a line instead of ~30);
+    processors configured in front of that chain (a worker's number) run on each line as
+    they would. Same fields, same order, same values as one ``logger.info`` call per row.
+    Otherwise (console, a test's capture, another configuration) the lines go through
+    ``logger`` one by one.
     """
     if not rows:
         return
     chain = _JSON_CHAIN
-    if chain is None or tuple(structlog.get_config()["processors"]) != chain[0]:
+    front = _json_tail(structlog.get_config()["processors"])
+    if chain is None or front is None:
         for row in rows:
             logger.info(event, **row)
         return
     if not chain[1]:
         return  # info is below the configured level
+    _merge, _level, _stamper, format_exc, mask, renderer = chain[0]
     stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     context = structlog.contextvars.get_contextvars()
     bound = getattr(logger, "_context", None) or {}
-    dumps = _json.dumps
-    mask = chain[0][4]  # the configured PersonalDataMask (the agreement's keys too)
     lines = []
     for row in rows:
-        fields: dict[str, Any] = {**context, **bound, **row}
+        # The order structlog builds an event in: bound context, the call's fields, the
+        # event; then each processor in turn (contextvars only where not already set).
+        fields: MutableMapping[str, Any] = {**bound, **row}
         fields["event"] = event
+        for processor in front:
+            fields = processor(logger, "info", fields)
+        for key, value in context.items():
+            fields.setdefault(key, value)
         fields["level"] = "info"
         fields["timestamp"] = stamp
-        lines.append(dumps(mask(None, "info", fields), ensure_ascii=False))
+        if "exc_info" in fields:
+            fields = format_exc(logger, "info", fields)
+        lines.append(renderer(logger, "info", mask(logger, "info", fields)))
     with _WRITE_LOCK:
         # One write for the batch: processes sharing one log file (a bridge's workers)
         # never split each other's lines.

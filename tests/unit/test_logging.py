@@ -229,3 +229,61 @@ def test_a_batchs_lines_below_the_level_are_not_written(
     configure_logging("WARNING", json=True)
     info_lines(structlog.get_logger("t"), "bridge_message", [{"offset": 1}])
     assert "" == capsys.readouterr().err
+
+
+class _RecordingLogger:
+    """A logger whose per-row ``info`` calls are recorded (what the batch path spares)."""
+
+    def __init__(self) -> None:
+        self._context: dict[str, Any] = {"bound": "yes"}
+        self.calls: list[str] = []
+
+    def info(self, event: str, **_fields: Any) -> None:
+        self.calls.append(event)
+
+
+def _add_worker(_logger: Any, _name: str, event: Any) -> Any:
+    event.setdefault("worker", 2)
+    return event
+
+
+def test_a_batchs_lines_with_a_front_processor_are_rendered_in_one_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a processor in front of the JSON chain (a bridge worker's number), info_lines
+    still renders the batch itself: each line has the worker, none goes through info."""
+    configure_logging("INFO", json=True)
+    structlog.configure(processors=[_add_worker, *structlog.get_config()["processors"]])
+    logger = _RecordingLogger()
+    info_lines(logger, "bridge_message", [{"offset": 1}, {"offset": 2}])
+    lines = _lines(capsys.readouterr().err)
+    assert ([], [(1, 2, "yes"), (2, 2, "yes")]) == (
+        logger.calls,
+        [(line["offset"], line["worker"], line["bound"]) for line in lines],
+    )
+
+
+def test_a_batchs_lines_equal_one_info_call_per_row(capsys: pytest.CaptureFixture[str]) -> None:
+    """info_lines writes the very lines logger.info would (fields, order and values; the
+    timestamp aside), with a front processor, context variables and masked values."""
+    configure_logging("INFO", json=True, personal_keys=("XM",))
+    structlog.configure(processors=[_add_worker, *structlog.get_config()["processors"]])
+    logger = structlog.get_logger("t").bind(role="bridge")
+    rows = [
+        {"offset": 1, "note": ID_NUMBER, "XM": "王小", "reason": "shared"},
+        {"offset": 2, "duration_ms": 0.5, "request_id": None, "worker": 7},
+    ]
+    structlog.contextvars.bind_contextvars(province="SD", offset=-1)
+    try:
+        info_lines(logger, "bridge_message", rows)
+        batch = capsys.readouterr().err
+        for row in rows:
+            logger.info("bridge_message", **row)
+        one_by_one = capsys.readouterr().err
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+    def without_time(text: str) -> list[list[tuple[str, Any]]]:
+        return [[kv for kv in line.items() if kv[0] != "timestamp"] for line in _lines(text)]
+
+    assert without_time(one_by_one) == without_time(batch)
