@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
+from bridge.audit_encoding import RecordEncoder
 from bridge.audit_record import AUDIT_ID_NAMESPACE as AUDIT_ID_NAMESPACE
 from bridge.audit_record import AuditOutcome as AuditOutcome
 from bridge.audit_record import AuditScope as AuditScope
@@ -36,7 +37,7 @@ from bridge.audit_record import audit_key as audit_key
 from bridge.audit_record import outcome_of_delivery as outcome_of_delivery
 from bridge.audit_record import outcome_of_error as outcome_of_error
 from runtime import Settings, Signer, open_producer
-from runtime.kafka import Producer, ProducerOptions, SendFuture
+from runtime.kafka import Producer, ProducerOptions, SendFuture, partition_for_key
 from schemas import (
     AUDIT_TOPIC,
     AVRO_DIR,
@@ -93,6 +94,14 @@ def audit_codec() -> Codec:
     return Codec(Catalog([audit_schema()]))
 
 
+@cache
+def audit_encoder() -> RecordEncoder:
+    """What the writer encodes with: the same bytes and refusals as ``audit_codec``, by a
+    writer compiled from the schema (``bridge.audit_encoding``: ~5x faster)."""
+    codec = audit_codec()
+    return RecordEncoder(codec, AUDIT_RECORD_TYPE, codec.catalog.current(AUDIT_RECORD_TYPE).schema)
+
+
 class AuditEncoder(Protocol):
     """The part of ``schemas.Codec`` the writer needs."""
 
@@ -139,6 +148,27 @@ AUDIT_LINGER_MS = 500
 AUDIT_BATCH_BYTES = 512 * 1024
 
 
+class _KeyedSends:
+    """One batch's sends to the partitions of the topic as it is now (its partition
+    numbers read once per batch, as the default partitioner reads them per record), each
+    key's partition computed once."""
+
+    __slots__ = ("_chosen", "_partitions", "_producer")
+
+    def __init__(self, producer: Producer, partitions: frozenset[int]) -> None:
+        self._producer = producer
+        self._partitions = sorted(partitions)
+        self._chosen: dict[bytes, int] = {}
+
+    def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> SendFuture:
+        partition = self._chosen.get(key)
+        if partition is None:
+            partition = self._chosen[key] = partition_for_key(key, self._partitions)
+        return self._producer.send(topic, value, key, headers, partition)
+
+
 class AuditWriter:
     """Writes audit records to ``hx.audit`` (or ``topic``); ``flush`` once per batch.
 
@@ -165,7 +195,7 @@ class AuditWriter:
         self._signer = signer
         #: ``ce_source`` of the records: the writing bridge (``bridge-js``).
         self._source = source
-        self._codec = codec or audit_codec()
+        self._codec = codec or audit_encoder()
         self._flush_timeout_s = flush_timeout_s
         self._own_producer: Producer | None = None
         if producer is None:
@@ -188,20 +218,29 @@ class AuditWriter:
 
         Each record is still encoded (and checked against the schema), keyed, given its
         own CloudEvent headers and signed on its own; what the records share is built
-        once: the constant headers, and ``ce_time`` per distinct ``recorded_at`` (a
-        bridge stamps a batch's records with one time: ``bridge.batch_output``).
+        once: the constant headers, ``ce_source`` per province, ``ce_time`` per distinct
+        ``recorded_at`` (a bridge stamps a batch's records with one time:
+        ``bridge.batch_output``), and the partition per distinct key (``_partitioner``).
         """
+        if not records:
+            return
         encode, topic, signer, send = (
             self._codec.encode,
             self.topic,
             self._signer,
             self._producer.send,
         )
+        partition_of = self._partitioner()
         times: dict[datetime, bytes] = {}
+        sources: dict[str, bytes] = {}
         for record in records:
             value = encode(AUDIT_RECORD_TYPE, record)
             key = audit_key(record)
-            writer = self._source or bridge_principal(str(record["province"]))
+            province = record["province"]
+            ce_source = sources.get(province)
+            if ce_source is None:
+                writer = self._source or bridge_principal(str(province))
+                ce_source = sources[province] = writer.encode()
             recorded_at = record["recorded_at"]
             ce_time = times.get(recorded_at)
             if ce_time is None:
@@ -209,7 +248,7 @@ class AuditWriter:
             headers = [
                 _SPEC_HEADER,
                 (CE_ID, str(record["audit_id"]).encode()),
-                (CE_SOURCE, writer.encode()),
+                (CE_SOURCE, ce_source),
                 _TYPE_HEADER,
                 (CE_TIME, ce_time),
                 _CONTENT_HEADER,
@@ -217,7 +256,22 @@ class AuditWriter:
             if signer is not None:
                 # Signed last, over the final topic, key, value and headers (runtime.signing).
                 headers += signer.sign(topic, key, value, headers)
-            self._pending.append(send(topic, value=value, key=key, headers=headers))
+            if partition_of is None:
+                future = send(topic, value=value, key=key, headers=headers)
+            else:
+                future = partition_of.send(topic, value, key, headers)
+            self._pending.append(future)
+
+    def _partitioner(self) -> _KeyedSends | None:
+        """How this batch's records are sent to the partition of their key: with the
+        writer's own producer, the partition is chosen here, once per distinct key, as
+        the producer's default partitioner would (``partition_for_key``: Java's murmur2,
+        which kafka-python computes in pure Python for every record); None with a given
+        producer (a sink's transaction), which partitions as it does."""
+        if self._own_producer is None:
+            return None
+        partitions = self._own_producer.partitions_for(self.topic)
+        return _KeyedSends(self._own_producer, partitions) if partitions else None
 
     def flush(self) -> None:
         """Wait until the broker acknowledged every record written since the last flush.

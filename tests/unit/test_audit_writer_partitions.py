@@ -1,0 +1,135 @@
+"""AuditWriter with its own producer: each record goes to the partition kafka-python's
+default partitioner would choose for its key (chosen once per key and batch)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from kafka.partitioner.default import DefaultPartitioner
+
+import bridge.audit_writer as audit_writer
+from bridge.audit_writer import AuditWriter, audit_key
+from runtime import Settings
+
+RECORDED = datetime(2026, 12, 5, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+class OwnProducer:
+    """The writer's own producer (``runtime.kafka.Producer`` shape): keeps the partition
+    each record was sent to; the topic has ``partitions``."""
+
+    def __init__(self, partitions: frozenset[int]) -> None:
+        self.partitions = partitions
+        self.sent: list[tuple[bytes | None, int | None]] = []
+        self.partitions_asked = 0
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: Any = None,
+        partition: int | None = None,
+    ) -> Any:
+        self.sent.append((key, partition))
+        return None
+
+    def partitions_for(self, topic: str) -> frozenset[int]:
+        self.partitions_asked += 1
+        return self.partitions
+
+
+class Cluster:
+    """What kafka-python's DefaultPartitioner reads of the cluster metadata."""
+
+    def __init__(self, topic: str, partitions: frozenset[int]) -> None:
+        self._topic, self._partitions = topic, partitions
+
+    def topics(self) -> set[str]:
+        return {self._topic}
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return set(self._partitions)
+
+    def available_partitions_for_topic(self, topic: str) -> set[int]:
+        return set(self._partitions)
+
+
+def record(alert_id: str | None, message_id: str, audit_id: str) -> dict[str, Any]:
+    return {
+        "audit_id": audit_id,
+        "recorded_at": RECORDED,
+        "message_id": message_id,
+        "event_type": "PersonAlert" if alert_id else "AssistanceRequest",
+        "alert_id": alert_id,
+        "hit_id": None,
+        "request_id": None,
+        "alert_kind": "PERSON" if alert_id else None,
+        "correlation_id": None,
+        "source_agency": "320300000000",
+        "recipient_agency": "370400000000",
+        "province": "SD",
+        "sink": "DIRECTORY",
+        "destination": None,
+        "outcome": "DELIVERED",
+        "reason": None,
+        "profile": "shandong",
+        "profile_version": "1.0",
+        "truncated_fields": [],
+        "dropped_fields": [],
+        "value_sha256": "0" * 64,
+        "local_sha256": None,
+        "delivered_at": RECORDED,
+        "latency_ms": 5,
+        "source_topic": "hx.alerts.person",
+        "source_partition": 0,
+        "source_offset": 7,
+    }
+
+
+def batch(count: int) -> list[dict[str, Any]]:
+    """``count`` records: every third one without an alert id (keyed by message id), and
+    each alert's record twice (two receiving agencies: one key, two records)."""
+    out = []
+    for i in range(count):
+        alert = str(uuid.UUID(int=i * 7919 + 1)) if i % 3 else None
+        message = str(uuid.UUID(int=i * 104729 + 2))
+        out.append(record(alert, message, str(uuid.UUID(int=2 * i + 3))))
+        if alert:
+            out.append(record(alert, message, str(uuid.UUID(int=2 * i + 4))))
+    return out
+
+
+@pytest.mark.parametrize(
+    "partitions",
+    [frozenset(range(3)), frozenset(range(6)), frozenset({0, 1, 2, 5, 9})],
+    ids=["3", "6", "gaps"],
+)
+def test_each_record_goes_where_kafka_pythons_default_partitioner_puts_its_key(
+    monkeypatch: pytest.MonkeyPatch, partitions: frozenset[int]
+) -> None:
+    """The explicit partition of each record equals DefaultPartitioner's for its key."""
+    producer = OwnProducer(partitions)
+    monkeypatch.setattr(audit_writer, "open_producer", lambda *_args: producer)
+    records = batch(60)
+    AuditWriter(Settings(), topic="hx.audit").write_many(records)
+    cluster = Cluster("hx.audit", partitions)
+    default = DefaultPartitioner()
+    expected = [
+        (key, default.partition("hx.audit", key, key, None, None, cluster))
+        for key in (audit_key(r) for r in records)
+    ]
+    assert expected == producer.sent
+
+
+def test_the_partitions_are_read_once_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The topic's partitions are read at each batch (a partition added later is used)."""
+    producer = OwnProducer(frozenset(range(3)))
+    monkeypatch.setattr(audit_writer, "open_producer", lambda *_args: producer)
+    writer = AuditWriter(Settings(), topic="hx.audit")
+    writer.write_many(batch(10))
+    writer.write_many(batch(10))
+    assert 2 == producer.partitions_asked
