@@ -169,7 +169,18 @@ class AuditScope:
         name = f"{envelope.message_id}|{self.province}|{sink}|{outcome.value}"
         if recipient is not None and recipient != envelope.target:
             name += f"|{recipient}"
-        return str(uuid.uuid5(AUDIT_ID_NAMESPACE, name))
+        return uuid5_text(name)
+
+
+def uuid5_text(name: str, _namespace: bytes = AUDIT_ID_NAMESPACE.bytes) -> str:
+    """``str(uuid.uuid5(AUDIT_ID_NAMESPACE, name))``, without building a ``uuid.UUID``
+    (half the time; one or more per message audited)."""
+    sha1 = hashlib.sha1(_namespace + name.encode(), usedforsecurity=False)
+    digest = bytearray(sha1.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def audit_key(record: Mapping[str, Any]) -> bytes:

@@ -283,7 +283,9 @@ class AuditWriter:
         if self._own_producer is not None:
             self._own_producer.flush(self._flush_timeout_s)
         for future in pending:
-            future.get(self._flush_timeout_s)
+            # Done and without error: acknowledged (``get`` would only say so again).
+            if not future.is_done or future.error is not None:
+                future.get(self._flush_timeout_s)
 
     def close(self) -> None:
         """Flush what is pending and close the producer this writer made (if it made one)."""

@@ -8,8 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bridge.audit_record import uuid5_text
 from bridge.audit_writer import (
+    AUDIT_ID_NAMESPACE,
     AUDIT_RECORD_TYPE,
     AuditOutcome,
     AuditScope,
@@ -217,3 +221,10 @@ def test_records_for_several_recipients_are_each_recipients_own_record() -> None
     recipients = ("410100000000", "410300000000", None)
     one_by_one = [SCOPE.record(envelope(), recipient=r, **fields) for r in recipients]
     assert one_by_one == SCOPE.records(envelope(), recipients, **fields)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_uuid5_text_is_uuid5_in_the_audit_namespace(name: str) -> None:
+    """uuid5_text(name) is str(uuid.uuid5(AUDIT_ID_NAMESPACE, name)), for any text."""
+    assert str(uuid.uuid5(AUDIT_ID_NAMESPACE, name)) == uuid5_text(name)

@@ -1,5 +1,6 @@
 """AuditWriter with its own producer: each record goes to the partition kafka-python's
-default partitioner would choose for its key (chosen once per key and batch)."""
+default partitioner would choose for its key (chosen once per key and batch), and flush
+returns only when every record was acknowledged."""
 
 from __future__ import annotations
 
@@ -13,8 +14,24 @@ from kafka.partitioner.default import DefaultPartitioner
 import bridge.audit_writer as audit_writer
 from bridge.audit_writer import AuditWriter, audit_key
 from runtime import Settings
+from schemas.errors import BrokerUnavailable
 
 RECORDED = datetime(2026, 12, 5, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+class Future:
+    """A send's outcome: acknowledged, failed, or still pending (then ``get`` waits)."""
+
+    def __init__(self, error: BaseException | None = None, *, done: bool = True) -> None:
+        self.is_done = done
+        self.error = error
+        self.waited = False
+
+    def get(self, timeout_s: float | None = None) -> Any:
+        self.waited = True
+        if self.error is not None:
+            raise self.error
+        return None
 
 
 class OwnProducer:
@@ -25,6 +42,10 @@ class OwnProducer:
         self.partitions = partitions
         self.sent: list[tuple[bytes | None, int | None]] = []
         self.partitions_asked = 0
+        self.outcomes: list[Future] = []
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        return None
 
     def send(
         self,
@@ -35,7 +56,7 @@ class OwnProducer:
         partition: int | None = None,
     ) -> Any:
         self.sent.append((key, partition))
-        return None
+        return self.outcomes.pop(0) if self.outcomes else Future()
 
     def partitions_for(self, topic: str) -> frozenset[int]:
         self.partitions_asked += 1
@@ -133,3 +154,28 @@ def test_the_partitions_are_read_once_per_batch(monkeypatch: pytest.MonkeyPatch)
     writer.write_many(batch(10))
     writer.write_many(batch(10))
     assert 2 == producer.partitions_asked
+
+
+def test_flush_raises_when_one_record_was_not_acknowledged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch whose third record failed: flush raises that record's error."""
+    producer = OwnProducer(frozenset(range(3)))
+    producer.outcomes = [Future(), Future(), Future(BrokerUnavailable("not acknowledged"))]
+    monkeypatch.setattr(audit_writer, "open_producer", lambda *_args: producer)
+    writer = AuditWriter(Settings(), topic="hx.audit")
+    writer.write_many(batch(4))
+    with pytest.raises(BrokerUnavailable, match="not acknowledged"):
+        writer.flush()
+
+
+def test_flush_waits_for_a_record_still_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record not yet answered after the producer's flush is waited for (get)."""
+    producer = OwnProducer(frozenset(range(3)))
+    pending, answered = Future(done=False), Future()
+    producer.outcomes = [answered, pending]
+    monkeypatch.setattr(audit_writer, "open_producer", lambda *_args: producer)
+    writer = AuditWriter(Settings(), topic="hx.audit")
+    writer.write_many(batch(2))
+    writer.flush()
+    assert (False, True) == (answered.waited, pending.waited)
