@@ -47,9 +47,14 @@ class PersonalDataMask:
     def __call__(
         self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
+        keys, search = self.keys, _ID_NUMBER.search
         for key, value in event_dict.items():
-            if key in self.keys:
+            if key in keys:
                 event_dict[key] = "***"
+            elif type(value) is str:
+                # Most values are short ids: judged here, without a call per field.
+                if len(value) >= _SHORTEST_ID_NUMBER and search(value) is not None:
+                    event_dict[key] = _ID_NUMBER.sub(_hide_digits, value)
             elif not isinstance(value, int | float | None):
                 event_dict[key] = self._mask(value)
         return event_dict
