@@ -97,16 +97,31 @@ def _write_boolean(value: Any, out: list[bytes]) -> None:
     out.append(b"\x01" if value else b"\x00")
 
 
-def _write_timestamp_millis(value: Any, out: list[bytes]) -> None:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise _Aside
-    # fastavro's own arithmetic (prepare_timestamp_millis): whole days and seconds, then
-    # the microseconds truncated to milliseconds.
-    delta = value - _EPOCH
-    millis = (delta.days * 86400 + delta.seconds) * 1000 + int(delta.microseconds / 1000)
-    if not LONG_MIN <= millis <= LONG_MAX:
-        raise _Aside
-    out.append(_long(millis))
+def _timestamp_millis() -> _Write:
+    """A field's timestamp writer; it keeps the last time it wrote (a batch's records
+    share ``recorded_at``, a broadcast's records their ``delivered_at``)."""
+    # One (time, bytes) pair, read and replaced whole: writers on two threads never see
+    # one's time with the other's bytes.
+    last: list[tuple[Any, bytes]] = [(None, b"")]
+
+    def write(value: Any, out: list[bytes]) -> None:
+        seen, seen_bytes = last[0]
+        if value is seen:
+            out.append(seen_bytes)
+            return
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise _Aside
+        # fastavro's own arithmetic (prepare_timestamp_millis): whole days and seconds,
+        # then the microseconds truncated to milliseconds.
+        delta = value - _EPOCH
+        millis = (delta.days * 86400 + delta.seconds) * 1000 + int(delta.microseconds / 1000)
+        if not LONG_MIN <= millis <= LONG_MAX:
+            raise _Aside
+        encoded = _long(millis)
+        last[0] = (value, encoded)
+        out.append(encoded)
+
+    return write
 
 
 def _enum(symbols: list[str]) -> _Write:
@@ -136,6 +151,18 @@ def _array(items: _Write) -> _Write:
 
 def _optional(inner: _Write, null_index: int) -> _Write:
     null, other = _long(null_index), _long(1 - null_index)
+    if inner is _write_string:
+        # The commonest optional field, written in one call.
+        def write_string(value: Any, out: list[bytes]) -> None:
+            if value is None:
+                out.append(null)
+                return
+            if type(value) is not str:
+                raise _Aside
+            data = value.encode()
+            out += (other, _long(len(data)), data)
+
+        return write_string
 
     def write(value: Any, out: list[bytes]) -> None:
         if value is None:
@@ -153,7 +180,6 @@ _LEAVES: dict[tuple[str, str | None], _Write] = {
     ("long", None): _write_long,
     ("int", None): _write_int,
     ("boolean", None): _write_boolean,
-    ("long", "timestamp-millis"): _write_timestamp_millis,
 }
 
 
@@ -172,6 +198,8 @@ class _Compiler:
             return None if inner is None else _optional(inner, null_index)
         if kind == "enum":
             return _enum(list(node["symbols"]))
+        if (kind, logical) == ("long", "timestamp-millis"):
+            return _timestamp_millis()
         if kind == "array":
             items = self.value(node["items"])
             return None if items is None else _array(items)

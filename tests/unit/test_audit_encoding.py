@@ -113,6 +113,29 @@ def test_compiled_bytes_equal_the_codecs(record: dict[str, Any]) -> None:
     assert codec.encode(AUDIT_RECORD_TYPE, record) == write(record)
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(TIMES, min_size=1, max_size=4), st.lists(st.integers(0, 3), max_size=12))
+def test_one_writer_over_a_batch_sharing_times_writes_the_codecs_bytes(
+    times: list[datetime], picks: list[int]
+) -> None:
+    """One writer over a batch whose records share time objects (as a bridge's batch
+    shares recorded_at) writes each record as the codec does."""
+    codec = audit_codec()
+    write = compile_writer(
+        codec.catalog.current(AUDIT_RECORD_TYPE).schema,
+        MAGIC + codec.fingerprint(AUDIT_RECORD_TYPE),
+    )
+    assert write is not None
+    records = []
+    for pick in picks:
+        record = base_record()
+        record["recorded_at"] = times[pick % len(times)]
+        record["delivered_at"] = times[(pick + 1) % len(times)]
+        records.append(record)
+    expected = [codec.encode(AUDIT_RECORD_TYPE, r) for r in records]
+    assert expected == [write(r) for r in records]
+
+
 def test_a_record_without_its_optional_fields_gets_the_defaults_as_the_codec_writes() -> None:
     """A record missing fields that have defaults is encoded (by the codec) with them."""
     record = base_record()
