@@ -149,9 +149,9 @@ AUDIT_BATCH_BYTES = 512 * 1024
 
 
 class _KeyedSends:
-    """One batch's sends to the partitions of the topic as it is now (its partition
-    numbers read once per batch, as the default partitioner reads them per record), each
-    key's partition computed once."""
+    """One batch's sends to the partitions of the topic as it was at the batch's first
+    write (the default partitioner reads them per record), each key's partition computed
+    once."""
 
     __slots__ = ("_chosen", "_partitions", "_producer")
 
@@ -208,6 +208,8 @@ class AuditWriter:
             producer = self._own_producer
         self._producer: AuditProducer = producer
         self._pending: list[SendFuture] = []
+        #: This batch's partition choices (``_partitioner``); None after a flush.
+        self._keyed: _KeyedSends | None = None
 
     def write(self, record: dict[str, Any]) -> None:
         """Send one audit record (as built by ``AuditScope.record``); durable at ``flush``."""
@@ -266,12 +268,18 @@ class AuditWriter:
         """How this batch's records are sent to the partition of their key: with the
         writer's own producer, the partition is chosen here, once per distinct key, as
         the producer's default partitioner would (``partition_for_key``: Java's murmur2,
-        which kafka-python computes in pure Python for every record); None with a given
-        producer (a sink's transaction), which partitions as it does."""
+        which kafka-python computes in pure Python for every record), over the topic's
+        partitions as read once per batch (from the first write after a ``flush``: a
+        bridge's refusals are written one by one); None with a given producer (a sink's
+        transaction), which partitions as it does."""
         if self._own_producer is None:
             return None
-        partitions = self._own_producer.partitions_for(self.topic)
-        return _KeyedSends(self._own_producer, partitions) if partitions else None
+        if self._keyed is None:
+            partitions = self._own_producer.partitions_for(self.topic)
+            if not partitions:
+                return None
+            self._keyed = _KeyedSends(self._own_producer, partitions)
+        return self._keyed
 
     def flush(self) -> None:
         """Wait until the broker acknowledged every record written since the last flush.
@@ -280,6 +288,7 @@ class AuditWriter:
         runner must then not commit the batch (it comes again; its records are rewritten).
         """
         pending, self._pending = self._pending, []
+        self._keyed = None  # the next batch reads the topic's partitions again
         if self._own_producer is not None:
             self._own_producer.flush(self._flush_timeout_s)
         for future in pending:

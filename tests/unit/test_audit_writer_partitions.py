@@ -147,13 +147,29 @@ def test_each_record_goes_where_kafka_pythons_default_partitioner_puts_its_key(
 
 
 def test_the_partitions_are_read_once_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The topic's partitions are read at each batch (a partition added later is used)."""
+    """The topic's partitions are read at a batch's first write and again after each
+    flush (a partition added later is used); single writes (refusals) read them once."""
     producer = OwnProducer(frozenset(range(3)))
     monkeypatch.setattr(audit_writer, "open_producer", lambda *_args: producer)
     writer = AuditWriter(Settings(), topic="hx.audit")
+    for one in batch(4):
+        writer.write(one)
     writer.write_many(batch(10))
-    writer.write_many(batch(10))
-    assert 2 == producer.partitions_asked
+    first = producer.partitions_asked
+    writer.flush()
+    producer.partitions = frozenset(range(6))
+    second = batch(10)
+    writer.write_many(second)
+    cluster = Cluster("hx.audit", producer.partitions)
+    expected = [
+        (key, DefaultPartitioner().partition("hx.audit", key, key, None, None, cluster))
+        for key in (audit_key(r) for r in second)
+    ]
+    assert (1, 2, expected) == (
+        first,
+        producer.partitions_asked,
+        producer.sent[-len(second) :],
+    )
 
 
 def test_flush_raises_when_one_record_was_not_acknowledged(
