@@ -287,3 +287,19 @@ def test_a_batchs_lines_equal_one_info_call_per_row(capsys: pytest.CaptureFixtur
         return [[kv for kv in line.items() if kv[0] != "timestamp"] for line in _lines(text)]
 
     assert without_time(one_by_one) == without_time(batch)
+
+
+def _drop_odd(_logger: Any, _name: str, event: Any) -> Any:
+    if event.get("offset", 0) % 2:
+        raise structlog.DropEvent
+    return event
+
+
+def test_a_line_a_front_processor_drops_is_not_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A processor in front of the JSON chain that drops a line drops it from the batch."""
+    configure_logging("INFO", json=True)
+    structlog.configure(processors=[_drop_odd, *structlog.get_config()["processors"]])
+    info_lines(_RecordingLogger(), "bridge_message", [{"offset": 1}, {"offset": 2}])
+    assert [2] == [line["offset"] for line in _lines(capsys.readouterr().err)]
