@@ -1,6 +1,10 @@
 """AuditWriter with its own producer: each record goes to the partition kafka-python's
 default partitioner would choose for its key (chosen once per key and batch), and flush
-returns only when every record was acknowledged."""
+returns only when every record was acknowledged.
+
+The writer's choice is compared with ``runtime.kafka.partition_for_key``, which
+test_kafka_partitioner.py checks against kafka-python's DefaultPartitioner itself (only
+the Kafka boundary's tests import the client: test_kafka_imports.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from kafka.partitioner.default import DefaultPartitioner
 
 import bridge.audit_writer as audit_writer
 from bridge.audit_writer import AuditWriter, audit_key
 from runtime import Settings
+from runtime.kafka import partition_for_key
 from schemas.errors import BrokerUnavailable
 
 RECORDED = datetime(2026, 12, 5, 12, 0, 0, 123000, tzinfo=UTC)
@@ -61,22 +65,6 @@ class OwnProducer:
     def partitions_for(self, topic: str) -> frozenset[int]:
         self.partitions_asked += 1
         return self.partitions
-
-
-class Cluster:
-    """What kafka-python's DefaultPartitioner reads of the cluster metadata."""
-
-    def __init__(self, topic: str, partitions: frozenset[int]) -> None:
-        self._topic, self._partitions = topic, partitions
-
-    def topics(self) -> set[str]:
-        return {self._topic}
-
-    def partitions_for_topic(self, topic: str) -> set[int]:
-        return set(self._partitions)
-
-    def available_partitions_for_topic(self, topic: str) -> set[int]:
-        return set(self._partitions)
 
 
 def record(alert_id: str | None, message_id: str, audit_id: str) -> dict[str, Any]:
@@ -132,17 +120,12 @@ def batch(count: int) -> list[dict[str, Any]]:
 def test_each_record_goes_where_kafka_pythons_default_partitioner_puts_its_key(
     monkeypatch: pytest.MonkeyPatch, partitions: frozenset[int]
 ) -> None:
-    """The explicit partition of each record equals DefaultPartitioner's for its key."""
+    """The explicit partition of each record is its key's (the default partitioner's)."""
     producer = OwnProducer(partitions)
     monkeypatch.setattr(audit_writer, "open_producer", lambda *_args: producer)
     records = batch(60)
     AuditWriter(Settings(), topic="hx.audit").write_many(records)
-    cluster = Cluster("hx.audit", partitions)
-    default = DefaultPartitioner()
-    expected = [
-        (key, default.partition("hx.audit", key, key, None, None, cluster))
-        for key in (audit_key(r) for r in records)
-    ]
+    expected = [(key, partition_for_key(key, partitions)) for key in map(audit_key, records)]
     assert expected == producer.sent
 
 
@@ -160,11 +143,7 @@ def test_the_partitions_are_read_once_per_batch(monkeypatch: pytest.MonkeyPatch)
     producer.partitions = frozenset(range(6))
     second = batch(10)
     writer.write_many(second)
-    cluster = Cluster("hx.audit", producer.partitions)
-    expected = [
-        (key, DefaultPartitioner().partition("hx.audit", key, key, None, None, cluster))
-        for key in (audit_key(r) for r in second)
-    ]
+    expected = [(key, partition_for_key(key, range(6))) for key in map(audit_key, second)]
     assert (1, 2, expected) == (
         first,
         producer.partitions_asked,
