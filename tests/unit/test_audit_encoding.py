@@ -99,7 +99,7 @@ def test_the_audit_schema_has_a_compiled_writer() -> None:
     assert True is audit_encoder().compiled
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(audit_records())
 def test_compiled_bytes_equal_the_codecs(record: dict[str, Any]) -> None:
     """For any record the schema admits, the compiled writer itself (no codec behind it)
