@@ -55,7 +55,7 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-#: Zig-zagged varints of 0..1023 (string lengths up to 1,023 bytes, small numbers).
+#: The varints of 0..2047: the zig-zag of -1024..1023 (string lengths up to 1,023 bytes).
 _SMALL = tuple(_varint(n) for n in range(2048))
 
 
