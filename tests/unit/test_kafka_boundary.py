@@ -10,7 +10,13 @@ import pytest
 from pydantic import SecretStr
 
 from runtime import Settings
-from runtime.kafka import ConsumerOptions, ProducerOptions, open_producer, transport
+from runtime.kafka import (
+    ConsumerOptions,
+    ProducerOptions,
+    kafka_python_producer,
+    open_producer,
+    transport,
+)
 from runtime.kafka import kafka_python as kafka_python_transport
 from runtime.kafka.errors import kafka_errors, raise_for_error_code
 from runtime.kafka.kafka_python import consumer_config, producer_config
@@ -146,3 +152,38 @@ def test_an_unknown_transport_is_refused_by_the_settings() -> None:
     """HX_KAFKA_CLIENT accepts only kafka-python and librdkafka."""
     with pytest.raises(ValueError, match="kafka_client"):
         Settings(kafka_client="java")  # type: ignore[arg-type]
+
+
+class _RefusingProducer:
+    """A KafkaProducer whose send raises ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def send(self, *_args: object, **_kwargs: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (kafka_error.KafkaTimeoutError("buffer full"), BrokerUnavailable),
+        (kafka_error.TopicAuthorizationFailedError(), NotAuthorized),
+        (kafka_error.IllegalStateError("KafkaProducer already closed!"), BrokerError),
+        (TypeError("headers must be list-type"), TypeError),
+    ],
+)
+def test_a_refused_send_raises_the_mapped_error_naming_the_topic(
+    raised: BaseException, expected: type[BaseException]
+) -> None:
+    """KafkaPythonProducer.send maps what kafka-python's send raises as kafka_errors does,
+    naming the topic; other exceptions pass through untouched."""
+    producer = kafka_python_producer.KafkaPythonProducer(_RefusingProducer(raised))
+    with pytest.raises(expected) as caught:
+        producer.send("hx.audit", b"v", b"k", [("h", b"1")])
+    named = isinstance(raised, kafka_error.KafkaError)
+    assert (expected, named, raised if named else None) == (
+        type(caught.value),
+        str(caught.value).startswith("send to hx.audit: "),
+        caught.value.__cause__,
+    )
