@@ -120,11 +120,17 @@ class LibrdkafkaConsumer:
         self._commits: deque[tuple[frozenset[tuple[str, int, int]], CommitCallback]] = deque()
         #: The offset each partition was last sought to (position before anything is read).
         self._sought: dict[TopicPartition, int] = {}
+        #: The committed offset a held partition starts at, asked once while nothing of it
+        #: is read (``_start``): the loop asks every partition's position after each poll
+        #: until it has read them all to their ends. Dropped when the partition is
+        #: assigned again, sought, or committed.
+        self._committed_starts: dict[TopicPartition, int] = {}
         self._closed = False
 
     def forget_seeks(self, partitions: Iterable[ck.TopicPartition]) -> None:
         for tp in partitions:
             self._sought.pop(ours_tp(tp), None)
+            self._committed_starts.pop(ours_tp(tp), None)
 
     def on_commit(self, error: ck.KafkaError | None, partitions: list[ck.TopicPartition]) -> None:
         """librdkafka's commit report (``on_commit``), served inside poll."""
@@ -143,6 +149,7 @@ class LibrdkafkaConsumer:
     def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
         rebalance = _Rebalance(self, listener)
         self._manual, self._unapplied, self._paused = None, False, set()
+        self._committed_starts = {}
         with kafka_errors("subscribe"):
             self._consumer.subscribe(
                 list(topics),
@@ -154,6 +161,7 @@ class LibrdkafkaConsumer:
     def unsubscribe(self) -> None:
         """Leave the subscription and drop a manual assignment too (as kafka-python's
         ``unsubscribe``: ``runtime.topic_end.read_to_end`` leaves its reader unassigned)."""
+        self._committed_starts = {}
         with kafka_errors("unsubscribe"):
             if self._manual is not None:
                 if not self._unapplied:
@@ -177,6 +185,7 @@ class LibrdkafkaConsumer:
         self._manual = dict.fromkeys(partitions, start)
         self._paused = set()
         self._sought = {}
+        self._committed_starts = {}
         self._unapplied = True
 
     def _apply_assignment(self) -> None:
@@ -271,6 +280,7 @@ class LibrdkafkaConsumer:
             self._consumer.resume([native_tp(tp) for tp in partitions])
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
+        self._committed_starts.pop(partition, None)
         if offset >= 0:
             self._sought[partition] = offset
         else:  # to the beginning or the end: resolved by ``position`` or the fetch
@@ -331,12 +341,15 @@ class LibrdkafkaConsumer:
             return self._sought[partition]
         start = self._manual.get(partition) if self._manual is not None else None
         if start is None or start == ck.OFFSET_STORED:
-            committed = self.committed(partition)
+            committed = self._committed_starts.get(partition)
+            if committed is None:
+                committed = self.committed(partition)
             if committed is not None:
+                self._committed_starts[partition] = committed
                 return committed
             earliest = self._options.auto_offset_reset == "earliest"
             start = ck.OFFSET_BEGINNING if earliest else ck.OFFSET_END
-        low, high = self._watermarks(partition)
+        low, high = self._cached_watermarks(partition) or self._watermarks(partition)
         offset = low if start == ck.OFFSET_BEGINNING else high
         if self._manual is not None and self._unapplied and partition in self._manual:
             self._manual[partition] = self._sought[partition] = offset
@@ -358,6 +371,8 @@ class LibrdkafkaConsumer:
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         if not offsets:
             return
+        for tp in offsets:
+            self._committed_starts.pop(tp, None)
         native = [native_tp(tp, o) for tp, o in offsets.items()]
         with kafka_errors("commit"):
             result = self._consumer.commit(offsets=native, asynchronous=False)
@@ -367,6 +382,8 @@ class LibrdkafkaConsumer:
     def commit_async(self, offsets: Mapping[TopicPartition, int], callback: CommitCallback) -> None:
         if not offsets:
             return
+        for tp in offsets:
+            self._committed_starts.pop(tp, None)
         native = [native_tp(tp, o) for tp, o in offsets.items()]
         key = frozenset((tp.topic, tp.partition, tp.offset) for tp in native)
         self._commits.append((key, callback))
@@ -381,6 +398,21 @@ class LibrdkafkaConsumer:
         with kafka_errors("group metadata"):
             native = self._consumer.consumer_group_metadata()
         return GroupMetadata(self._group_id or "", native)
+
+    def _cached_watermarks(self, partition: TopicPartition) -> tuple[int, int] | None:
+        """The watermarks the last fetch of ``partition`` told, None before one did.
+
+        Asking the broker instead (``_watermarks``) waits behind the fetch in flight on
+        the same connection: the broker answers a connection's requests in order and
+        holds a fetch up to ``fetch.wait.max.ms`` (500 ms) when no records are new, so
+        each such ``position`` took ~0.5 s (measured), and the loop asks every partition
+        it holds after each poll.
+        """
+        with kafka_errors(f"offsets of {partition.topic}[{partition.partition}]"):
+            low, high = self._consumer.get_watermark_offsets(native_tp(partition), cached=True)
+        if low is None or high is None or low < 0 or high < 0:
+            return None
+        return int(low), int(high)
 
     def _watermarks(self, partition: TopicPartition) -> tuple[int, int]:
         with kafka_errors(f"offsets of {partition.topic}[{partition.partition}]"):
