@@ -23,6 +23,7 @@ from runtime.kafka.options import ConsumerOptions, ProducerOptions
 from runtime.kafka.records import (
     Record,
     TopicPartition,
+    headers_of,
 )
 from runtime.settings import Settings
 from schemas.errors import BrokerUnavailable, NotAuthorized
@@ -95,6 +96,8 @@ def consumer_config(settings: Settings, options: ConsumerOptions | None = None) 
         session_timeout_ms=o.session_timeout_ms,
         heartbeat_interval_ms=o.heartbeat_interval_ms,
         bootstrap_timeout_ms=o.bootstrap_timeout_ms,
+        fetch_max_bytes=o.fetch_max_bytes,
+        max_partition_fetch_bytes=o.max_partition_fetch_bytes,
     )
 
 
@@ -193,13 +196,6 @@ def offsets_meta(offsets: Mapping[TopicPartition, int]) -> dict[KafkaTopicPartit
 
 
 def record_of(r: Any) -> Record:
-    headers = r.headers
     return Record(
-        r.topic,
-        r.partition,
-        r.offset,
-        r.key,
-        r.value,
-        tuple((name, value or b"") for name, value in headers) if headers else (),
-        r.timestamp,
+        r.topic, r.partition, r.offset, r.key, r.value, headers_of(r.headers), r.timestamp
     )

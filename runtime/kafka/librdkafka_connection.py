@@ -133,6 +133,9 @@ def consumer_config(
     optional = {
         "session.timeout.ms": options.session_timeout_ms,
         "heartbeat.interval.ms": options.heartbeat_interval_ms,
+        "fetch.max.bytes": options.fetch_max_bytes,
+        "max.partition.fetch.bytes": options.max_partition_fetch_bytes,
+        "queued.max.messages.kbytes": options.queued_max_kbytes,
     }
     return config | {k: v for k, v in optional.items() if v is not None}
 

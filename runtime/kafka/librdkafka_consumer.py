@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
+from typing import cast
 
 import confluent_kafka as ck
 
@@ -43,6 +43,7 @@ from runtime.kafka.records import (
     GroupMetadata,
     Record,
     TopicPartition,
+    headers_of,
 )
 from runtime.settings import Settings
 from schemas.errors import BrokerUnavailable, HxError
@@ -50,22 +51,17 @@ from schemas.errors import BrokerUnavailable, HxError
 log = logging.getLogger("hxbus.kafka.librdkafka")
 
 
-def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
-    # A consumed message's headers are a list of (name, bytes or None) pairs.
-    return tuple((str(name), bytes(value or b"")) for name, value in (raw or ()))
-
-
 def _record(message: ck.Message) -> Record:
-    headers = _headers(message.headers())
-    _kind, timestamp = message.timestamp()
+    # confluent-kafka already hands out str topics, int partitions and offsets, bytes or
+    # None keys and values, and headers as a list of (str, bytes or None) pairs.
     return Record(
-        topic=str(message.topic()),
-        partition=int(message.partition() or 0),
-        offset=int(message.offset() or 0),
-        key=message.key(),
-        value=message.value(),
-        headers=headers,
-        timestamp_ms=int(timestamp),
+        message.topic() or "",
+        message.partition() or 0,
+        message.offset() or 0,
+        message.key(),
+        message.value(),
+        headers_of(cast("list[tuple[str, bytes | None]] | None", message.headers())),
+        message.timestamp()[1],
     )
 
 
@@ -371,8 +367,8 @@ class LibrdkafkaConsumer:
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         if not offsets:
             return
-        for tp in offsets:
-            self._committed_starts.pop(tp, None)
+        for partition in offsets:
+            self._committed_starts.pop(partition, None)
         native = [native_tp(tp, o) for tp, o in offsets.items()]
         with kafka_errors("commit"):
             result = self._consumer.commit(offsets=native, asynchronous=False)
@@ -382,8 +378,8 @@ class LibrdkafkaConsumer:
     def commit_async(self, offsets: Mapping[TopicPartition, int], callback: CommitCallback) -> None:
         if not offsets:
             return
-        for tp in offsets:
-            self._committed_starts.pop(tp, None)
+        for partition in offsets:
+            self._committed_starts.pop(partition, None)
         native = [native_tp(tp, o) for tp, o in offsets.items()]
         key = frozenset((tp.topic, tp.partition, tp.offset) for tp in native)
         self._commits.append((key, callback))

@@ -14,6 +14,20 @@ from typing import Literal
 
 Compression = Literal["gzip", "snappy", "lz4", "zstd"]
 
+#: The most one fetch returns, all partitions together (both clients' default: 50 MB).
+#: A bridge handles ~1-2 MB of records a second, so 4 MiB is seconds of work fetched in
+#: milliseconds; the clients' defaults let a consumer with a backlog hold tens of MB it
+#: will not reach for a while (issue 17: < 150 MB per bridge process).
+DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024
+#: The most one fetch returns of one partition (default 1 MB). A record batch larger than
+#: this still comes whole (the broker returns the first batch whatever its size).
+DEFAULT_MAX_PARTITION_FETCH_BYTES = 512 * 1024
+#: librdkafka only: how many KB of fetched records it queues ahead of ``poll`` (its
+#: ``queued.max.messages.kbytes``, default 64 MB; it also keeps up to 100,000 records
+#: per partition queued). kafka-python fetches a partition again only once its last fetch
+#: was consumed, so its read-ahead is bounded by the fetch sizes alone.
+DEFAULT_QUEUED_MAX_KBYTES = 4 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class ProducerOptions:
@@ -47,6 +61,11 @@ class ConsumerOptions:
     session_timeout_ms: int | None = None
     heartbeat_interval_ms: int | None = None
     bootstrap_timeout_ms: int | None = None
+    #: How far the client reads ahead of ``poll`` (bytes; None: the client's default).
+    fetch_max_bytes: int | None = DEFAULT_FETCH_MAX_BYTES
+    max_partition_fetch_bytes: int | None = DEFAULT_MAX_PARTITION_FETCH_BYTES
+    #: librdkafka only (KB; kafka-python has no such queue).
+    queued_max_kbytes: int | None = DEFAULT_QUEUED_MAX_KBYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ converts at its edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 
@@ -21,6 +23,22 @@ class TopicPartition(NamedTuple):
 
 #: A record's headers in wire order; a header without a value carries ``b""``.
 Headers = tuple[tuple[str, bytes], ...]
+
+
+def headers_of(headers: Sequence[tuple[str, bytes | None]] | None) -> Headers:
+    """A record's headers as ours: a header without a value (None) carries ``b""``.
+
+    Every record of the bus carries a dozen headers, all with values: the pairs are taken
+    as they are (one C-level scan for a None) instead of rebuilt one by one (~1 us a record).
+    """
+    if not headers:
+        return ()
+    if None in map(_header_value, headers):
+        return tuple((name, value or b"") for name, value in headers)
+    return tuple(headers)  # type: ignore[arg-type]  # no None among them
+
+
+_header_value = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
