@@ -17,7 +17,7 @@ import pytest
 from consumer_support import create_topic, produce
 
 from runtime import Settings, open_consumer
-from runtime.kafka import Admin, Consumer, TopicPartition
+from runtime.kafka import Admin, Consumer, ConsumerOptions, TopicPartition
 
 pytestmark = pytest.mark.broker
 
@@ -85,3 +85,38 @@ def test_position_after_seek_to_end_keeps_that_end(
         consumer.close()
         admin.delete_topics([topic])
     assert (4, [(0, 4)]) == (end, got)
+
+
+@pytest.mark.parametrize("client", TRANSPORTS)
+def test_group_member_position_before_reading_is_committed_or_earliest(
+    client: str, settings: Settings, admin: Admin, unique_name: Callable[..., str]
+) -> None:
+    """A member holding a partition it has read nothing of yet (the loop asks every held
+    partition after each poll): its position is the group's committed offset, or the
+    earliest where nothing is committed, each time it is asked."""
+    on = settings.model_copy(update={"kafka_client": client})
+    topic, group = unique_name(), unique_name("g")
+    create_topic(on, admin, topic, 2)
+    produce(on, topic, [(b"k", b"v", [])] * 5, partition=0)
+    committed, empty = TopicPartition(topic, 0), TopicPartition(topic, 1)
+    first = open_consumer(on, ConsumerOptions(group_id=group))
+    try:
+        first.subscribe([topic])
+        _read_until(first, 5, seconds=30)
+        first.commit({committed: 5})
+    finally:
+        first.close()
+    member = open_consumer(on, ConsumerOptions(group_id=group))
+    try:
+        member.subscribe([topic])
+        deadline = time.monotonic() + 30
+        while member.assignment() != {committed, empty} and time.monotonic() < deadline:
+            member.poll(0.2)
+        for _ in range(5):  # fetches tell the watermarks; nothing is there to read
+            member.poll(0.2)
+        asked = [(member.position(committed), member.position(empty)) for _ in range(3)]
+        highwater = (member.highwater(committed), member.highwater(empty))
+    finally:
+        member.close()
+        admin.delete_topics([topic])
+    assert ([(5, 0)] * 3, (5, 0)) == (asked, highwater)

@@ -20,6 +20,7 @@ from runtime.kafka import (
 from runtime.kafka import kafka_python as kafka_python_transport
 from runtime.kafka.errors import kafka_errors, raise_for_error_code
 from runtime.kafka.kafka_python import consumer_config, producer_config
+from runtime.kafka.records import headers_of
 from schemas.errors import BrokerError, BrokerUnavailable, ConfigError, HxError, NotAuthorized
 
 
@@ -112,6 +113,21 @@ def test_consumer_commits_by_hand_from_the_earliest_offset() -> None:
     assert expected == {key: config[key] for key in expected}
 
 
+def test_consumer_read_ahead_is_bounded() -> None:
+    """The fetch limits of ``ConsumerOptions`` reach kafka-python: by default 4 MiB a fetch
+    and 512 KiB a partition (kafka-python's own: 50 MB and 1 MB); None leaves its default."""
+    default = consumer_config(Settings(), ConsumerOptions(group_id="g"))
+    given = consumer_config(
+        Settings(),
+        ConsumerOptions(group_id="g", fetch_max_bytes=None, max_partition_fetch_bytes=2048),
+    )
+    keys = ("fetch_max_bytes", "max_partition_fetch_bytes")
+    assert (
+        {"fetch_max_bytes": 4 * 1024 * 1024, "max_partition_fetch_bytes": 512 * 1024},
+        {"max_partition_fetch_bytes": 2048},
+    ) == ({k: default[k] for k in keys}, {k: given[k] for k in keys if k in given})
+
+
 def test_sasl_settings_reach_every_client() -> None:
     """With a SASL user set, producer and consumer both carry the SCRAM credentials."""
     settings = Settings(sasl_username="js-bridge", sasl_password=SecretStr("pw"))
@@ -187,3 +203,20 @@ def test_a_refused_send_raises_the_mapped_error_naming_the_topic(
         str(caught.value).startswith("send to hx.audit: "),
         caught.value.__cause__,
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, ()),
+        ([], ()),
+        ([("ce_id", b"1"), ("ce_type", b"AlertHit")], (("ce_id", b"1"), ("ce_type", b"AlertHit"))),
+        ([("ce_id", b"1"), ("empty", None)], (("ce_id", b"1"), ("empty", b""))),
+    ],
+)
+def test_headers_keep_wire_order_and_an_empty_value_is_empty_bytes(
+    given: list[tuple[str, bytes | None]] | None, expected: tuple[tuple[str, bytes], ...]
+) -> None:
+    """A client's header pairs become ours in wire order; a header without a value (None)
+    carries b"" (both transports hand out (name, bytes or None) pairs)."""
+    assert expected == headers_of(given)

@@ -107,3 +107,25 @@ def test_kafka_exception_is_raised_as_ours_from_it() -> None:
         raise original
     assert original is raised.value.__cause__
     assert str(raised.value).startswith("flush: ")
+
+
+def test_consumer_read_ahead_is_bounded(tmp_path: Path) -> None:
+    """The fetch limits of ``ConsumerOptions`` reach librdkafka: by default 4 MiB a fetch,
+    512 KiB a partition, 4 MiB queued ahead of poll (librdkafka's own: 50 MB / 64 MB)."""
+    config = consumer_config(_secured(tmp_path), ConsumerOptions(group_id="g"), Connection())
+    expected = {
+        "fetch.max.bytes": 4 * 1024 * 1024,
+        "max.partition.fetch.bytes": 512 * 1024,
+        "queued.max.messages.kbytes": 4096,
+    }
+    assert expected == {k: config.get(k) for k in expected}
+
+
+def test_consumer_fetch_limits_none_leave_librdkafka_defaults(tmp_path: Path) -> None:
+    """A limit given as None is not set at all: librdkafka's default applies."""
+    options = ConsumerOptions(
+        group_id="g", fetch_max_bytes=None, max_partition_fetch_bytes=2048, queued_max_kbytes=None
+    )
+    config = consumer_config(_secured(tmp_path), options, Connection())
+    keys = ("fetch.max.bytes", "max.partition.fetch.bytes", "queued.max.messages.kbytes")
+    assert {"max.partition.fetch.bytes": 2048} == {k: config[k] for k in keys if k in config}
