@@ -121,9 +121,15 @@ class LibrdkafkaConsumer:
         #: until it has read them all to their ends. Dropped when the partition is
         #: assigned again, sought, or committed.
         self._committed_starts: dict[TopicPartition, int] = {}
+        #: librdkafka's assignment as of the last poll: it changes only inside ``poll``
+        #: (rebalance callbacks), at ``assign``/``subscribe`` and their undoing, and the
+        #: loop asks for it per missing alert (``Failures.reading_behind``): each ask
+        #: built two dozen partitions anew. None: ask librdkafka.
+        self._assigned: frozenset[TopicPartition] | None = None
         self._closed = False
 
     def forget_seeks(self, partitions: Iterable[ck.TopicPartition]) -> None:
+        self._assigned = None
         for tp in partitions:
             self._sought.pop(ours_tp(tp), None)
             self._committed_starts.pop(ours_tp(tp), None)
@@ -145,6 +151,7 @@ class LibrdkafkaConsumer:
     def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
         rebalance = _Rebalance(self, listener)
         self._manual, self._unapplied, self._paused = None, False, set()
+        self._assigned = None
         self._committed_starts = {}
         with kafka_errors("subscribe"):
             self._consumer.subscribe(
@@ -158,6 +165,7 @@ class LibrdkafkaConsumer:
         """Leave the subscription and drop a manual assignment too (as kafka-python's
         ``unsubscribe``: ``runtime.topic_end.read_to_end`` leaves its reader unassigned)."""
         self._committed_starts = {}
+        self._assigned = None
         with kafka_errors("unsubscribe"):
             if self._manual is not None:
                 if not self._unapplied:
@@ -192,6 +200,7 @@ class LibrdkafkaConsumer:
 
     def _assign_manual(self) -> None:
         assert self._manual is not None
+        self._assigned = None
         with kafka_errors("assign"):
             self._consumer.assign([native_tp(tp, o) for tp, o in self._manual.items()])
             if self._paused:  # a fresh assignment fetches every partition
@@ -200,8 +209,10 @@ class LibrdkafkaConsumer:
     def assignment(self) -> frozenset[TopicPartition]:
         if self._manual is not None and self._unapplied:
             return frozenset(self._manual)
-        with kafka_errors("assignment"):
-            return frozenset(ours_tp(tp) for tp in self._consumer.assignment())
+        if self._assigned is None:
+            with kafka_errors("assignment"):
+                self._assigned = frozenset(ours_tp(tp) for tp in self._consumer.assignment())
+        return self._assigned
 
     def topics(self) -> frozenset[str]:
         with kafka_errors("list topics"):
@@ -221,13 +232,17 @@ class LibrdkafkaConsumer:
     ) -> dict[TopicPartition, list[Record]]:
         limit = max_records or self._max_records
         self._apply_assignment()
-        with kafka_errors("poll"):
-            # consume(n, t) waits for n records or t: take what is there, wait only for one.
-            messages = self._consumer.consume(limit, 0)
-            if not messages and timeout_s > 0:
-                messages = self._consumer.consume(1, timeout_s)
-                if messages and limit > 1:
-                    messages += self._consumer.consume(limit - 1, 0)
+        try:
+            with kafka_errors("poll"):
+                # consume(n, t) waits for n records or t: take what is there, wait only
+                # for one.
+                messages = self._consumer.consume(limit, 0)
+                if not messages and timeout_s > 0:
+                    messages = self._consumer.consume(1, timeout_s)
+                    if messages and limit > 1:
+                        messages += self._consumer.consume(limit - 1, 0)
+        finally:
+            self._assigned = None  # a rebalance runs inside consume
         polled: dict[TopicPartition, list[Record]] = {}
         for message in messages:
             error = message.error()
