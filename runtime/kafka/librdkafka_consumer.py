@@ -460,6 +460,7 @@ class LibrdkafkaConsumer:
         if self._closed:
             return
         self._closed = True
+        self._assigned = None
         with kafka_errors("close consumer"):
             self._consumer.close()
 
