@@ -27,15 +27,21 @@ class AuditedDeadLetters:
     The consumer runtime dead-letters poison, forged and untranslatable messages itself,
     so this wrapper is where the bridge sees them: one audit record (outcome from the
     error class: SECURITY_REJECTED, REJECTED, DEAD_LETTERED) and one ``bridge_message``
-    line each. ``flush`` flushes the DLQ and then the audit; if the audit was not
-    acknowledged, every entry of the batch is reported as not acknowledged, so the
-    runtime does not commit them and they come again.
+    line each. The batch's refusal records are kept and sent together at ``flush``, in
+    the order of their refusals, as the delivery records are (``AuditWriter.write_many``:
+    one burst, the shared headers built once): a bridge reading a stream of forged
+    messages pays per refusal about what it pays per delivery. ``flush`` sends them,
+    waits for the DLQ and then for the audit; if either write was not acknowledged,
+    every entry of the batch is reported as not acknowledged, so the runtime does not
+    commit them and they come again (their DLQ entries and records written again).
     """
 
     def __init__(self, inner: DeadLetterSink, bridge: InboundBridge) -> None:
         self._inner = inner
         self._bridge = bridge
         self._origins: list[Origin] = []
+        #: The batch's refusal audit records, sent at ``flush``.
+        self._records: list[dict[str, Any]] = []
 
     def send(
         self,
@@ -52,14 +58,23 @@ class AuditedDeadLetters:
         self._inner.send(origin, key=key, value=value, headers=headers, error=error, reason=reason)
 
     def flush(self) -> set[Origin]:
-        """Flush the DLQ, then the audit; then write the lines the batch still holds (its
-        refusals' and expiries': the runtime calls this at the end of every batch, also
-        one that handled nothing)."""
+        """Send the batch's refusal records, flush the DLQ, then the audit; then write the
+        lines the batch still holds (its refusals' and expiries': the runtime calls this
+        at the end of every batch, also one that handled nothing)."""
         try:
-            not_acked = self._inner.flush()
+            records, self._records = self._records, []
             origins, self._origins = self._origins, []
+            audit = self._bridge.audit
             try:
-                self._bridge.audit.flush()
+                # Sent before the DLQ wait: the audit's records travel while it waits.
+                audit.write_many(records)
+            except HxError as exc:
+                log.warning("audit_write_failed", entries=len(origins), error=str(exc))
+                self._inner.flush()
+                return set(origins)
+            not_acked = self._inner.flush()
+            try:
+                audit.flush()
             except HxError as exc:
                 log.warning("audit_flush_failed", entries=len(origins), error=str(exc))
                 return not_acked | set(origins)
@@ -94,7 +109,7 @@ class AuditedDeadLetters:
             bridge.batch.line(message_id=None, **fields, duration_ms=0.0)
             bridge.batch.count("unknown", "rejected")
             return
-        bridge.audit.write(
+        self._records.append(
             bridge.scope.record(
                 envelope,
                 value=value,

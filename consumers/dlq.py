@@ -80,16 +80,27 @@ def dead_letter_headers(
     offset: int,
     group: str,
     now: datetime,
+    now_text: str | None = None,
 ) -> list[tuple[str, bytes]]:
     """The headers of a DLQ entry: the original ones (minus any older ``hx_dlq_*``) + ours.
 
     A message that comes back to the DLQ from a replay carries ``hx_replay_count`` (set by
-    the replay); the entry repeats it as ``hx_dlq_replay_count``.
+    the replay); the entry repeats it as ``hx_dlq_replay_count``. ``now_text`` is
+    ``format_time(now)`` when the caller has it already (one per batch).
     """
     kept = [(name, value) for name, value in original if not name.startswith(DLQ_PREFIX)]
     present = {name for name, _ in kept}
-    completion = _cloudevent_completion(group, now)
-    added = [(name, value) for name, value in completion if name not in present]
+    if now_text is None:
+        now_text = format_time(now)
+    added = (
+        []
+        if present.issuperset(_COMPLETION_NAMES)
+        else [
+            (name, value)
+            for name, value in _cloudevent_completion(group, now_text)
+            if name not in present
+        ]
+    )
     # The DLQ is kept 90 days and read by operators: field path and rule, never a value.
     text = public_text(error)
     if len(text) > MAX_MESSAGE_CHARS:
@@ -102,7 +113,7 @@ def dead_letter_headers(
         (PARTITION, str(partition)),
         (OFFSET, str(offset)),
         (GROUP, group),
-        (TIME, format_time(now)),
+        (TIME, now_text),
     ]
     rule = getattr(error, "rule", None)
     if isinstance(rule, str):
@@ -119,16 +130,23 @@ def dead_letter_headers(
 DEAD_LETTER_TYPE = "DeadLetter"
 
 
-def _cloudevent_completion(group: str, now: datetime) -> list[tuple[str, str]]:
+def _cloudevent_completion(group: str, now_text: str) -> list[tuple[str, str]]:
     """The CloudEvents attributes a DLQ entry carries when its original had none."""
     return [
         ("ce_specversion", "1.0"),
         ("ce_id", str(uuid.uuid4())),
         ("ce_source", group),
         ("ce_type", DEAD_LETTER_TYPE),
-        ("ce_time", format_time(now)),
+        ("ce_time", now_text),
         ("content-type", "application/octet-stream"),
     ]
+
+
+#: The names ``_cloudevent_completion`` may add: an original carrying all of them (every
+#: exchange message: a forged or refused one too) needs none, nor a fresh uuid.
+_COMPLETION_NAMES = frozenset(
+    ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +199,8 @@ class DeadLetterQueue:
     flush_timeout_s: float = 60.0
     _pending: list[_Pending] = field(default_factory=list, init=False)
     _owns_producer: bool = field(default=False, init=False)
+    #: This batch's time, its text and the entries' partition (``_start_batch``).
+    _batch: tuple[datetime, str, int | None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.topic = dlq_topic(self.group)
@@ -200,7 +220,17 @@ class DeadLetterQueue:
         error: BaseException,
         reason: str,
     ) -> None:
-        """Queue one DLQ entry; ``flush`` says whether the broker took it."""
+        """Queue one DLQ entry; ``flush`` says whether the broker took it.
+
+        The entries queued between two flushes (one batch of the runtime) share one clock
+        read (``hx_dlq_time``) and one look-up of the topic's partitions: a bridge under
+        attack dead-letters thousands a second, and each read and each partitioner run
+        (kafka-python's murmur2 in pure Python) was paid per entry.
+        """
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = self._start_batch()
+        now, now_text, partition = batch
         entry_headers = dead_letter_headers(
             headers,
             error=error,
@@ -209,24 +239,44 @@ class DeadLetterQueue:
             partition=origin.partition,
             offset=origin.offset,
             group=self.group,
-            now=datetime.now(UTC),
+            now=now,
+            now_text=now_text,
         )
         pending = _Pending(origin)
         try:
             assert self.producer is not None
-            pending.future = self.producer.send(
-                self.topic,
-                key=key,
-                # kafka-python refuses a record with neither key nor value.
-                value=b"" if value is None and key is None else value,
-                headers=entry_headers,
-            )
+            # kafka-python refuses a record with neither key nor value.
+            body = b"" if value is None and key is None else value
+            if partition is None:
+                pending.future = self.producer.send(
+                    self.topic, key=key, value=body, headers=entry_headers
+                )
+            else:
+                pending.future = self.producer.send(
+                    self.topic, key=key, value=body, headers=entry_headers, partition=partition
+                )
         except Exception as exc:  # not queued at all: flush reports it as not acknowledged
             pending.error = exc
         self._pending.append(pending)
 
+    def _start_batch(self) -> tuple[datetime, str, int | None]:
+        """The batch's time (and its text) and the partition its entries go to: the only
+        one of a one-partition topic (as this queue creates it), read once per batch with
+        the producer this queue made; None (the producer's partitioner) otherwise."""
+        now = datetime.now(UTC)
+        partition: int | None = None
+        if self._owns_producer and self.producer is not None:
+            try:
+                partitions = self.producer.partitions_for(self.topic)
+            except Exception:  # the send reports what is wrong, per entry, as before
+                partitions = frozenset()
+            if len(partitions) == 1:
+                (partition,) = partitions
+        return now, format_time(now), partition
+
     def flush(self) -> set[Origin]:
         """Wait for the broker to acknowledge every queued entry; the ones it did not."""
+        self._batch = None  # the next batch reads the clock and the partitions again
         if not self._pending:
             return set()
         try:

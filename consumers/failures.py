@@ -19,6 +19,7 @@ from consumers.reading import UNEXPECTED, Poison, header_pairs
 from consumers.retry import RetryBook, RetryPolicy
 from runtime import value_free_traceback
 from runtime.kafka import Consumer, Record, TopicPartition
+from runtime.logging import info_lines
 from runtime.metrics import AUTHORITY_REJECTIONS, RETRIED
 from runtime.metrics import topic_kind as kind_of
 from schemas import EVENT_TYPES
@@ -26,6 +27,8 @@ from schemas.errors import AuthorityRefused, AuthorityUnknown, HxError, public_t
 
 #: Reason recorded when ``handler.flush()`` failed for a batch (or its transaction).
 FLUSH_FAILED = "flush_failed"
+#: The line of each dead-lettered message (a warning; written with its batch: ``flush``).
+DEAD_LETTERED_EVENT = "message_dead_lettered"
 
 
 class Failures:
@@ -40,8 +43,13 @@ class Failures:
         self.retries: RetryBook[TopicPartition] = RetryBook(policy)
         self.stats = stats
         self.log = log
-        #: The consumer of the batch in hand (``reading_behind`` asks it for positions).
-        self.consumer: Consumer | None = None
+        self._consumer: Consumer | None = None
+        #: ``reading_behind(None)``'s answer for the batch in hand (None: not asked yet).
+        self._behind: bool | None = None
+        #: The batch's ``message_dead_lettered`` lines, written at ``flush``.
+        self._lines: list[dict[str, Any]] = []
+        #: ``hx_authority_rejections_total`` children, looked up once per label set.
+        self._rejections: dict[tuple[str, str], Any] = {}
 
     def retry_or_give_up(
         self,
@@ -74,13 +82,37 @@ class Failures:
         work.stopped_at = record.offset
         return True
 
+    @property
+    def consumer(self) -> Consumer | None:
+        """The consumer of the batch in hand (``reading_behind`` asks it for positions);
+        the runtime sets it at the start of every batch."""
+        return self._consumer
+
+    @consumer.setter
+    def consumer(self, consumer: Consumer | None) -> None:
+        self._consumer = consumer
+        self._behind = None  # a new batch: ``reading_behind(None)`` asks again
+
     def reading_behind(self, stopped: TopicPartition | None) -> bool:
         """Whether a partition this worker holds, other than ``stopped`` and those held
         back for a retry of their own, has records it has not read yet (its position is
         below the high watermark the last fetch saw). Partitions waiting on a retry do
         not count: two inbox partitions each stopped at an unknown hit would otherwise
-        keep each other waiting to the ceiling."""
-        consumer = self.consumer
+        keep each other waiting to the ceiling.
+
+        Asked without ``stopped`` (the register lookup, on a repeated miss), it is
+        answered once per batch: positions move only at a poll, and every partition's
+        position and high watermark per miss cost a bridge ~1 % of its loop; an answer
+        gone stale within the batch only moves a register load to the next batch."""
+        if stopped is None:
+            behind = self._behind
+            if behind is None:
+                behind = self._behind = self._reading_behind(None)
+            return behind
+        return self._reading_behind(stopped)
+
+    def _reading_behind(self, stopped: TopicPartition | None) -> bool:
+        consumer = self._consumer
         if consumer is None:
             return False
         for tp in set(consumer.assignment()) - {stopped}:
@@ -103,22 +135,40 @@ class Failures:
             reason=poison.reason,
         )
         work.done.append(Done(record.offset, Outcome.DEAD_LETTERED, poison.event_type or "unknown"))
-        if isinstance(poison.error, AuthorityRefused):
+        error = poison.error
+        if isinstance(error, AuthorityRefused):
             event_type = poison.event_type if poison.event_type in EVENT_TYPES else "unknown"
-            AUTHORITY_REJECTIONS.labels(self.role, event_type, poison.error.rule).inc()
-        self.log.warning(
-            "message_dead_lettered",
-            topic=tp.topic,
-            partition=tp.partition,
-            offset=record.offset,
-            reason=poison.reason,
-            error_class=type(poison.error).__name__,
-            # Field path and rule, never a value (schemas.errors.public_text).
-            error=public_text(poison.error),
-            # A bug met by this input (not an HxError): where it happened is what a fix
-            # needs; the frames only, since the exception's text may quote the input.
-            traceback=value_free_traceback(poison.error) if poison.reason == UNEXPECTED else None,
+            child = self._rejections.get((event_type, error.rule))
+            if child is None:
+                child = AUTHORITY_REJECTIONS.labels(self.role, event_type, error.rule)
+                self._rejections[(event_type, error.rule)] = child
+            child.inc()
+        self._lines.append(
+            {
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "offset": record.offset,
+                "reason": poison.reason,
+                "error_class": type(error).__name__,
+                # Field path and rule, never a value (schemas.errors.public_text).
+                "error": public_text(error),
+                # A bug met by this input (not an HxError): where it happened is what a fix
+                # needs; the frames only, since the exception's text may quote the input.
+                "traceback": value_free_traceback(error) if poison.reason == UNEXPECTED else None,
+            }
         )
+
+    def flush(self) -> set[Origin]:
+        """Wait for the batch's DLQ writes (``DeadLetterSink.flush``: the origins NOT
+        acknowledged), then write the batch's ``message_dead_lettered`` lines in one go
+        (``runtime.logging.info_lines``, at warning level), as the bridge writes its
+        delivery lines: a stream of forged messages costs a line each, not a structlog
+        call each. The runtime calls this once per batch, before it commits."""
+        try:
+            return self.dlq.flush()
+        finally:
+            lines, self._lines = self._lines, []
+            info_lines(self.log, DEAD_LETTERED_EVENT, lines, level="warning")
 
     def schedule_retry(self, tp: TopicPartition, offset: int, reason: str, error: str) -> None:
         state = self.retries.fail(tp, offset, reason, time.monotonic())

@@ -109,11 +109,11 @@ class ConsumerRuntime:
         self._reader = MessageReader(checks.codec, checks.verifier)
         self._store = checks.dedupe_store
         self._authority = checks.authority
-        self._dlq = settlement.dlq
         self._log = log.bind(group=self.group, role=self.role)
         self._failures = Failures(
             self.role, settlement.dlq, self.polling.retry, self.stats, self._log
         )
+        self._dlq = self._failures  # its flush: the DLQ's, then the batch's dead-letter lines
         self._retries = self._failures.retries
         self._offsets = CommitTracker(self.role)
         # The strategies, chosen once (consumers.commits, consumers.expiry).

@@ -111,14 +111,14 @@ def configure_logging(
         # Not cached: a cached logger would keep the stream it first saw.
         cache_logger_on_first_use=False,
     )
-    _JSON_CHAIN = (tuple(processors), threshold <= logging.INFO) if render_json else None
+    _JSON_CHAIN = (tuple(processors), threshold) if render_json else None
 
 
-#: The processors ``configure_logging`` installed for JSON output, and whether it lets
-#: info lines through; None for console output. ``info_lines`` renders directly only while
+#: The processors ``configure_logging`` installed for JSON output, and the lowest level
+#: it lets through; None for console output. ``info_lines`` renders directly only while
 #: those are the configured chain's last processors (a test's ``capture_logs`` swaps them
 #: in place; ``hxbus bridge run`` puts its worker's processor in front of them).
-_JSON_CHAIN: tuple[tuple[Any, ...], bool] | None = None
+_JSON_CHAIN: tuple[tuple[Any, ...], int] | None = None
 
 
 def _json_tail(processors: Sequence[Any]) -> tuple[Any, ...] | None:
@@ -134,8 +134,11 @@ def _json_tail(processors: Sequence[Any]) -> tuple[Any, ...] | None:
     return tuple(processors[:head])
 
 
-def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One info line ``event`` per row, as ``logger.info(event, **row)`` writes each.
+def info_lines(
+    logger: Any, event: str, rows: Sequence[Mapping[str, Any]], *, level: str = "info"
+) -> None:
+    """One info line ``event`` per row, as ``logger.info(event, **row)`` writes each
+    (``level="warning"``: as ``logger.warning`` does, for a batch's dead letters).
 
     For a batch's canonical lines (one per message): with ``configure_logging``'s JSON
     output they are stamped with one clock read, given the context variables, masked by
@@ -150,11 +153,12 @@ def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> No
     chain = _JSON_CHAIN
     front = _json_tail(structlog.get_config()["processors"])
     if chain is None or front is None:
+        method = getattr(logger, level)
         for row in rows:
-            logger.info(event, **row)
+            method(event, **row)
         return
-    if not chain[1]:
-        return  # info is below the configured level
+    if logging.getLevelName(level.upper()) < chain[1]:
+        return  # below the configured level
     _merge, _level, _stamper, format_exc, mask, renderer = chain[0]
     stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     context = structlog.contextvars.get_contextvars()
@@ -167,16 +171,16 @@ def info_lines(logger: Any, event: str, rows: Sequence[Mapping[str, Any]]) -> No
         fields["event"] = event
         try:
             for processor in front:
-                fields = processor(logger, "info", fields)
+                fields = processor(logger, level, fields)
         except structlog.DropEvent:
             continue  # a processor dropped this line, as it would drop the call's
         for key, value in context.items():
             fields.setdefault(key, value)
-        fields["level"] = "info"
+        fields["level"] = level
         fields["timestamp"] = stamp
         if "exc_info" in fields:
-            fields = format_exc(logger, "info", fields)
-        lines.append(renderer(logger, "info", mask(logger, "info", fields)))
+            fields = format_exc(logger, level, fields)
+        lines.append(renderer(logger, level, mask(logger, level, fields)))
     with _WRITE_LOCK:
         # One write for the batch: processes sharing one log file (a bridge's workers)
         # never split each other's lines.

@@ -94,15 +94,20 @@ class RegisterLookup:
             # message is retried. A second miss of the same alert (its retry) does, once
             # the receiver has read its partitions to their ends (``behind``).
             if alert_id in self._missed:
-                if not self._behind():
-                    self._refresh()
+                self._refresh()
             elif len(self._missed) < MISSED_KEPT:
                 self._missed.add(alert_id)
         return found
 
     def _refresh(self) -> None:
+        """Start a load, unless one ran lately or runs now, or the receiver is behind.
+        ``behind`` is asked last, only when a load could start: it asks the consumer
+        for every partition's position (the runtime answers once per batch:
+        ``Failures.reading_behind``), and a stream of repeated misses asked it each."""
         now = time.monotonic()
-        if now - self._last_start < self._refresh_s or not self._loading.acquire(blocking=False):
+        if now - self._last_start < self._refresh_s or self._loading.locked():
+            return
+        if self._behind() or not self._loading.acquire(blocking=False):
             return
         self._last_start = now
         threading.Thread(target=self._run, name="register-lookup", daemon=True).start()
