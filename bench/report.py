@@ -155,7 +155,16 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
         (
             f"Bridge workers, {workers['province']} ({workers['partitions']} partitions, "
             f"same records; target 2 workers >= {workers['target']:g}x one)",
-            ["workers", "records", "measured", "ev/s", "x one", "CPU ms/ev", "RSS MB per process"],
+            [
+                "workers",
+                "records",
+                "measured",
+                "ev/s",
+                "x one",
+                "CPU ms/ev",
+                "partitions / records per worker",
+                "RSS MB per process",
+            ],
             [
                 [
                     "1",
@@ -164,6 +173,7 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
                     _n(one["events_per_s"]),
                     "1.00",
                     f"{one['cpu_ms_per_event']:.2f}",
+                    _per_worker(one),
                     f"{one['peak_rss_mb']:.0f}",
                 ],
                 [
@@ -173,12 +183,21 @@ def _workers_section(workers: dict[str, Any] | None) -> Rows:
                     _n(two["events_per_s"]),
                     f"{workers['ratio']:.2f}",
                     f"{two['cpu_ms_per_event']:.2f}",
+                    _per_worker(two),
                     f"supervisor {two['supervisor_peak_rss_mb']:.0f}, workers "
                     + ", ".join(f"{w:.0f}" for w in two["workers_peak_rss_mb"]),
                 ],
             ],
         )
     ]
+
+
+def _per_worker(run: dict[str, Any]) -> str:
+    """``12 / 4,100, 9 / 3,400``: each worker's partitions and records measured."""
+    pairs = zip(
+        run.get("partitions_per_worker", []), run.get("records_per_worker", []), strict=True
+    )
+    return ", ".join(f"{p} / {_n(r)}" for p, r in pairs) or "-"
 
 
 #: The publish sides of the transports section, in its column order.

@@ -15,6 +15,10 @@ the two cores); the CPU time the bridge's processes spent per record (``/proc/<p
 says what scaling the cores would allow: two workers spending what one does per record
 can reach twice its rate on two free cores.
 
+How the group spread the work: per worker, the partitions of its last assignment and the
+records it finished in the measured span (a worker with less to do finishes early and
+the group's rate is the slower worker's).
+
 Resident memory: the peak ``VmHWM`` (``/proc/<pid>/status``) of the one-worker process,
 of the supervisor and of each of its workers.
 """
@@ -22,6 +26,7 @@ of the supervisor and of each of its workers.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +80,9 @@ def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -
     extra = ["--no-outbound"] + (["--workers", str(count)] if count > 1 else [])
     bridge = BridgeProcess(settings, PROVINCE, group, workdir, max_idle=IDLE_STOP_S, extra=extra)
     bridge.wait(timeout_s=300)
-    assigned = bridge.stamps("partitions_assigned")
-    stamps = bridge.stamps("bridge_message")
+    lines = bridge.lines()
+    assigned = sorted(_stamp(x) for x in lines if x.get("event") == "partitions_assigned")
+    stamps = sorted(_stamp(x) for x in lines if x.get("event") == "bridge_message")
     if not assigned or len(stamps) < 2:
         raise BenchFailed(f"bridge of {count} worker(s) finished {len(stamps)}: {bridge.tail()}")
     settled = max(assigned)
@@ -91,10 +97,16 @@ def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -
         "records": len(stamps),
         "records_measured": len(steady),
         "events_per_s": round(len(steady) / seconds),
-        # CPU of the bridge's processes over the same span (sampled every 0.1 s until they
-        # ended; start-up left out): what the records cost, whatever else shared the cores.
-        "cpu_ms_per_event": round(bridge.cpu_since(settled) * 1000 / len(steady), 3),
+        # CPU of the bridge's processes over the same span (sampled every 0.1 s; start-up,
+        # the idle wait before the stop and the shutdown left out): what the records cost,
+        # whatever else shared the cores.
+        "cpu_ms_per_event": round(
+            _cpu_between(bridge, settled, steady[-1]) * 1000 / len(steady), 3
+        ),
         "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
+        # How the group spread the partitions (the range assignor splits each topic: a
+        # 3-partition inbox gives one worker 2 and the other 1) and the records measured.
+        **_spread(lines, settled),
     }
     if count > 1:
         out["supervisor_peak_rss_mb"] = out.pop("peak_rss_mb")
@@ -102,6 +114,38 @@ def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -
             round(kb / 1024, 1) for kb in bridge.children_peak_rss_kb.values()
         )
     return out
+
+
+def _cpu_between(bridge: BridgeProcess, start: float, end: float) -> float:
+    """CPU seconds of the bridge's processes between two moments (Unix time): the samples
+    nearest before ``start`` and after ``end`` (every 0.1 s)."""
+    samples = bridge.cpu_samples
+    before = [cpu for at, cpu in samples if at <= start]
+    after = [cpu for at, cpu in samples if at >= end]
+    last = after[0] if after else (samples[-1][1] if samples else 0.0)
+    return max(0.0, last - (before[-1] if before else 0.0))
+
+
+def _spread(lines: list[dict[str, Any]], settled: float) -> dict[str, list[int]]:
+    """Per worker (by number): the partitions of its last assignment, and the records it
+    finished once the group had settled."""
+    partitions: dict[int, int] = {}
+    records: dict[int, int] = {}
+    for line in lines:
+        worker = int(line.get("worker", 1))
+        if line.get("event") == "partitions_assigned":
+            partitions[worker] = len(line.get("partitions", []))
+        elif line.get("event") == "bridge_message" and _stamp(line) >= settled:
+            records[worker] = records.get(worker, 0) + 1
+    workers = sorted(set(partitions) | set(records))
+    return {
+        "partitions_per_worker": [partitions.get(w, 0) for w in workers],
+        "records_per_worker": [records.get(w, 0) for w in workers],
+    }
+
+
+def _stamp(line: dict[str, Any]) -> float:
+    return datetime.fromisoformat(line["timestamp"]).timestamp()
 
 
 def _publish(settings: Settings, agreement: Agreement, events: list[ExchangeEvent]) -> None:

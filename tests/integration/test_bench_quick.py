@@ -96,6 +96,23 @@ def test_bench_compares_one_bridge_worker_with_two(bench_result: dict[str, Any])
 
 
 @pytest.mark.slow
+def test_bench_says_how_the_workers_shared_the_partitions(bench_result: dict[str, Any]) -> None:
+    """Each run lists, per worker, the partitions of its last assignment (together every
+    partition of the province) and the records it finished (together those measured)."""
+    workers = bench_result["workers"]
+    runs = [workers["runs"]["1"], workers["runs"]["2"]]
+    expected = [[1, workers["partitions"], True], [2, workers["partitions"], True]]
+    assert expected == [
+        [
+            len(run["partitions_per_worker"]),
+            sum(run["partitions_per_worker"]),
+            sum(run["records_per_worker"]) == run["records_measured"],
+        ]
+        for run in runs
+    ]
+
+
+@pytest.mark.slow
 def test_bench_compares_both_transports(bench_result: dict[str, Any]) -> None:
     """The transports section: the four publishing sides and one bridge on each transport,
     every rate positive (it once hung in this tiny run, and was left out of it)."""
