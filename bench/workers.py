@@ -7,8 +7,10 @@ with two worker processes (``--workers 2``). Both stop when idle.
 
 A group of two settles its assignment only once both have joined (the first to join
 gets every partition, then gives half back), so each run's rate counts the messages
-finished after its last ``partitions_assigned`` line up to its last message: the steady
-state of that assignment, measured the same way for one worker and for two.
+finished from the moment every worker first held partitions up to its last message: the
+steady state of that assignment, measured the same way for one worker and for two (not
+from the last ``partitions_assigned``: the worker that runs out of work first leaves the
+group when it goes idle, and the other is then assigned everything).
 
 On a shared machine the wall-clock rates move with whatever else runs (the broker shares
 the two cores); the CPU time the bridge's processes spent per record (``/proc/<pid>/stat``)
@@ -81,11 +83,11 @@ def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -
     bridge = BridgeProcess(settings, PROVINCE, group, workdir, max_idle=IDLE_STOP_S, extra=extra)
     bridge.wait(timeout_s=300)
     lines = bridge.lines()
-    assigned = sorted(_stamp(x) for x in lines if x.get("event") == "partitions_assigned")
+    assigned = [_stamp(x) for x in lines if x.get("event") == "partitions_assigned"]
     stamps = sorted(_stamp(x) for x in lines if x.get("event") == "bridge_message")
     if not assigned or len(stamps) < 2:
         raise BenchFailed(f"bridge of {count} worker(s) finished {len(stamps)}: {bridge.tail()}")
-    settled = max(assigned)
+    settled, split = _settled(lines, count)
     steady = [s for s in stamps if s >= settled]
     if len(steady) < 2 or steady[-1] <= settled:
         # Done before the group settled (the suite's tiny run): from the first assignment.
@@ -106,7 +108,8 @@ def _run(settings: Settings, start: dict[Any, int], count: int, workdir: Path) -
         "peak_rss_mb": round(bridge.peak_rss_kb / 1024, 1),
         # How the group spread the partitions (the range assignor splits each topic: a
         # 3-partition inbox gives one worker 2 and the other 1) and the records measured.
-        **_spread(lines, settled),
+        "partitions_per_worker": split,
+        "records_per_worker": _records_per_worker(lines, settled, len(split)),
     }
     if count > 1:
         out["supervisor_peak_rss_mb"] = out.pop("peak_rss_mb")
@@ -126,22 +129,31 @@ def _cpu_between(bridge: BridgeProcess, start: float, end: float) -> float:
     return max(0.0, last - (before[-1] if before else 0.0))
 
 
-def _spread(lines: list[dict[str, Any]], settled: float) -> dict[str, list[int]]:
-    """Per worker (by number): the partitions of its last assignment, and the records it
-    finished once the group had settled."""
-    partitions: dict[int, int] = {}
-    records: dict[int, int] = {}
+def _settled(lines: list[dict[str, Any]], count: int) -> tuple[float, list[int]]:
+    """When every worker first held partitions (the group's steady assignment), and each
+    worker's share then. Not the last assignment: a worker that goes idle first leaves the
+    group (``--until-idle``) and the other is assigned everything for the tail."""
+    held: dict[int, int] = {}
+    for line in sorted(lines, key=lambda x: x.get("timestamp", "")):
+        if line.get("event") != "partitions_assigned":
+            continue
+        held[int(line.get("worker", 1))] = len(line.get("partitions", []))
+        if len(held) == count and all(held.values()):
+            return _stamp(line), [held[w] for w in sorted(held)]
+    # Done before every worker held a partition (the suite's tiny run): the first one.
+    first = min(_stamp(x) for x in lines if x.get("event") == "partitions_assigned")
+    return first, [held[w] for w in sorted(held)]
+
+
+def _records_per_worker(lines: list[dict[str, Any]], settled: float, workers: int) -> list[int]:
+    """The records each worker (1 to ``workers``) finished from ``settled`` on."""
+    records = [0] * workers
     for line in lines:
         worker = int(line.get("worker", 1))
-        if line.get("event") == "partitions_assigned":
-            partitions[worker] = len(line.get("partitions", []))
-        elif line.get("event") == "bridge_message" and _stamp(line) >= settled:
-            records[worker] = records.get(worker, 0) + 1
-    workers = sorted(set(partitions) | set(records))
-    return {
-        "partitions_per_worker": [partitions.get(w, 0) for w in workers],
-        "records_per_worker": [records.get(w, 0) for w in workers],
-    }
+        counted = line.get("event") == "bridge_message" and 1 <= worker <= workers
+        if counted and _stamp(line) >= settled:
+            records[worker - 1] += 1
+    return records
 
 
 def _stamp(line: dict[str, Any]) -> float:
