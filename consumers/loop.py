@@ -45,7 +45,6 @@ retried or dead-lettered by ``consumers.failures``.
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
@@ -69,6 +68,7 @@ from consumers.lag import DEFAULT_LAG_EVERY_S, LagMonitor
 from consumers.offsets import CommitTracker
 from consumers.reading import MessageReader, Poison
 from consumers.runtime_options import Checks, Polling, Settlement, Subscription
+from consumers.start_up_heap import freeze_start_up_heap
 from runtime import Settings
 from runtime.idle import IdleClock
 from runtime.kafka import Consumer, Record, TopicPartition
@@ -86,20 +86,6 @@ DLQ_UNAVAILABLE = "dlq_unavailable"
 
 #: One read record: the checked message, poison, or a retriable error of the verifier.
 Entry = tuple[Record, Delivery | Poison | HxError]
-
-
-def freeze_start_up_heap() -> None:
-    """Collect once, then keep what start-up left alive out of every later collection.
-
-    A role process holds ~95,000 objects after start-up (modules, schemas, profiles,
-    clients) that live as long as it does. CPython's full collection walks all of them:
-    measured in the demo's bridges, 230-500 ms of wall time on the loaded 2-core machine
-    (docs/benchmarks.md, issue 17), once or twice a minute, and every message that
-    arrived meanwhile waited for it. ``gc.freeze`` moves them to a generation the
-    collector never walks; what the loop allocates afterwards is collected as before.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class ConsumerRuntime:

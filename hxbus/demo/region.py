@@ -21,8 +21,8 @@ from bridge.inbox_latency import Percentiles, file_latencies_ms
 from bridge.runner import bridge_topics, default_group
 from consumers.lag import read_lag
 from consumers.lookup import INBOX_GROUP as LOOKUP_INBOX_GROUP
-from consumers.loop import freeze_start_up_heap
 from consumers.replay import read_dead_letters
+from consumers.start_up_heap import freeze_start_up_heap
 from consumers.tracker import ItemState, TrackerStore, inbox_topics
 from hxbus.console import (
     AUDITOR,
