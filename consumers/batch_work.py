@@ -60,3 +60,12 @@ class PartitionWork:
 
 
 BatchWork = dict[TopicPartition, PartitionWork]
+
+#: Outcomes durable only once ``handler.flush()`` succeeded: a handled message's delivery,
+#: and an expired alert's audit record (``on_expired`` writes it into the same batch).
+AWAIT_FLUSH = frozenset({Outcome.HANDLED, Outcome.EXPIRED})
+
+
+def awaits_flush(work: BatchWork) -> bool:
+    """Whether the batch holds a message that waits for ``handler.flush()``."""
+    return any(d.outcome in AWAIT_FLUSH for w in work.values() for d in w.done)

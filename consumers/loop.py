@@ -58,7 +58,7 @@ import structlog
 
 from consumers.assignment import Holdings
 from consumers.backlog import Backlog
-from consumers.batch_work import BatchWork, Done, PartitionWork, RunStats
+from consumers.batch_work import AWAIT_FLUSH, BatchWork, Done, PartitionWork, RunStats, awaits_flush
 from consumers.commits import commits_for
 from consumers.delivery import Delivery, Handler, Outcome
 from consumers.dlq import Origin
@@ -353,7 +353,7 @@ class ConsumerRuntime:
         whatever did not become durable."""
         handled = [d.message_id for w in work.values() for d in w.done if d.message_id]
         flushed = True
-        if handled:
+        if awaits_flush(work):
             try:
                 self.handler.flush()
             except Exception as exc:
@@ -370,7 +370,7 @@ class ConsumerRuntime:
         for tp, partition_work in work.items():
             stop = partition_work.stopped_at
             for done in partition_work.done:
-                if done.outcome is Outcome.HANDLED and not flushed:
+                if done.outcome in AWAIT_FLUSH and not flushed:
                     stop = done.offset
                     schedule_retry(tp, stop, FLUSH_FAILED, "handler.flush failed")
                     break

@@ -317,6 +317,39 @@ def test_expired_alert_is_skipped_not_dead_lettered(
     )
 
 
+def test_an_expired_alerts_audit_waits_for_the_flush_like_a_delivery(
+    bench: Callable[..., Bench], alert_template: ExchangeEvent
+) -> None:
+    """``on_expired`` writes an audit record into the handler's batch: a batch of expired
+    alerts only is flushed too, and when that flush fails the expired offset is not
+    committed; the alert comes again and is committed once its record is durable."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    dead = ExchangeEvent(
+        alert_template.envelope.evolve(message_id=new_message_id()),
+        {
+            **alert_template.record,
+            "issued_at": now - timedelta(days=3),
+            "valid_until": now - timedelta(seconds=1),
+        },
+    )
+    b = bench([dead])
+    handler = RecordingHandler(flush_failures=1)
+    audited: list[str] = []
+
+    def on_expired(message: Delivery) -> None:
+        handler._batch.append(message.message_id)  # the audit record, in the batch
+        audited.append(message.message_id)
+
+    stats = b.runtime(handler, FakeDeadLetters(), on_expired=on_expired).run(idle_timeout=0.2)
+    expected = [dead.envelope.message_id]
+    assert (expected * 2, expected, [1], 1) == (
+        audited,
+        handler.durable,
+        [c[TopicPartition(TOPIC, 0)] for c in b.consumers[0].commits],
+        stats.retried,
+    )
+
+
 def test_failed_flush_rewinds_and_nothing_is_marked_until_it_succeeds(
     bench: Callable[..., Bench], hit_template: ExchangeEvent
 ) -> None:
