@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from lxml import etree
@@ -61,14 +61,7 @@ class XmlDocumentFormat(LocalFormat[etree._Element]):
 
     def text_element(self, parent: etree._Element, name: str, text: str, path: str) -> None:
         """A child holding ``text``; TranslationError naming ``path`` if XML cannot hold it."""
-        child = self.element(name, parent)
-        try:
-            child.text = text
-        except ValueError:
-            parent.remove(child)
-            raise TranslationError(
-                f"{path}: holds a control character that XML 1.0 cannot carry"
-            ) from None
+        set_text(parent, self.element(name, parent), text, lambda: path)
 
     def encode(self, structure: etree._Element) -> bytes:
         """The document's bytes, after validating it; TranslationError naming the element."""
@@ -144,6 +137,20 @@ class XmlDocumentFormat(LocalFormat[etree._Element]):
         if parser is None:
             parser = self._local.parser = hardened_parser()
         return parser
+
+
+def set_text(
+    parent: etree._Element, child: etree._Element, text: str, path: Callable[[], str]
+) -> None:
+    """``child.text = text``; if XML 1.0 cannot carry it, ``child`` leaves ``parent`` and a
+    TranslationError names the field (``path()``, built only then), never the value."""
+    try:
+        child.text = text
+    except ValueError:
+        parent.remove(child)
+        raise TranslationError(
+            f"{path()}: holds a control character that XML 1.0 cannot carry"
+        ) from None
 
 
 def hardened_parser() -> etree.XMLParser:

@@ -18,6 +18,7 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.formats.xml_document import set_text
 from bridge.profiles.shandong_layouts import BY_EVENT_TYPE, Kind, Node
 from schemas import ExchangeEvent
 from schemas.errors import TranslationError
@@ -192,26 +193,12 @@ def _write_value(
         text = writer(value)
     except _Refused as exc:
         raise TranslationError(f"{_path(prefix, key, index)}: {exc.rule}") from None
-    child = _sub(parent, tag)
-    try:
-        child.text = text
-    except ValueError:
-        parent.remove(child)
-        raise TranslationError(
-            f"{_path(prefix, key, index)}: holds a control character that XML 1.0 cannot carry"
-        ) from None
+    set_text(parent, _sub(parent, tag), text, lambda: _path(prefix, key, index))
 
 
 def _put_text(parent: etree._Element, tag: str, text: str, path: str) -> None:
     """A header element; TranslationError naming ``path`` if XML cannot hold the text."""
-    child = _sub(parent, tag)
-    try:
-        child.text = text
-    except ValueError:
-        parent.remove(child)
-        raise TranslationError(
-            f"{path}: holds a control character that XML 1.0 cannot carry"
-        ) from None
+    set_text(parent, _sub(parent, tag), text, lambda: path)
 
 
 def _path(prefix: str, key: str, index: int | None) -> str:
