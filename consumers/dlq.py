@@ -144,9 +144,7 @@ def _cloudevent_completion(group: str, now_text: str) -> list[tuple[str, str]]:
 
 #: The names ``_cloudevent_completion`` may add: an original carrying all of them (every
 #: exchange message: a forged or refused one too) needs none, nor a fresh uuid.
-_COMPLETION_NAMES = frozenset(
-    ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type")
-)
+_COMPLETION_NAMES = frozenset(name for name, _ in _cloudevent_completion("", ""))
 
 
 @dataclass(frozen=True, slots=True)
