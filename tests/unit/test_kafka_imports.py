@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,16 @@ def _client_imports(path: Path) -> list[str]:
 
 
 def _python_sources() -> list[Path]:
+    """The repository's tracked Python files: a profiler's or an editor's scratch copy in
+    the work tree is not a source (a checkout without git: every file outside SKIPPED)."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--", "*.py"],
+        capture_output=True,
+        check=False,
+    )
+    if listed.returncode == 0:
+        names = listed.stdout.decode().split("\0")
+        return [REPO / name for name in names if name and (REPO / name).exists()]
     return [
         path for path in REPO.rglob("*.py") if not SKIPPED & set(path.relative_to(REPO).parts[:-1])
     ]
