@@ -56,7 +56,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from consumers.alert_register import AlertRegister, RegisterFacts, learn_audiences, load_register
 from hxbus.commands.metrics_option import add_metrics_arguments, serving_metrics
-from hxbus.exit_codes import ExitCode
+from hxbus.exit_codes import ExitCode, exit_code
 from producers import DIRECTED_TYPES, LazyLookup, Publisher, PublishOutcome
 from runtime import Settings, agreement_signer, agreement_verifier
 from schemas import Agreement, ExchangeEvent, load_agreement, read_events
@@ -72,7 +72,15 @@ from schemas.errors import (
     ValidationFailed,
 )
 
-EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = ExitCode.OK, ExitCode.INVALID, ExitCode.UNREADABLE
+EXIT_OK, EXIT_UNREADABLE = ExitCode.OK, ExitCode.UNREADABLE
+#: Which refusal's status the command ends with when its events were refused for
+#: different reasons.
+_PRECEDENCE = (
+    ExitCode.NOT_AUTHORISED,
+    ExitCode.UNAVAILABLE,
+    ExitCode.UNREADABLE,
+    ExitCode.INVALID,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -190,6 +198,8 @@ class _Report:
         self.out = out
         self.ok = 0
         self.refused = 0
+        #: The exit status each refusal asks for (``exit_code`` of its error).
+        self.statuses: set[ExitCode] = set()
 
     def outcome(self, outcome: PublishOutcome) -> None:
         entry = self._refusals_then_next()
@@ -208,7 +218,12 @@ class _Report:
             self._refusals_then_next()
         if self.feed.unreadable:
             return EXIT_UNREADABLE
-        return EXIT_REFUSED if self.refused else EXIT_OK
+        # A refusal by the broker (login or ACL withdrawn, broker gone mid-run) says more
+        # to a script than a bad event does: "ask for access" / "try again later" first.
+        for status in _PRECEDENCE:
+            if status in self.statuses:
+                return status
+        return EXIT_OK
 
     def _refusals_then_next(self) -> _Entry | None:
         """Print the refusals queued before the next published event; return that event's entry."""
@@ -222,6 +237,7 @@ class _Report:
 
     def _refusal(self, entry: _Entry | None, error: HxError) -> None:
         self.refused += 1
+        self.statuses.add(exit_code(error))
         where = f"{entry.label}:{entry.line}" if entry else "?"
         if isinstance(error, ValidationFailed):
             for issue in error.issues:
