@@ -7,6 +7,7 @@ between kafka-python's partitions and records and ours.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -132,6 +133,7 @@ def connecting(settings: Settings, action: str) -> Iterator[None]:
     against a broker certificate the client does not trust, into ``NotAuthorized``
     naming the user (never the password) or the TLS failure."""
     refuse_if_login_wanted(settings, action)
+    refuse_if_login_refused(settings, action)
     watcher = _LoginRefusals()
     kafka_logger = logging.getLogger("kafka")
     kafka_logger.addHandler(watcher)
@@ -177,6 +179,33 @@ def refuse_if_login_wanted(settings: Settings, action: str) -> None:
         f"({', '.join(mechanisms)}) and none is set: set HX_SASL_USERNAME and "
         'HX_SASL_PASSWORD, e.g. eval "$(hxbus credentials --agency A)" for an agency '
         "(--user bridge-js, --user auditor; an operator: --admin)"
+    )
+
+
+#: Logins already probed in this process: (bootstrap, user, a digest of the password),
+#: asked once each (the digest, so that the set keeps no second copy of a password).
+_PROBED_LOGINS: set[tuple[str, str, bytes]] = set()
+
+
+def refuse_if_login_refused(settings: Settings, action: str) -> None:
+    """A SCRAM login the broker refuses (unknown user, wrong password): NotAuthorized at
+    once, naming the user, instead of after kafka-python's 30 s bootstrap timeout (it
+    retries a refused login as if the broker were down; ``runtime.kafka.login_probe``).
+    One probe login per bootstrap, user, password and process: a few milliseconds."""
+    user = settings.sasl_username
+    if not user:
+        return
+    secret = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+    login = (settings.bootstrap, user, hashlib.sha256(secret.encode()).digest())
+    if login in _PROBED_LOGINS:
+        return
+    _PROBED_LOGINS.add(login)
+    refusal = login_refusal(settings)
+    if refusal is None:  # accepted, or no answer: the client's own connect says the rest
+        return
+    raise NotAuthorized(
+        f"{action}: the broker refused the login of user {user!r} ({refusal}); "
+        "check HX_SASL_USERNAME / HX_SASL_PASSWORD"
     )
 
 

@@ -33,6 +33,7 @@ from runtime import (
 )
 from runtime.access import desired_grants, run_access_provisioning
 from runtime.kafka import AdminOptions, ConsumerOptions, ProducerOptions
+from runtime.kafka.kafka_python_connection import connecting
 from runtime.secrets import password_file, read_secret
 from schemas import DEFAULT_AGREEMENT_PATH, Agreement, inbox_topic
 from schemas.errors import NotAuthorized
@@ -164,6 +165,16 @@ def test_wrong_password_is_refused(secured: Settings) -> None:
         )
 
 
+def test_a_refused_login_is_said_before_any_client_connects(secured: Settings) -> None:
+    """A wrong password is refused by the probe login before the Kafka client is made:
+    the client's 30 s bootstrap timeout is never waited for."""
+    opened: list[str] = []
+    wrong = login(secured, XUZHOU, "another-wrong-password")
+    with pytest.raises(NotAuthorized, match="invalid credentials"), connecting(wrong, "open"):
+        opened.append("the client")
+    assert [] == opened
+
+
 def test_second_provisioning_changes_nothing(secured: Settings, agreement: Agreement) -> None:
     """Users and ACLs are as the agreement asks after the first run: the plan is empty."""
     plan = run_access_provisioning(secured, agreement, dry_run=True)
@@ -292,9 +303,9 @@ def _hxbus_as(settings: Settings, *args: str) -> subprocess.Popen[str]:
 
 @pytest.mark.slow
 def test_a_refused_login_exits_4_and_an_unreachable_broker_3(secured: Settings) -> None:
-    """``hxbus alerts`` with a wrong password: status 4 (not authorised); against a port
-    where no broker listens: status 3 (unavailable). Each is said once the client gives
-    up (its 30 s bootstrap timeout), so both run at once."""
+    """``hxbus alerts`` with a wrong password: status 4 (not authorised), said at once
+    (a probe login before the client); against a port where no broker listens: status 3
+    (unavailable), said once the client gives up (its 30 s bootstrap timeout)."""
     nowhere = Settings(bootstrap=f"127.0.0.1:{free_port_pair()}", sasl_username=None)
     refused = _hxbus_as(login(secured, XUZHOU, "not-the-password"), "alerts")
     unreachable = _hxbus_as(nowhere, "alerts")
