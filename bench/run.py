@@ -13,6 +13,7 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,13 +25,15 @@ from bench.events import bench_events
 from bench.latency import LatencyRig
 from bench.micro import codec_figures, translation_figures
 from bench.publish import publish_throughput
+from bench.result_file import write_result
 from bench.transports import transports
 from bench.workers import EVENTS as WORKERS_EVENTS
 from bench.workers import workers_scaling
 from hxbus.demo import DEFAULT_RATE
-from runtime import Settings
+from runtime import Settings, run_provisioning
 from runtime.signing_keys import keyed_copy
 from schemas import Agreement
+from schemas.errors import BenchFailed, HxError
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ def run_bench(
     plan: Plan,
     *,
     progress: Any = print,
+    out: Path | None = None,
 ) -> dict[str, Any]:
     """Every section of the benchmark; the result is what ``--out`` writes.
 
@@ -69,57 +73,141 @@ def run_bench(
     for every agency and bridge (``runtime.signing_keys.keyed_copy``, private halves in
     the run's temporary directory), so publishing signs, every bridge verifies each
     message and signs each audit record.
+
+    First the agreement's topics are provisioned on the broker (idempotent, as ``hxbus
+    provision``: a broker never provisioned is made ready, one that is changes nothing).
+    ``out``: the result file, rewritten after every section (``bench.result_file``,
+    ``"complete": false`` until the end). A section that fails raises ``BenchFailed``
+    naming it, after the file says which one failed and why, the earlier ones kept.
     """
     with tempfile.TemporaryDirectory(prefix="hx-bench-") as work:
         workdir = Path(work)
+        run = _Sections(progress, out)
+        run.section(
+            "provision",
+            "provision: the agreement's topics (idempotent, as hxbus provision)",
+            lambda: _provision(settings, agreement),
+        )
         settings, agreement = keyed_copy(settings, agreement, workdir / "keys")
-        return _run(settings, agreement, plan, workdir, progress)
+        return _run(settings, agreement, plan, workdir, run)
+
+
+def _provision(settings: Settings, agreement: Agreement) -> dict[str, Any]:
+    """The agreement's topics on the broker; what had to change (nothing, the second time).
+    Topics only: the logins and ACLs of a secured broker are its operator's (``hxbus
+    provision`` run as admin), and a bench must not revoke anyone's."""
+    plan = run_provisioning(settings, agreement)
+    return {"topics": plan.topics, "actions": [a.describe() for a in plan.actions]}
+
+
+class _Sections:
+    """Runs the sections in order: the result gains each one's figures and seconds, and
+    the result file (if any) is rewritten after each; the first failure ends the run."""
+
+    def __init__(self, progress: Any, out: Path | None) -> None:
+        self.progress = progress
+        self._out = out
+        self.result: dict[str, Any] = {"complete": False, "section_seconds": {}}
+
+    def section(self, name: str, describe: str, measure: Callable[[], Any]) -> Any:
+        self.progress(describe)
+        began = time.monotonic()
+        try:
+            value = measure()
+        except BaseException as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else _one_line(exc)
+            self.result["section_seconds"][name] = round(time.monotonic() - began, 1)
+            self.result["failed"] = {"section": name, "reason": reason}
+            self.save()
+            if isinstance(exc, Exception):
+                raise BenchFailed(f"section {name} failed: {reason}") from exc
+            raise
+        self.result[name] = value
+        self.result["section_seconds"][name] = round(time.monotonic() - began, 1)
+        self.save()
+        return value
+
+    def save(self) -> None:
+        if self._out is not None:
+            write_result(self._out, self.result)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's class and message on one line (no traceback), cut at 600 characters."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    kind = "" if isinstance(exc, HxError) else f"{type(exc).__name__}: "
+    return (kind + text)[:600]
 
 
 def _run(
-    settings: Settings, agreement: Agreement, plan: Plan, workdir: Path, progress: Any
+    settings: Settings, agreement: Agreement, plan: Plan, workdir: Path, run: _Sections
 ) -> dict[str, Any]:
     began = time.monotonic()
+    progress = run.progress
     events = bench_events(agreement, max(plan.publish_events, plan.bridge_events))
-    result: dict[str, Any] = {
-        "plan": plan.name,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "bootstrap": settings.bootstrap,
-        "signed": True,
-    }
-    progress("micro-figures: codec, validation, translation, sink")
-    result["codec"] = codec_figures(agreement, events[:2_000], seconds=plan.micro_seconds)
-    result["translation"] = translation_figures(
-        agreement, events[:2_000], seconds=plan.micro_seconds
+    result = run.result
+    result.update(
+        {
+            "plan": plan.name,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "bootstrap": settings.bootstrap,
+            "signed": True,
+        }
     )
-    progress(f"publish: hxbus vs raw, {plan.publish_events} events x {plan.publish_rounds}")
-    result["publish"] = publish_throughput(
-        settings, agreement, events[: plan.publish_events], rounds=plan.publish_rounds
+    run.section(
+        "codec",
+        "micro-figures: codec, validation, translation, sink",
+        lambda: codec_figures(agreement, events[:2_000], seconds=plan.micro_seconds),
     )
-    progress(f"bridge: four provinces vs raw read, {plan.bridge_events} events")
-    result["bridge"] = bridge_throughput(
-        settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
+    run.section(
+        "translation",
+        "  translation and sink writes per province",
+        lambda: translation_figures(agreement, events[:2_000], seconds=plan.micro_seconds),
     )
-    progress(f"workers: one bridge worker vs --workers 2, {WORKERS_EVENTS[plan.name]} events")
-    result["workers"] = workers_scaling(settings, agreement, plan.name, workdir)
-    progress("transports: hxbus and raw clients on kafka-python and librdkafka")
-    result["transports"] = transports(
-        settings,
-        agreement,
-        events,
-        publish_events=plan.publish_events,
-        rounds=plan.publish_rounds,
-        bridge_events=plan.bridge_events,
-        workdir=workdir / "transports",
+    run.section(
+        "publish",
+        f"publish: hxbus vs raw, {plan.publish_events} events x {plan.publish_rounds}",
+        lambda: publish_throughput(
+            settings, agreement, events[: plan.publish_events], rounds=plan.publish_rounds
+        ),
     )
-    progress("latency: created_at -> local file")
-    result["latency"] = _latency(settings, agreement, events, plan, workdir, progress)
-    progress(
+    run.section(
+        "bridge",
+        f"bridge: four provinces vs raw read, {plan.bridge_events} events",
+        lambda: bridge_throughput(
+            settings, agreement, events[: plan.bridge_events], list(agreement.provinces), workdir
+        ),
+    )
+    run.section(
+        "workers",
+        f"workers: one bridge worker vs --workers 2, {WORKERS_EVENTS[plan.name]} events",
+        lambda: workers_scaling(settings, agreement, plan.name, workdir),
+    )
+    run.section(
+        "transports",
+        "transports: hxbus and raw clients on kafka-python and librdkafka",
+        lambda: transports(
+            settings,
+            agreement,
+            events,
+            publish_events=plan.publish_events,
+            rounds=plan.publish_rounds,
+            bridge_events=plan.bridge_events,
+            workdir=workdir / "transports",
+        ),
+    )
+    run.section(
+        "latency",
+        "latency: created_at -> local file",
+        lambda: _latency(settings, agreement, events, plan, workdir, progress),
+    )
+    run.section(
+        "demo",
         f"demo set-up: four bridges, tracker, signed traffic at {DEFAULT_RATE:g}/s "
-        f"for {plan.demo_seconds:g} s"
+        f"for {plan.demo_seconds:g} s, on a broker of its own",
+        lambda: demo_latency(settings, agreement, workdir, seconds=plan.demo_seconds),
     )
-    result["demo"] = demo_latency(settings, agreement, workdir, seconds=plan.demo_seconds)
     workers = result["workers"]["runs"]["2"]
     result["memory"] = {
         "bridge_peak_rss_mb": max(b["peak_rss_mb"] for b in result["bridge"].values()),
@@ -127,6 +215,8 @@ def _run(
         "worker_peak_rss_mb": max(workers["workers_peak_rss_mb"], default=0.0),
     }
     result["seconds"] = round(time.monotonic() - began, 1)
+    result["complete"] = True
+    run.save()
     return result
 
 

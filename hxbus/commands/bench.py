@@ -5,7 +5,10 @@ throughput per province (``hxbus bridge run`` vs a raw KafkaConsumer), end-to-en
 at fixed rates, hxbus publish and a bridge on both Kafka transports (kafka-python,
 librdkafka) beside raw kafka-python and raw confluent-kafka (with the librdkafka extra),
 codec/validation/translation micro-figures and a bridge's peak RSS,
-against the broker of ``HX_BOOTSTRAP``. Tables to stdout; ``--out`` writes the JSON.
+against the broker of ``HX_BOOTSTRAP`` (the agreement's topics are provisioned there
+first, as ``hxbus provision`` does); the demo's set-up runs on a broker of its own.
+Tables to stdout; ``--out`` writes the JSON after every section (``"complete": false``
+until the end; a failed section is named there, the earlier ones kept).
 ``--quick`` takes under two minutes; the full run several (it holds rates for 60 s).
 The code lives in the top-level ``bench`` package.
 """
@@ -13,7 +16,7 @@ The code lives in the top-level ``bench`` package.
 from __future__ import annotations
 
 import argparse
-import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 from bench import FULL, QUICK, TINY, print_tables, run_bench
 from runtime import Settings
 from schemas import load_agreement
+from schemas.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -39,12 +43,21 @@ def register(subparsers: Any) -> None:
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     plan = TINY if args.tiny else QUICK if args.quick else FULL
+    if args.out is not None and not args.out.resolve().parent.is_dir():
+        raise ConfigError(f"--out {args.out}: its directory does not exist")
     agreement = load_agreement(settings.agreement)
-    result = run_bench(settings, agreement, plan, progress=_progress)
+    # SIGTERM (a timeout, a CI cancel) as Ctrl-C: the bridges, the demo's roles and the
+    # demo's own broker are stopped, and the result file says the run was interrupted.
+    signal.signal(signal.SIGTERM, _interrupt)
+    # The file is rewritten after every section (bench.result_file): a late failure keeps
+    # the earlier figures, marked incomplete, with the section that failed and why.
+    result = run_bench(settings, agreement, plan, progress=_progress, out=args.out)
     print_tables(result)
-    if args.out is not None:
-        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _progress(text: str) -> None:
