@@ -65,14 +65,15 @@ def demo_latency(
     secured = settings.effective_security_protocol.startswith("SASL_")
     state = workdir / "demo-broker"
     port = free_port_pair(_demo_port(settings))
-    cluster = broker.start_cluster(
-        state,
-        nodes=1,
-        port=port,
-        secure=secured,
-        tls=secured and settings.effective_security_protocol == "SASL_SSL",
-    )
-    try:
+    began = time.monotonic()
+    try:  # the stop also when the start is interrupted (it reads what was laid out)
+        cluster = broker.start_cluster(
+            state,
+            nodes=1,
+            port=port,
+            secure=secured,
+            tls=secured and settings.effective_security_protocol == "SASL_SSL",
+        )
         own = broker.admin_settings(cluster).model_copy(
             update={
                 "agreement": settings.agreement,
@@ -81,7 +82,9 @@ def demo_latency(
                 "kafka_client": settings.kafka_client,
             }
         )
-        return _run_demo(own, agreement, workdir, seconds=seconds, rate=rate, secured=secured)
+        started_s = round(time.monotonic() - began, 1)
+        result = _run_demo(own, agreement, workdir, seconds=seconds, rate=rate, secured=secured)
+        return {**result, "broker": {"bootstrap": cluster.bootstrap, "start_s": started_s}}
     finally:
         broker.stop_cluster(state)
 

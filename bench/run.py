@@ -13,7 +13,6 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,15 +24,16 @@ from bench.events import bench_events
 from bench.latency import LatencyRig
 from bench.micro import codec_figures, translation_figures
 from bench.publish import publish_throughput
-from bench.result_file import write_result
+from bench.sections import Sections
 from bench.transports import transports
 from bench.workers import EVENTS as WORKERS_EVENTS
 from bench.workers import workers_scaling
 from hxbus.demo import DEFAULT_RATE
 from runtime import Settings, run_provisioning
+from runtime.kafka import broker_answers
 from runtime.signing_keys import keyed_copy
 from schemas import Agreement
-from schemas.errors import BenchFailed, HxError
+from schemas.errors import BenchFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def run_bench(
     """
     with tempfile.TemporaryDirectory(prefix="hx-bench-") as work:
         workdir = Path(work)
-        run = _Sections(progress, out)
+        run = Sections(progress, out)
         run.section(
             "provision",
             "provision: the agreement's topics (idempotent, as hxbus provision)",
@@ -96,51 +96,14 @@ def _provision(settings: Settings, agreement: Agreement) -> dict[str, Any]:
     """The agreement's topics on the broker; what had to change (nothing, the second time).
     Topics only: the logins and ACLs of a secured broker are its operator's (``hxbus
     provision`` run as admin), and a bench must not revoke anyone's."""
+    if not broker_answers(settings):  # at once, not after the admin client's 30 s
+        raise BenchFailed(f"no Kafka broker answers at {settings.bootstrap} (HX_BOOTSTRAP)")
     plan = run_provisioning(settings, agreement)
     return {"topics": plan.topics, "actions": [a.describe() for a in plan.actions]}
 
 
-class _Sections:
-    """Runs the sections in order: the result gains each one's figures and seconds, and
-    the result file (if any) is rewritten after each; the first failure ends the run."""
-
-    def __init__(self, progress: Any, out: Path | None) -> None:
-        self.progress = progress
-        self._out = out
-        self.result: dict[str, Any] = {"complete": False, "section_seconds": {}}
-
-    def section(self, name: str, describe: str, measure: Callable[[], Any]) -> Any:
-        self.progress(describe)
-        began = time.monotonic()
-        try:
-            value = measure()
-        except BaseException as exc:
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else _one_line(exc)
-            self.result["section_seconds"][name] = round(time.monotonic() - began, 1)
-            self.result["failed"] = {"section": name, "reason": reason}
-            self.save()
-            if isinstance(exc, Exception):
-                raise BenchFailed(f"section {name} failed: {reason}") from exc
-            raise
-        self.result[name] = value
-        self.result["section_seconds"][name] = round(time.monotonic() - began, 1)
-        self.save()
-        return value
-
-    def save(self) -> None:
-        if self._out is not None:
-            write_result(self._out, self.result)
-
-
-def _one_line(exc: BaseException) -> str:
-    """The error's class and message on one line (no traceback), cut at 600 characters."""
-    text = " ".join(str(exc).split()) or "(no message)"
-    kind = "" if isinstance(exc, HxError) else f"{type(exc).__name__}: "
-    return (kind + text)[:600]
-
-
 def _run(
-    settings: Settings, agreement: Agreement, plan: Plan, workdir: Path, run: _Sections
+    settings: Settings, agreement: Agreement, plan: Plan, workdir: Path, run: Sections
 ) -> dict[str, Any]:
     began = time.monotonic()
     progress = run.progress

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from runtime import Settings, run_provisioning
 from schemas import EVENT_TYPES, Agreement
 
 pytestmark = pytest.mark.broker
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.broker
 def bench_result(
     kafka_bootstrap: str, agreement: Agreement, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    """One tiny benchmark run's JSON (``--out``), after its exit status was checked."""
-    run_provisioning(Settings(bootstrap=kafka_bootstrap), agreement)
+    """One tiny benchmark run's JSON (``--out``), after its exit status was checked. The
+    bench provisions the agreement's topics itself (nothing here does)."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     env = {**os.environ, "HX_BOOTSTRAP": kafka_bootstrap, "HX_LOG_LEVEL": "WARNING"}
     done = subprocess.run(
@@ -59,6 +59,54 @@ def test_bench_writes_every_section(bench_result: dict[str, Any]) -> None:
         "memory",
     }
     assert expected == expected & set(bench_result)
+
+
+@pytest.mark.slow
+def test_bench_marks_its_result_complete_with_each_sections_seconds(
+    bench_result: dict[str, Any],
+) -> None:
+    """The finished file says it is complete, names no failure, and has the seconds of
+    every section, provisioning first."""
+    sections = list(bench_result["section_seconds"])
+    assert [True, None, "provision", {"publish", "bridge", "demo"}] == [
+        bench_result["complete"],
+        bench_result.get("failed"),
+        sections[0],
+        {"publish", "bridge", "demo"} & set(sections),
+    ]
+
+
+@pytest.mark.slow
+def test_bench_runs_the_demo_on_a_broker_of_its_own(bench_result: dict[str, Any]) -> None:
+    """The demo's set-up ran on another broker than the bench's (not on its history)."""
+    assert True is (bench_result["demo"]["broker"]["bootstrap"] != bench_result["bootstrap"])
+
+
+def test_bench_without_a_broker_names_the_failed_section_and_keeps_the_file(
+    tmp_path: Path,
+) -> None:
+    """With no broker at HX_BOOTSTRAP the bench ends at once with one line naming the
+    section, and its result file says the same (incomplete)."""
+    with socket.socket() as probe:  # a port the system just gave out: nobody listens there
+        probe.bind(("127.0.0.1", 0))
+        unused_port = probe.getsockname()[1]
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "HX_BOOTSTRAP": f"127.0.0.1:{unused_port}", "HX_LOG_LEVEL": "WARNING"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hxbus", "bench", "--tiny", "--out", str(out)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    result = json.loads(out.read_text())
+    reason = f"no Kafka broker answers at 127.0.0.1:{unused_port} (HX_BOOTSTRAP)"
+    assert [1, [f"hxbus: BenchFailed: section provision failed: {reason}"], False, reason] == [
+        done.returncode,
+        done.stderr.decode().splitlines()[-1:],
+        result["complete"],
+        result["failed"]["reason"],
+    ]
 
 
 @pytest.mark.slow
