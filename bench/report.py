@@ -143,6 +143,15 @@ def sections(result: dict[str, Any]) -> Rows:
             ],
         )
     )
+    if result.get("section_seconds"):  # results of before the file was kept per section lack it
+        timings = result["section_seconds"]
+        out.append(
+            (
+                f"Seconds per section ({_n(result.get('seconds', 0))} s in all)",
+                list(timings),
+                [[f"{seconds:.1f}" for seconds in timings.values()]],
+            )
+        )
     return out
 
 
