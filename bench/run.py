@@ -85,6 +85,15 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="hx-bench-") as work:
         workdir = Path(work)
         run = Sections(progress, out)
+        run.result.update(
+            {
+                "plan": plan.name,
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "bootstrap": settings.bootstrap,
+                "signed": True,
+            }
+        )
         run.section(
             "provision",
             "provision: the agreement's topics (idempotent, as hxbus provision)",
@@ -111,15 +120,6 @@ def _run(
     progress = run.progress
     events = bench_events(agreement, max(plan.publish_events, plan.bridge_events))
     result = run.result
-    result.update(
-        {
-            "plan": plan.name,
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine(),
-            "bootstrap": settings.bootstrap,
-            "signed": True,
-        }
-    )
     run.section(
         "codec",
         "micro-figures: codec, validation, translation, sink",
