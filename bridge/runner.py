@@ -45,7 +45,7 @@ from consumers import (
     authority_path,
     store_path,
 )
-from consumers.alert_register import RegisterLookup, load_register
+from consumers.alert_register import RegisterLoader, RegisterLookup
 from runtime import Settings, Verifier, bridge_signer, open_admin
 from runtime.idle import IdleClock, IdleWatch
 from runtime.kafka import ConsumerOptions, NewTopic
@@ -180,8 +180,9 @@ def run_inbound(
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     facts = SqliteFacts(authority_path(settings.state_dir, group))
     # No register load while the bridge reads a backlog: the alert is most likely in it.
+    # Each load after the first reads only what the alert topics gained since (issue 17).
     lookup = RegisterLookup(
-        lambda: load_register(settings, verifier=verifier)[0],
+        RegisterLoader(settings, verifier=verifier),
         behind=lambda: runtime.reading_behind(),
     )
     authority = AuthorityGate(facts, lookup)

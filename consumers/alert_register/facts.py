@@ -60,8 +60,10 @@ class RegisterFacts:
 class RegisterLookup:
     """Alerts from the alert register, loaded on a background thread when one is missed.
 
-    ``load`` is ``lambda: load_register(settings)[0]`` in a role; its failure (the broker
-    away, an ACL) is logged and the alert stays unknown, to be asked again later.
+    ``load`` is a ``RegisterLoader`` in a role (each load after the first reads only what
+    came since); its failure (the broker away, an ACL) is logged and the alert stays
+    unknown, to be asked again later. One load at a time: the next starts only once the
+    last is over, and the register it replaces is dropped when the new one is in.
     """
 
     def __init__(

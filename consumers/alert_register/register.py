@@ -94,6 +94,9 @@ class LoadStats:
     refused: int = 0
     #: Alerts whose state the tail changed beyond the snapshot: the register writes them.
     changed: set[str] = field(default_factory=set)
+    #: Where the load stopped reading, per partition of the register and the alert topics:
+    #: a later load given this one (``since``) reads only what came after.
+    ends: dict[TopicPartition, int] = field(default_factory=dict)
 
 
 #: Alert-topic messages past the snapshot above which a load warns (the register role is
@@ -107,18 +110,39 @@ def load_register(
     clock: Callable[[], datetime] = utc_now,
     codec: Codec | None = None,
     verifier: Verifier | None = None,
+    since: tuple[AlertRegister, LoadStats] | None = None,
 ) -> tuple[AlertRegister, LoadStats]:
-    """The register as the broker holds it now: snapshot plus the tail not yet in it."""
-    register = AlertRegister(clock)
+    """The register as the broker holds it now: snapshot plus the tail not yet in it.
+
+    ``since``: an earlier load of this process. The new register is a copy of it (the
+    earlier one is left as it is: another thread may be asking it) folded on with only
+    what the register and alert topics gained since that load's ``ends``: the same
+    register as a whole load, since the fold is a join and each new tail message is
+    verified and judged against the register folded so far, as a whole load does, but
+    without replaying the alert topics' whole history again (issue 17: seconds and
+    tens of MB each time without ``hxbus alert-register run``). A partition whose end
+    is now below where the earlier load stopped (a topic deleted and created again)
+    makes it a whole load.
+    """
     stats = LoadStats()
     topic, group = settings.alert_register_topic, settings.alert_register_group
     codec = codec or Codec()
     reader = MessageReader(codec, verifier)
-    known = RegisterFacts(register)
     consumer = open_consumer(settings)
     try:
+        snapshot_from = _beginnings(consumer, [topic])
         tail_from = _beginnings(consumer, ALERT_TOPICS)
-        for record in read_to_end(consumer, _beginnings(consumer, [topic])):
+        read_before = since[1].ends if since is not None else {}
+        if read_before and _shrunk(consumer, read_before, {**snapshot_from, **tail_from}):
+            read_before = {}
+        register = since[0].copy() if read_before and since else AlertRegister(clock)
+        known = RegisterFacts(register)
+        for starts in (snapshot_from, tail_from):
+            for tp, offset in read_before.items():
+                if tp in starts:
+                    starts[tp] = max(starts[tp], offset)
+        stats.ends.update(_ends(consumer, snapshot_from))
+        for record in read_to_end(consumer, snapshot_from, ends=stats.ends):
             if not record.value:  # a tombstone: the alert's state was removed
                 continue
             try:
@@ -132,7 +156,9 @@ def load_register(
             register.merge(state)
             stats.snapshot += 1
             _start_after(tail_from, state.position)
-        for record in read_to_end(consumer, tail_from):
+        tail_ends = _ends(consumer, tail_from)
+        stats.ends.update(tail_ends)
+        for record in read_to_end(consumer, tail_from, ends=tail_ends):
             stats.tail += 1
             read = reader.read(record)
             if isinstance(read, Poison):
@@ -159,6 +185,7 @@ def load_register(
         tail=stats.tail,
         unreadable=stats.unreadable,
         refused=stats.refused,
+        since_earlier=bool(read_before),
     )
     if stats.tail > TAIL_WARNING:
         # The snapshot is kept by the register role; without it every load (each
@@ -170,6 +197,37 @@ def load_register(
             hint="is `hxbus alert-register run` running? it keeps the snapshot current",
         )
     return register, stats
+
+
+class RegisterLoader:
+    """``load_register`` for a receiver that loads again and again (``RegisterLookup``):
+    the first call reads everything, each later one only what came since the last."""
+
+    def __init__(self, settings: Settings, *, verifier: Verifier | None = None) -> None:
+        self._settings = settings
+        self._verifier = verifier
+        self._last: tuple[AlertRegister, LoadStats] | None = None
+
+    def __call__(self) -> AlertRegister:
+        self._last = load_register(self._settings, verifier=self._verifier, since=self._last)
+        return self._last[0]
+
+
+def _ends(consumer: Consumer, starts: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+    """The end offsets of now of the partitions of ``starts`` (none: none)."""
+    return dict(consumer.end_offsets(list(starts))) if starts else {}
+
+
+def _shrunk(
+    consumer: Consumer,
+    read_before: Mapping[TopicPartition, int],
+    present: Mapping[TopicPartition, int],
+) -> bool:
+    """Whether a partition read before is gone, or ends below where that read stopped."""
+    if any(tp not in present for tp in read_before):
+        return True
+    ends = _ends(consumer, read_before)
+    return any(ends[tp] < offset for tp, offset in read_before.items())
 
 
 def _start_after(starts: dict[TopicPartition, int], position: str | None) -> None:

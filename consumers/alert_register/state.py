@@ -173,6 +173,15 @@ class AlertRegister:
     def get(self, alert_id: str) -> AlertState | None:
         return self._states.get(alert_id)
 
+    def copy(self) -> AlertRegister:
+        """A register of the same states that folds on without changing this one (a
+        reader on another thread keeps asking this one meanwhile). The states themselves
+        are frozen and shared: a copy costs its two indexes, not a second register."""
+        twin = AlertRegister(self._clock)
+        twin._states = dict(self._states)
+        twin._by_subject = {key: set(ids) for key, ids in self._by_subject.items()}
+        return twin
+
     def apply(
         self, event_type: str, record: Mapping[str, Any], position: str | None = None
     ) -> AlertState | None:

@@ -28,7 +28,7 @@ from consumers import (
     Subscription,
     authority_path,
 )
-from consumers.alert_register import RegisterLookup, load_register
+from consumers.alert_register import RegisterLoader, RegisterLookup
 from consumers.tracker import (
     DEFAULT_GROUP,
     DEFAULT_INTERVAL_S,
@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         # and the alert register for an alert it has not read.
         facts = SqliteFacts(authority_path(settings.state_dir, args.group))
         verifier = receiver_verifier(settings, agreement, role=ROLE)
-        lookup = RegisterLookup(lambda: load_register(settings, verifier=verifier)[0])
+        lookup = RegisterLookup(RegisterLoader(settings, verifier=verifier))
         authority = AuthorityGate(facts, lookup)
         runtime = ConsumerRuntime(
             settings,
