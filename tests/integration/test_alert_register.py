@@ -304,6 +304,55 @@ def test_a_load_far_behind_the_snapshot_warns_that_the_register_role_is_not_runn
     ]
 
 
+def test_a_load_since_an_earlier_one_reads_only_the_new_tail_and_agrees_with_a_whole_load(
+    env: dict[str, str], template: ExchangeEvent
+) -> None:
+    """``load_register(since=...)`` (a bridge's second load, issue 17): after an earlier
+    load, a new alert, a withdrawal and a forged withdrawal are the whole tail it reads;
+    the forgery is refused; it holds what a whole load holds, and the earlier load's
+    register still shows the alert before its withdrawal."""
+    settings = Settings(
+        bootstrap=env["HX_BOOTSTRAP"],
+        alert_register_topic=env["HX_ALERT_REGISTER_TOPIC"],
+        alert_register_group=env["HX_ALERT_REGISTER_GROUP"],
+    )
+    number = made_up_id_number()
+    xuzhou, jining = person_alert(template, XUZHOU, number), person_alert(template, JINING, number)
+    for event in (xuzhou, jining):
+        _send(settings, event)
+    earlier = alert_register.load_register(settings)
+    newer = person_alert(template, XUZHOU, made_up_id_number())
+    forged = withdrawal(jining)
+    forged = ExchangeEvent(
+        forged.envelope.evolve(source=XUZHOU), {**forged.record, "agency": XUZHOU}
+    )
+    for event in (newer, withdrawal(xuzhou), forged):
+        _send(settings, event)
+    again, stats = alert_register.load_register(settings, since=earlier)
+    whole, _ = alert_register.load_register(settings)
+    ids = [e.record["alert_id"] for e in (xuzhou, jining, newer)]
+    assert ((3, 1), ["WITHDRAWN", "ACTIVE", "ACTIVE"]) == (
+        (stats.tail, stats.refused),
+        [s.status for s in map(again.get, ids) if s is not None],
+    )
+    assert ([whole.get(i) for i in ids], "ACTIVE") == (
+        [again.get(i) for i in ids],
+        getattr(earlier[0].get(ids[0]), "status", None),
+    )
+
+
+def _send(settings: Settings, event: ExchangeEvent) -> None:
+    """``event`` written straight to its alert topic (unsigned: the loads verify nothing)."""
+    codec = Codec()
+    send_raw(
+        settings,
+        "hx.alerts.person",
+        key=event.record["alert_id"].encode(),
+        value=codec.encode(event.event_type, event.record),
+        headers=envelope_headers(event.envelope, codec.fingerprint(event.event_type)),
+    )
+
+
 def _register_entries(env: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The latest entry per key on this test's register topic (plain kafka-python)."""
     topic = env["HX_ALERT_REGISTER_TOPIC"]
