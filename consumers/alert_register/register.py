@@ -216,8 +216,10 @@ class RegisterLoader:
         self._last: tuple[AlertRegister, LoadStats] | None = None
 
     def __call__(self) -> AlertRegister:
-        self._last = load_register(self._settings, verifier=self._verifier, since=self._last)
-        return self._last[0]
+        register, stats = load_register(self._settings, verifier=self._verifier, since=self._last)
+        stats.changed.clear()  # what the register role writes back; here every alert's id
+        self._last = (register, stats)
+        return register
 
 
 def _ends(consumer: Consumer, starts: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
