@@ -23,8 +23,8 @@ STALL_S = 60.0
 
 #: Records asked for per poll. The client decodes a poll's records at once, and each one
 #: carries a dozen header objects: 5,000 of them held ~24 MB of Python objects at once (a
-#: register load's peak, issue 17), 500 hold ~3 MB; a poll costs a few microseconds
-#: against ~200 per record a reader spends, so the smaller poll reads as fast.
+#: register load's peak, issue 17), 500 hold ~3 MB; a poll's own cost is small against
+#: the 40-200 us each record costs to parse and read, and the loads measured as fast.
 MAX_RECORDS = 500
 
 
