@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from consumers.alert_register import load_register
+from consumers.alert_register import AlertRegister, LoadStats, load_register
 from hxbus.demo.summary import Summary
 from producers import LazyLookup, Publisher, stamped_at
 from runtime import Settings, agreement_verifier
@@ -71,13 +71,18 @@ class AgencyDesks:
             *BROADCAST_TOPICS.values(),
             *(inbox_topic(a.id) for a in agreement.agencies),
         ]
+        loaded: tuple[AlertRegister, LoadStats] | None = None
         for agency in agreement.agencies:
             settings = login(agency.id)
             signer = agreement_signer(settings, agreement, agency.id)
             # The duplicate check as ``hxbus publish`` runs it: the register as the
             # agency's login reads it, and the lookup service for need-to-know alerts.
+            # It holds broadcast alerts only, the same for every login: after the first
+            # agency's load, each reads what came since into a copy of its own (ten
+            # whole replays were minutes on a broker with a long history, issue 17).
             verifier = agreement_verifier(agreement, role="publish")
-            live, _ = load_register(settings, verifier=verifier)
+            loaded = load_register(settings, verifier=verifier, since=loaded)
+            live = loaded[0]
             lookup = LazyLookup(settings, agency.id, signer=signer)
             lookup.warm_up()  # connected before the clock starts, not at the first question
             self._lookups.append(lookup)
