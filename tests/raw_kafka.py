@@ -38,11 +38,13 @@ def send_raw(
     key: bytes | None,
     value: bytes | None,
     headers: Sequence[tuple[str, bytes]] = (),
-) -> None:
-    """Write one record as an outsider would (no hxbus code), and wait for the ack."""
+) -> tuple[int, int]:
+    """Write one record as an outsider would (no hxbus code), wait for the ack; where it
+    landed: (partition, offset)."""
     producer = raw_producer(settings)
     try:
-        producer.send(topic, key=key, value=value, headers=list(headers)).get(timeout=30)
+        stored = producer.send(topic, key=key, value=value, headers=list(headers)).get(timeout=30)
+        return stored.partition, stored.offset
     finally:
         producer.close()
 

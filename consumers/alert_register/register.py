@@ -30,6 +30,14 @@ folded into it; everything after is folded from the alert topics themselves. The
 idempotent (``consumers.alert_register.state``), so the overlap does no harm. A register that
 never ran just means a rebuild from the start of the alert topics: slower, same answer.
 
+A state's position moves only when a message changes it: a partition whose newest
+messages changed nothing (an alert published again, a need-to-know alert never folded,
+a forgery) would be replayed by every load however current the role is. So the role also
+writes a *read mark* per alert-topic partition (key ``@read:<topic>/<partition>``, value
+``{"read_through": "<topic>/<partition>@<offset>"}``, no alert data) once the states of
+everything up to that offset are acknowledged, and a load starts each partition's tail
+after the later of its newest position and its mark.
+
 The snapshot, not the register group's committed offsets, says where to start: so an
 agency's own login (which may read the alert topics and the register, but has no business
 with the operator's consumer group) can load the register for the duplicate check of
@@ -41,6 +49,7 @@ the states a batch changed when the runtime flushes, and the runtime commits aft
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,6 +119,9 @@ LOAD_CONSUMER = ConsumerOptions(fetch_max_bytes=1024 * 1024, max_partition_fetch
 #: probably not running: the snapshot is that far behind).
 TAIL_WARNING = 10_000
 
+#: The key prefix of a read mark on the register topic (alert ids are UUIDs: no clash).
+READ_MARK_PREFIX = b"@read:"
+
 
 def load_register(
     settings: Settings,
@@ -151,6 +163,9 @@ def load_register(
         stats.ends.update(_ends(consumer, snapshot_from))
         for record in read_to_end(consumer, snapshot_from, ends=stats.ends):
             if not record.value:  # a tombstone: the alert's state was removed
+                continue
+            if record.key and record.key.startswith(READ_MARK_PREFIX):
+                _start_after(tail_from, _read_through(record.value))
                 continue
             try:
                 state = AlertState.from_json(record.value)
@@ -239,6 +254,15 @@ def _shrunk(
     return any(ends[tp] < offset for tp, offset in read_before.items())
 
 
+def _read_through(value: bytes) -> str | None:
+    """The position a read mark's value names (None: not a mark this code wrote)."""
+    try:
+        position = json.loads(value).get("read_through")
+    except (ValueError, AttributeError):
+        return None
+    return position if isinstance(position, str) else None
+
+
 def _start_after(starts: dict[TopicPartition, int], position: str | None) -> None:
     """Move the tail's start on the position's partition past ``topic/partition@offset``."""
     if not position:
@@ -269,6 +293,8 @@ class RegisterWriter:
     States are written at ``flush`` (once per batch, latest state per alert) and kept
     "dirty" until the broker acknowledged them: a failed write is retried with the
     redelivered batch, whose messages fold to no change but whose states still wait.
+    Then the batch's read marks (the last offset handled per partition), only once the
+    states are acknowledged: a mark never runs ahead of a state it vouches for.
     """
 
     def __init__(
@@ -278,6 +304,7 @@ class RegisterWriter:
         topic: str,
         *,
         dirty: set[str] | None = None,
+        read: Mapping[TopicPartition, int] | None = None,
         flush_timeout_s: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -285,10 +312,18 @@ class RegisterWriter:
         self._producer = producer
         self._topic = topic
         self._dirty: set[str] = set(dirty or ())
+        #: The last offset handled per partition, and the marks already acknowledged.
+        self._read: dict[TopicPartition, int] = dict(read or {})
+        self._marked: dict[TopicPartition, int] = {}
         self._flush_timeout_s = flush_timeout_s
         self._clock = clock
 
     def handle(self, message: Delivery) -> None:
+        # Every message handled is read through, folded or not: the runtime hands a
+        # partition's messages in offset order and stops it at the first it must retry.
+        # (max: after the start-up load the runtime may hand again what the load read.)
+        tp = TopicPartition(message.topic, message.partition)
+        self._read[tp] = max(message.offset, self._read.get(tp, -1))
         if not publicly_foldable(message.event_type, message.record):
             return
         position = f"{message.topic}/{message.partition}@{message.offset}"
@@ -300,8 +335,13 @@ class RegisterWriter:
     on_expired = handle
 
     def flush(self) -> None:
-        if not self._dirty:
-            return
+        if self._dirty:
+            self._write_states()
+        marks = {tp: at for tp, at in self._read.items() if self._marked.get(tp) != at}
+        if marks:
+            self._write_marks(marks)
+
+    def _write_states(self) -> None:
         futures = []
         for alert_id in sorted(self._dirty):
             state = self.register.get(alert_id)
@@ -315,6 +355,18 @@ class RegisterWriter:
         log.debug("register_written", states=len(futures))
         self._dirty.clear()
         self._count_live()
+
+    def _write_marks(self, marks: Mapping[TopicPartition, int]) -> None:
+        futures = []
+        for tp, offset in sorted(marks.items()):
+            where = f"{tp.topic}/{tp.partition}"
+            value = json.dumps({"read_through": f"{where}@{offset}"}).encode()
+            key = READ_MARK_PREFIX + where.encode()
+            futures.append(self._producer.send(self._topic, key=key, value=value))
+        self._producer.flush(self._flush_timeout_s)
+        for future in futures:
+            future.get(0)
+        self._marked.update(marks)
 
     def _count_live(self) -> None:
         live = self.register.states(live=True)
@@ -338,7 +390,9 @@ def run_register(
     group, topic = settings.alert_register_group, settings.alert_register_topic
     register, loaded = load_register(settings, verifier=verifier)
     producer = open_producer(settings)
-    writer = RegisterWriter(register, producer, topic, dirty=loaded.changed)
+    # What the load read of the alert topics is folded: its marks go with its states.
+    tail_read = {tp: end - 1 for tp, end in loaded.ends.items() if tp.topic != topic and end > 0}
+    writer = RegisterWriter(register, producer, topic, dirty=loaded.changed, read=tail_read)
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     dlq = DeadLetterQueue(
         settings,

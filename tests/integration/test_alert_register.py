@@ -341,10 +341,55 @@ def test_a_load_since_an_earlier_one_reads_only_the_new_tail_and_agrees_with_a_w
     )
 
 
-def _send(settings: Settings, event: ExchangeEvent) -> None:
-    """``event`` written straight to its alert topic (unsigned: the loads verify nothing)."""
+def test_a_message_that_changes_no_state_is_not_replayed_by_the_next_load(
+    env: dict[str, str], template: ExchangeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert sent again (same alert and revision, a new message) changes no state, so
+    no state's position passes it; the register role's read mark does: the role writes
+    ``@read:<topic>/<partition>`` through it, and a load's tail starts after it."""
+    settings = Settings(
+        bootstrap=env["HX_BOOTSTRAP"],
+        alert_register_topic=env["HX_ALERT_REGISTER_TOPIC"],
+        alert_register_group=env["HX_ALERT_REGISTER_GROUP"],
+    )
+    alert = person_alert(template, XUZHOU, made_up_id_number())
+    _send(settings, alert)
+    again = ExchangeEvent(alert.envelope.evolve(message_id=new_message_id()), alert.record)
+    partition, offset = _send(settings, again)
+    role = hxbus(env, "alert-register", "run", "--until-idle", "2")
+    mark = _register_entries(env).get(f"@read:hx.alerts.person/{partition}", {})
+    tail_starts: list[dict[Any, int]] = []
+    reading = alert_register.read_to_end
+
+    def read_to_end(consumer: Any, starts: Any, **options: Any) -> Any:
+        tail_starts.append(dict(starts))
+        return reading(consumer, starts, **options)
+
+    monkeypatch.setattr(alert_register, "read_to_end", read_to_end)
+    register, _ = alert_register.load_register(settings)
+    tail_start = next(
+        at
+        for tp, at in tail_starts[-1].items()
+        if (tp.topic, tp.partition)
+        == (
+            "hx.alerts.person",
+            partition,
+        )
+    )
+    read_through = int(mark.get("read_through", "@-1").rpartition("@")[2])
+    assert (0, True, True, 1) == (
+        role.returncode,
+        read_through >= offset,
+        tail_start > offset,
+        getattr(register.get(alert.record["alert_id"]), "revision", None),
+    )
+
+
+def _send(settings: Settings, event: ExchangeEvent) -> tuple[int, int]:
+    """``event`` written straight to its alert topic (unsigned: the loads verify nothing);
+    where it landed: (partition, offset)."""
     codec = Codec()
-    send_raw(
+    return send_raw(
         settings,
         "hx.alerts.person",
         key=event.record["alert_id"].encode(),

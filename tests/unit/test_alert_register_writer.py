@@ -97,7 +97,7 @@ def test_batch_writes_the_latest_state_of_each_alert_once(
     writer.handle(delivery("PersonAlert", alert(2), 11))
     writer.flush()
     assert [("hx.alerts.register", ALERT.encode(), 2, "hx.alerts.person/0@11")] == [
-        (topic, key, value["revision"], value["position"]) for topic, key, value in producer.sent
+        (topic, key, value["revision"], value["position"]) for topic, key, value in states(producer)
     ]
 
 
@@ -114,7 +114,7 @@ def test_failed_write_is_written_with_the_redelivered_batch(
     producer.failing = False
     writer.handle(message)
     writer.flush()
-    assert (True, [1]) == (failed.value.retriable, [v["revision"] for _, _, v in producer.sent])
+    assert (True, [1]) == (failed.value.retriable, [v["revision"] for _, _, v in states(producer)])
 
 
 def test_nothing_changed_nothing_written(writer: RegisterWriter, producer: Producer) -> None:
@@ -124,4 +124,43 @@ def test_nothing_changed_nothing_written(writer: RegisterWriter, producer: Produ
     writer.flush()
     writer.handle(message)
     writer.flush()
-    assert 1 == len(producer.sent)
+    assert 1 == len(states(producer))
+
+
+def test_a_batch_marks_each_partition_read_after_its_states(
+    writer: RegisterWriter, producer: Producer
+) -> None:
+    """After the states, one read mark per partition, through the last offset handled,
+    a message that changed nothing included."""
+    writer.handle(delivery("PersonAlert", alert(1), 10))
+    writer.handle(delivery("PersonAlert", alert(1), 12))  # the same alert again: no change
+    writer.flush()
+    assert [
+        (ALERT.encode(), "state"),
+        (b"@read:hx.alerts.person/0", {"read_through": "hx.alerts.person/0@12"}),
+    ] == [(key, "state" if "position" in value else value) for _, key, value in producer.sent]
+
+
+def test_no_mark_while_the_states_are_not_acknowledged(
+    writer: RegisterWriter, producer: Producer
+) -> None:
+    """A refused state write writes no mark (a mark never vouches for an unwritten
+    state); the same mark is not written twice."""
+    writer.handle(delivery("PersonAlert", alert(1), 10))
+    producer.failing = True
+    with pytest.raises(BrokerError):
+        writer.flush()
+    producer.failing = False
+    refused_batch = list(producer.sent)
+    writer.handle(delivery("PersonAlert", alert(1), 10))
+    writer.flush()
+    writer.flush()
+    assert ([], [b"@read:hx.alerts.person/0"]) == (
+        refused_batch,
+        [key for _, key, _ in producer.sent if key.startswith(b"@read:")],
+    )
+
+
+def states(producer: Producer) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """The alert states sent (read marks left out)."""
+    return [sent for sent in producer.sent if not sent[1].startswith(b"@read:")]
