@@ -1,7 +1,7 @@
-"""The alert register role: every alert's current state on a compacted topic
-(``register``), the fold of revisions and status changes (``state``), the register as the
-authority gate's source of alerts (``facts``), and an issuer's own need-to-know copies
-read back (``issued_copies``)."""
+"""The alert register role: every alert's current state on a compacted topic, loaded by
+every reader (``register``) and kept by the role (``role``), the fold of revisions and
+status changes (``state``), the register as the authority gate's source of alerts
+(``facts``), and an issuer's own need-to-know copies read back (``issued_copies``)."""
 
 from consumers.alert_register.facts import RegisterFacts, RegisterLookup
 from consumers.alert_register.issued_copies import (
@@ -17,11 +17,10 @@ from consumers.alert_register.register import (
     REGISTER_TYPES,
     LoadStats,
     RegisterLoader,
-    RegisterWriter,
     load_register,
     publicly_foldable,
-    run_register,
 )
+from consumers.alert_register.role import RegisterWriter, run_register
 from consumers.alert_register.state import AlertRegister, AlertState
 
 __all__ = [

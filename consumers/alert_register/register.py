@@ -43,8 +43,8 @@ agency's own login (which may read the alert topics and the register, but has no
 with the operator's consumer group) can load the register for the duplicate check of
 ``hxbus publish``.
 
-``RegisterWriter`` is the handler of the register consumer (``run_register``); it writes
-the states a batch changed when the runtime flushes, and the runtime commits after that.
+The role that keeps the snapshot (``RegisterWriter``, ``run_register``) is in
+``consumers.alert_register.role``.
 """
 
 from __future__ import annotations
@@ -59,20 +59,12 @@ import structlog
 
 from consumers.alert_register.facts import RegisterFacts
 from consumers.alert_register.state import AlertRegister, AlertState
-from consumers.authority_gate import AuthorityGate, said_of
-from consumers.authority_store import NullFacts
-from consumers.batch_work import RunStats
-from consumers.dedupe import DedupeStore, store_path
-from consumers.delivery import Delivery
-from consumers.dlq import DeadLetterQueue
-from consumers.loop import ConsumerRuntime
+from consumers.authority_gate import said_of
 from consumers.reading import MessageReader, Poison, utc_now
-from consumers.runtime_options import Checks, Settlement, Subscription
-from runtime import Settings, Verifier, open_consumer, open_producer
-from runtime.kafka import Consumer, ConsumerOptions, Producer, TopicPartition
-from runtime.metrics import LIVE_ALERTS
+from runtime import Settings, Verifier, open_consumer
+from runtime.kafka import Consumer, ConsumerOptions, TopicPartition
 from runtime.topic_end import beginnings, read_to_end
-from schemas import BROADCAST_TOPICS, Agreement, Codec
+from schemas import BROADCAST_TOPICS, Codec
 from schemas.audiences import ALERT_KIND_OF, is_restricted
 from schemas.authority import judge
 from schemas.errors import AuthorityRefused
@@ -254,6 +246,13 @@ def _shrunk(
     return any(ends[tp] < offset for tp, offset in read_before.items())
 
 
+def read_mark(tp: TopicPartition, offset: int) -> tuple[bytes, bytes]:
+    """The key and value of the read mark saying ``tp`` is folded through ``offset``."""
+    where = f"{tp.topic}/{tp.partition}"
+    value = json.dumps({"read_through": f"{where}@{offset}"})
+    return READ_MARK_PREFIX + where.encode(), value.encode()
+
+
 def _read_through(value: bytes) -> str | None:
     """The position a read mark's value names (None: not a mark this code wrote)."""
     try:
@@ -285,140 +284,3 @@ def _beginnings(consumer: Consumer, topics: Sequence[str]) -> dict[TopicPartitio
         for topic in topics:
             log.warning("register_topic_missing", topic=topic)
     return starts
-
-
-class RegisterWriter:
-    """The register consumer's handler: fold each alert message, write what changed.
-
-    States are written at ``flush`` (once per batch, latest state per alert) and kept
-    "dirty" until the broker acknowledged them: a failed write is retried with the
-    redelivered batch, whose messages fold to no change but whose states still wait.
-    Then the batch's read marks (the last offset handled per partition), only once the
-    states are acknowledged: a mark never runs ahead of a state it vouches for.
-    """
-
-    def __init__(
-        self,
-        register: AlertRegister,
-        producer: Producer,
-        topic: str,
-        *,
-        dirty: set[str] | None = None,
-        read: Mapping[TopicPartition, int] | None = None,
-        flush_timeout_s: float = 60.0,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.register = register
-        self._producer = producer
-        self._topic = topic
-        self._dirty: set[str] = set(dirty or ())
-        #: The last offset handled per partition, and the marks already acknowledged.
-        self._read: dict[TopicPartition, int] = dict(read or {})
-        self._marked: dict[TopicPartition, int] = {}
-        self._flush_timeout_s = flush_timeout_s
-        self._clock = clock
-
-    def handle(self, message: Delivery) -> None:
-        # Every message handled is read through, folded or not: the runtime hands a
-        # partition's messages in offset order and stops it at the first it must retry.
-        # (max: after the start-up load the runtime may hand again what the load read.)
-        tp = TopicPartition(message.topic, message.partition)
-        self._read[tp] = max(message.offset, self._read.get(tp, -1))
-        if not publicly_foldable(message.event_type, message.record):
-            return
-        position = f"{message.topic}/{message.partition}@{message.offset}"
-        changed = self.register.apply(message.event_type, message.record, position)
-        if changed is not None:
-            self._dirty.add(changed.alert_id)
-
-    #: An alert past valid_until is skipped by the runtime, but its state still counts.
-    on_expired = handle
-
-    def flush(self) -> None:
-        if self._dirty:
-            self._write_states()
-        marks = {tp: at for tp, at in self._read.items() if self._marked.get(tp) != at}
-        if marks:
-            self._write_marks(marks)
-
-    def _write_states(self) -> None:
-        futures = []
-        for alert_id in sorted(self._dirty):
-            state = self.register.get(alert_id)
-            if state is not None:
-                futures.append(
-                    self._producer.send(self._topic, key=alert_id.encode(), value=state.to_json())
-                )
-        self._producer.flush(self._flush_timeout_s)
-        for future in futures:
-            future.get(0)
-        log.debug("register_written", states=len(futures))
-        self._dirty.clear()
-        self._count_live()
-
-    def _write_marks(self, marks: Mapping[TopicPartition, int]) -> None:
-        futures = []
-        for tp, offset in sorted(marks.items()):
-            where = f"{tp.topic}/{tp.partition}"
-            value = json.dumps({"read_through": f"{where}@{offset}"}).encode()
-            key = READ_MARK_PREFIX + where.encode()
-            futures.append(self._producer.send(self._topic, key=key, value=value))
-        self._producer.flush(self._flush_timeout_s)
-        for future in futures:
-            future.get(0)
-        self._marked.update(marks)
-
-    def _count_live(self) -> None:
-        live = self.register.states(live=True)
-        for kind in ("PERSON", "VEHICLE"):
-            LIVE_ALERTS.labels(kind).set(sum(1 for s in live if s.kind == kind))
-
-
-def run_register(
-    settings: Settings,
-    agreement: Agreement,
-    *,
-    verifier: Verifier | None = None,
-    idle_timeout: float | None = None,
-    max_messages: int | None = None,
-    on_ready: Callable[[], None] | None = None,
-) -> RunStats:
-    """Load the register, write what the tail changed, then follow the alert topics.
-
-    ``on_ready`` is called once the register is loaded and written (readiness probe).
-    """
-    group, topic = settings.alert_register_group, settings.alert_register_topic
-    register, loaded = load_register(settings, verifier=verifier)
-    producer = open_producer(settings)
-    # What the load read of the alert topics is folded: its marks go with its states.
-    tail_read = {tp: end - 1 for tp, end in loaded.ends.items() if tp.topic != topic and end > 0}
-    writer = RegisterWriter(register, producer, topic, dirty=loaded.changed, read=tail_read)
-    dedupe = DedupeStore(store_path(settings.state_dir, group))
-    dlq = DeadLetterQueue(
-        settings,
-        group,
-        replication=agreement.exchange.replication,
-        min_insync_replicas=agreement.exchange.min_insync_replicas,
-    )
-    # Who may say what: judged against the register itself, which folds each accepted
-    # alert and status change (so the facts need no store of their own); a status change
-    # of an alert it never read cannot become known by waiting.
-    authority = AuthorityGate(NullFacts(), RegisterFacts(register), wait_for_unknown=False)
-    runtime = ConsumerRuntime(
-        settings,
-        Subscription(group, ALERT_TOPICS, role="register"),
-        writer,
-        Checks(Codec(), dedupe, verifier=verifier, authority=authority),
-        Settlement(dlq, on_expired=writer.on_expired),
-    )
-    try:
-        writer.flush()  # what the tail changed is written before anything new
-        if on_ready is not None:
-            on_ready()
-        return runtime.run_forever(max_messages=max_messages, idle_timeout=idle_timeout)
-    finally:
-        for close in (producer.close, dlq.close, dedupe.close):
-            try:
-                close()
-            except Exception as exc:
-                log.warning("register_close_failed", error=str(exc))
