@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +156,40 @@ def test_held_alert_survives_a_restart_only_when_the_batch_was_flushed(tmp_path:
         HeldAlerts(tmp_path / "held.sqlite").holds(alert.record["alert_id"]),
         {r["outcome"] for r in audit.flushed},
     )
+
+
+def test_a_file_the_disk_refused_fails_the_batch_at_flush_with_nothing_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox write of the batch's second message fails on its thread (ENOSPC): handle
+    returns for both, flush raises SinkUnavailable, so no file is named, no held-alert
+    row kept and no delivery audited; the batch handled again is delivered whole."""
+    alert = fixture_event("person_alert_xuzhou.json")
+    change = withdrawal_of(alert)
+    bridge, audit = make_bridge(tmp_path, "HA")
+    real_write, writes = os.write, []
+
+    def disk_full_at_second(fd: int, data: bytes) -> int:
+        writes.append(fd)
+        if len(writes) == 2:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", disk_full_at_second)
+    bridge.handle(delivery(alert, 0))
+    bridge.handle(delivery(change, 1))
+    with pytest.raises(SinkUnavailable):
+        bridge.flush()
+    refused = (inbox(tmp_path), bridge.held.holds(alert.record["alert_id"]), audit.flushed)
+
+    bridge.handle(delivery(alert, 0))  # the runtime rewound: the batch comes again
+    bridge.handle(delivery(change, 1))
+    bridge.flush()
+    assert ([], False, []) == refused
+    assert (
+        sorted(f"{e.envelope.message_id}.dat" for e in (alert, change)),
+        [("DELIVERED", alert.envelope.message_id), ("DELIVERED", change.envelope.message_id)],
+    ) == (inbox(tmp_path), [(r["outcome"], r["message_id"]) for r in audit.flushed])
 
 
 def test_expired_alert_is_audited_as_a_refusal_and_not_delivered(tmp_path: Path) -> None:

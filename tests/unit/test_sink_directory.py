@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,16 +54,19 @@ def test_delivers_exact_bytes_under_the_message_file_name(tmp_path: Path) -> Non
 
 
 def test_nothing_is_visible_before_the_batch_is_flushed(tmp_path: Path) -> None:
-    """Delivered files get their names only at flush: a failed batch is never half seen."""
+    """Delivered files get their names only at flush, even once their writes are done on
+    the writes' thread: a failed batch is never half seen."""
     sink = DirectorySink(tmp_path)
     sink.deliver(message(b"a", "a.json"), envelope())
     sink.deliver(message(b"b", "b.json"), envelope())
-    before = visible_files(tmp_path / "inbox")
+    assert sink.writes.wait() is None  # both files written, under temporary names
+    inbox = tmp_path / "inbox"
+    before = (visible_files(inbox), sorted((inbox / n).read_bytes() for n in hidden_files(inbox)))
     sink.flush()
-    assert ([], ["a.json", "b.json"], []) == (
+    assert (([], [b"a", b"b"]), ["a.json", "b.json"], []) == (
         before,
-        visible_files(tmp_path / "inbox"),
-        hidden_files(tmp_path / "inbox"),
+        visible_files(inbox),
+        hidden_files(inbox),
     )
 
 
@@ -125,7 +129,8 @@ def test_crash_before_naming_leaves_only_a_dot_file_cleaned_at_next_start(
     """A crash after the write, before flush names the file: nothing visible; a restart
     removes the leftover once it is old, and the message delivered again is whole."""
     crashed = DirectorySink(tmp_path)
-    crashed.deliver(message(b"full content"), envelope())  # then kill -9: no flush
+    crashed.deliver(message(b"full content"), envelope())
+    crashed.writes.wait()  # the file written; then kill -9: no flush
     inbox = tmp_path / "inbox"
     leftovers = hidden_files(inbox)
     assert ([], 1) == (visible_files(inbox), len(leftovers))
@@ -143,19 +148,101 @@ def test_crash_before_naming_leaves_only_a_dot_file_cleaned_at_next_start(
     )
 
 
-def test_write_failure_is_retriable_and_leaves_no_temp_file(
+def _disk_full_at(monkeypatch: pytest.MonkeyPatch, failing: set[int]) -> list[int]:
+    """``os.write`` refuses (ENOSPC) the writes numbered in ``failing`` (from 1); returns
+    the numbers of the writes tried so far."""
+    tried: list[int] = []
+    real_write = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        tried.append(len(tried) + 1)
+        if tried[-1] in failing:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    return tried
+
+
+def test_a_write_the_disk_refuses_fails_the_batch_at_flush_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A full disk (ENOSPC) raises SinkUnavailable and removes its temporary file."""
+    """A full disk (ENOSPC) at the second file of three: deliver takes all three (the
+    write is the writes' thread's), flush raises SinkUnavailable (retriable, so the
+    runtime rewinds the batch), and nothing is named or left behind."""
+    sink = DirectorySink(tmp_path)
+    _disk_full_at(monkeypatch, {2})
+    outcomes = [
+        sink.deliver(message(n, f"{n.decode()}.json"), envelope()) for n in (b"a", b"b", b"c")
+    ]
+    with pytest.raises(SinkUnavailable) as caught:
+        sink.flush()
+    assert ([DeliveryOutcome.DELIVERED] * 3, True, True, []) == (
+        [o.outcome for o in outcomes],
+        caught.value.retriable,
+        str(caught.value).endswith(".tmp: No space left on device"),
+        os.listdir(tmp_path / "inbox"),
+    )
+
+
+def test_the_batch_delivered_again_after_a_failed_write_is_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a batch failed on a write, the same messages delivered again (the runtime's
+    rewind) are written whole, each once, and the writes' thread is not stuck on the old
+    failure."""
+    sink = DirectorySink(tmp_path)
+    tried = _disk_full_at(monkeypatch, {1})
+    batch = [message(n, f"{n.decode()}.json") for n in (b"a", b"b", b"c")]
+    for m in batch:
+        sink.deliver(m, envelope())
+    with pytest.raises(SinkUnavailable):
+        sink.flush()
+    skipped_after_failure = len(tried)
+    outcomes = [sink.deliver(m, envelope()).outcome for m in batch]
+    sink.flush()
+    inbox = tmp_path / "inbox"
+    assert (1, [DeliveryOutcome.DELIVERED] * 3, ["a.json", "b.json", "c.json"], []) == (
+        skipped_after_failure,
+        outcomes,
+        visible_files(inbox),
+        hidden_files(inbox),
+    )
+    assert [b"a", b"b", b"c"] == [(inbox / m.file_name).read_bytes() for m in batch]
+
+
+def test_a_failure_that_is_not_the_disks_reaches_flush_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error in a write (a bug, not the disk) is raised by flush unchanged,
+    and its batch leaves no file."""
     sink = DirectorySink(tmp_path)
 
-    def disk_full(*_args: object) -> int:
-        raise OSError(28, "No space left on device")
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("test: a bug in the write")
 
-    monkeypatch.setattr(os, "write", disk_full)
-    with pytest.raises(SinkUnavailable) as caught:
-        sink.deliver(message(), envelope())
-    assert (True, []) == (caught.value.retriable, os.listdir(tmp_path / "inbox"))
+    monkeypatch.setattr("bridge.sinks.background_writes.write_unsynced", broken)
+    sink.deliver(message(), envelope())
+    with pytest.raises(ValueError, match="a bug in the write"):
+        sink.flush()
+    assert [] == os.listdir(tmp_path / "inbox")
+
+
+def test_close_finishes_the_queued_writes_and_stops_their_thread(tmp_path: Path) -> None:
+    """A sink closed without a flush has its queued file written (a dot-file, as a crash
+    leaves it) and no writer thread left running."""
+    sink = DirectorySink(tmp_path)
+    before = set(threading.enumerate())
+    sink.deliver(message(b"late"), envelope())
+    started = set(threading.enumerate()) - before
+    sink.close()
+    inbox = tmp_path / "inbox"
+    assert (["hx-sink-writes"], [], [], [b"late"]) == (
+        [t.name for t in started],
+        [t.name for t in started if t.is_alive()],
+        visible_files(inbox),
+        [(inbox / n).read_bytes() for n in hidden_files(inbox)],
+    )
 
 
 def test_a_failed_sync_names_nothing_and_leaves_no_temp_file(
@@ -355,6 +442,8 @@ def test_two_workers_writing_one_name_use_two_temporary_files(tmp_path: Path) ->
     first, second = DirectorySink(tmp_path), DirectorySink(tmp_path)
     first.deliver(message(b"same"), envelope())
     second.deliver(message(b"same"), envelope())
+    first.writes.wait()
+    second.writes.wait()
     temporaries = hidden_files(tmp_path / "inbox")
     first.flush()
     second.flush()
