@@ -62,9 +62,20 @@ def sections(result: dict[str, Any]) -> Rows:
     out.append(
         (
             f"End-to-end latency, created_at -> local file ({lat['province']} bridge)",
-            ["offered/s", "achieved/s", "files", "p50 ms", "p95 ms", "p99 ms", "max ms", "held"],
+            [
+                "workers",
+                "offered/s",
+                "achieved/s",
+                "files",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+                "held",
+            ],
             [
                 [
+                    str(s.get("workers", 1)),
                     _n(s["offered_per_s"]),
                     _n(s["achieved_per_s"]),
                     _n(s["delivered"]),
@@ -102,12 +113,16 @@ def sections(result: dict[str, Any]) -> Rows:
             )
         )
     if hold is not None:
-        held = hold["highest_rate_held_per_s"]
+        by_workers = hold.get("by_workers", {"1": hold["highest_rate_held_per_s"]})
         out.append(
             (
-                f"Highest rate held {hold['seconds']:g} s without growing lag",
-                ["events/s"],
-                [[_n(held) if held is not None else "none of the rates tried"]],
+                f"Highest rate held {hold['seconds']:g} s without growing lag, per bridge "
+                "worker count",
+                ["workers", "events/s"],
+                [
+                    [count, _n(held) if held is not None else "none of the rates tried"]
+                    for count, held in by_workers.items()
+                ],
             )
         )
     out.append(

@@ -3,7 +3,8 @@
 Sizes (quick / full): publish 3,000 events × 3 rounds / 20,000 × 5; bridge input 1,500 /
 10,000 events; one bridge worker against two 12,000 / 40,000 events; latency 100 and
 1,000 events/s for 4 s / 100, 1,000 and 5,000 for 10 s,
-then the hold search (60 s per try); micro-figures 0.3 s / 2 s per figure; the demo's
+then the hold search with one bridge worker and with two (10 s per try, two rates at most /
+60 s per try, four rates at most); micro-figures 0.3 s / 2 s per figure; the demo's
 set-up at its default rate for 10 s / 30 s.
 """
 
@@ -51,12 +52,15 @@ class Plan:
     demo_seconds: float  # the demo's set-up at its default rate (bench.demo_latency)
 
 
-QUICK = Plan("quick", 3_000, 3, 1_500, (100, 1_000), 4.0, None, 0.3, 10.0)
+QUICK = Plan("quick", 3_000, 3, 1_500, (100, 1_000), 4.0, 10.0, 0.3, 10.0)
 FULL = Plan("full", 20_000, 5, 10_000, (100, 1_000, 5_000), 10.0, 60.0, 2.0, 30.0)
 #: The smallest run that still touches every section (the test suite's).
 TINY = Plan("tiny", 300, 1, 200, (100,), 2.0, None, 0.05, 2.0)
 #: Hold-search tries (each ``hold_s`` long): start rate × these factors, until one holds.
 HOLD_STEPS = (1.0, 0.7, 0.5, 0.35)
+#: The hold search runs with one bridge process, then with each further count of workers
+#: (``--workers N``): the highest rate held is reported per count.
+HOLD_WORKERS = (1, 2)
 
 
 def run_bench(
@@ -198,23 +202,73 @@ def _latency(
             progress(f"  {rate:g}/s for {plan.latency_seconds:g} s")
             steps.append(rig.run(rate, plan.latency_seconds))
         out: dict[str, Any] = {"province": rig.province, "steps": steps}
+        rates = _hold_rates(steps, plan.hold_s)
         if plan.hold_s is not None:
-            out["hold"] = _hold_search(rig, plan.hold_s, steps, progress)
+            one = _hold_search(rig, plan.hold_s, rates, progress)
     finally:
         rig.close()
     out["peak_rss_mb"] = round(rig.bridge.peak_rss_kb / 1024, 1)
+    if plan.hold_s is not None:
+        out["hold"] = _hold_by_workers(
+            one, settings, agreement, events, plan.hold_s, rates, workdir, progress
+        )
     return out
 
 
-def _hold_search(
-    rig: LatencyRig, hold_s: float, steps: list[dict[str, Any]], progress: Any
-) -> dict[str, Any]:
-    """Try from the best rate the steps achieved downwards until one is held for hold_s."""
+def _hold_rates(steps: list[dict[str, Any]], hold_s: float | None) -> list[float]:
+    """The rates the hold search tries, highest first: from the best rate the steps
+    achieved down (the quick plan's short holds: the first two of them only)."""
     start = max(s["achieved_per_s"] for s in steps)
+    factors = HOLD_STEPS if hold_s is not None and hold_s >= 60 else HOLD_STEPS[:2]
+    return [float(max(50, round(start * factor, -1))) for factor in factors]
+
+
+def _hold_by_workers(
+    one: dict[str, Any],
+    settings: Settings,
+    agreement: Agreement,
+    events: list[Any],
+    hold_s: float,
+    rates: list[float],
+    workdir: Path,
+    progress: Any,
+) -> dict[str, Any]:
+    """The search with one bridge process (``one``), then with each count of HOLD_WORKERS
+    beyond it on a rig of its own: only the rates above what one worker held, then that
+    rate (what more workers add, at most as many tries as one worker took, plus one)."""
+    by_workers = {"1": one["highest_rate_held_per_s"]}
+    tries = list(one["tries"])
+    for count in HOLD_WORKERS[1:]:
+        held_one = one["highest_rate_held_per_s"]
+        higher = [r for r in rates if held_one is None or r > held_one]
+        if held_one is not None:
+            higher.append(float(max(50, round(held_one, -1))))
+        rig = LatencyRig(settings, agreement, events, workdir / f"workers-{count}", workers=count)
+        try:
+            found = _hold_search(rig, hold_s, higher, progress)
+        finally:
+            rig.close()
+        by_workers[str(count)] = found["highest_rate_held_per_s"]
+        tries += found["tries"]
+    held = {int(w): r for w, r in by_workers.items() if r is not None}
+    best = max(held.items(), key=lambda item: item[1]) if held else None
+    return {
+        # The highest rate held with the workers that took (None: no rate tried was held).
+        "highest_rate_held_per_s": best[1] if best else None,
+        "workers": best[0] if best else None,
+        "by_workers": by_workers,
+        "seconds": hold_s,
+        "tries": tries,
+    }
+
+
+def _hold_search(
+    rig: LatencyRig, hold_s: float, rates: list[float], progress: Any
+) -> dict[str, Any]:
+    """Try ``rates`` in order (highest first) until one is held for hold_s."""
     tries = []
-    for factor in HOLD_STEPS:
-        rate = float(max(50, round(start * factor, -1)))
-        progress(f"  hold {rate:g}/s for {hold_s:g} s")
+    for rate in rates:
+        progress(f"  hold {rate:g}/s for {hold_s:g} s, {rig.workers} worker(s)")
         attempt = rig.run(rate, hold_s, sample_lag=True)
         tries.append(attempt)
         if attempt["held"]:
