@@ -1,11 +1,11 @@
 """The consumer loop every receiver stands on: poll, read, dedupe, handle, flush, commit.
 
 One ``ConsumerRuntime`` is one worker: it owns one ``runtime.kafka.Consumer``, created on
-the thread that runs it and never shared (a Kafka consumer is not thread-safe). Run more
-workers of a group as more runtimes (processes, or threads each with its own runtime,
-handler and dedupe store connection). One polled batch (after a busy batch, a second short
-poll is joined to it: ``consumers.top_up``) goes through these steps, in this order, and
-that order is the guarantee:
+the thread that runs it and never shared (a Kafka consumer is not thread-safe). Run
+more workers of a group as more runtimes (processes, or threads each with its own runtime,
+handler and dedupe store connection).
+
+One polled batch goes through these steps, in this order, and that order is the guarantee:
 
 1. read every record (``MessageReader``): poison becomes a DLQ entry, not an exception;
 2. ask the dedupe store which message ids were handled before (one query per batch);
@@ -69,7 +69,6 @@ from consumers.offsets import CommitTracker
 from consumers.reading import MessageReader, Poison
 from consumers.runtime_options import Checks, Polling, Settlement, Subscription
 from consumers.start_up_heap import freeze_start_up_heap
-from consumers.top_up import TopUp
 from runtime import Settings
 from runtime.idle import IdleClock
 from runtime.kafka import Consumer, Record, TopicPartition
@@ -108,7 +107,6 @@ class ConsumerRuntime:
         self.role = subscription.role
         self.stats = RunStats()
         self.polling = polling or Polling()
-        self._top_up = TopUp(self.polling.max_records, self.polling.top_up_wait_s)
         self._reader = MessageReader(checks.codec, checks.verifier)
         self._store = checks.dedupe_store
         self._authority = checks.authority
@@ -116,6 +114,7 @@ class ConsumerRuntime:
         self._failures = Failures(
             self.role, settlement.dlq, self.polling.retry, self.stats, self._log
         )
+        self._dlq = self._failures  # its flush: the DLQ's, then the batch's dead-letter lines
         self._retries = self._failures.retries
         self._offsets = CommitTracker(self.role)
         # The strategies, chosen once (consumers.commits, consumers.expiry).
@@ -217,7 +216,7 @@ class ConsumerRuntime:
                     self._log.info("dedupe_pruned", ids=pruned)
                 next_prune = now + PRUNE_EVERY_S
             self._holdings.resume_due(consumer, now)
-            polled = self._top_up(consumer, self._poll(consumer, now))  # consumers.top_up
+            polled = self._poll(consumer, now)
             self._holdings.forget_revoked()
             if polled:
                 self._process(consumer, polled)
@@ -267,6 +266,7 @@ class ConsumerRuntime:
                 entries.append((record, result))
             read[tp] = entries
         seen = self._store.seen(ids) if ids else set()
+
         order = list(read) if self._authority is None else self._authority.ordered(read)
         work = {tp: self._handle_partition(tp, read[tp], seen, now) for tp in order}
         self._settle(consumer, work)
@@ -361,7 +361,7 @@ class ConsumerRuntime:
                 self._log.warning("flush_failed", messages=len(handled), error=public_text(exc))
         if self._authority is not None:
             self._authority.keep(flushed, self._log)
-        not_acked = self._failures.flush()  # the DLQ's, then the batch's dead-letter lines
+        not_acked = self._dlq.flush()
 
         rewind: dict[TopicPartition, int] = {}
         positions: dict[TopicPartition, int] = {}

@@ -29,7 +29,6 @@ from consumers.delivery import Delivery
 from consumers.dlq import DeadLetterSink
 from consumers.reading import Decoder, utc_now
 from consumers.retry import RetryPolicy
-from consumers.top_up import DEFAULT_WAIT_S
 from runtime import Settings, Verifier, open_consumer
 from runtime.kafka import Consumer, ConsumerOptions
 
@@ -78,8 +77,7 @@ class Polling:
 
     ``lag_every_s``: read the group's lag from the broker this often (``consumers.lag``);
     None: every DEFAULT_LAG_EVERY_S while the process serves /metrics when ``run``
-    starts; 0: never. ``top_up_wait_s``: the second poll after a busy batch waits this
-    long at most (``consumers.top_up``); 0: never a second poll.
+    starts; 0: never.
     """
 
     max_records: int = 500
@@ -89,4 +87,3 @@ class Polling:
     consumer_factory: Callable[[Settings, ConsumerOptions], Consumer] = open_consumer
     lag_every_s: float | None = None
     clock: Callable[[], datetime] = utc_now
-    top_up_wait_s: float = DEFAULT_WAIT_S
