@@ -61,6 +61,9 @@ HOLD_STEPS = (1.0, 0.7, 0.5, 0.35)
 #: The hold search runs with one bridge process, then with each further count of workers
 #: (``--workers N``): the highest rate held is reported per count.
 HOLD_WORKERS = (1, 2)
+#: A new rig's bridge is warmed up first (offered rate, seconds: its start-up, the first
+#: alert register load, in no try), as the first rig is by the latency steps.
+HOLD_WARM_UP = (100.0, 3.0)
 
 
 def run_bench(
@@ -245,6 +248,8 @@ def _hold_by_workers(
             higher.append(float(max(50, round(held_one, -1))))
         rig = LatencyRig(settings, agreement, events, workdir / f"workers-{count}", workers=count)
         try:
+            progress(f"  warm-up {HOLD_WARM_UP[0]:g}/s for {HOLD_WARM_UP[1]:g} s, {count} workers")
+            rig.run(*HOLD_WARM_UP)
             found = _hold_search(rig, hold_s, higher, progress)
         finally:
             rig.close()
