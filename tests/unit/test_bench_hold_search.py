@@ -56,11 +56,11 @@ def search(monkeypatch: pytest.MonkeyPatch, holds: dict[int, float]) -> dict[str
 def test_two_workers_try_only_the_rates_above_what_one_held(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """One worker holds 1,000 of 2,000/1,400/1,000; two (warmed up at 100/s first) try 2,000,
-    1,400 and hold 1,400."""
+    """One worker holds 1,000 of 2,000/1,400/1,000; two (warmed up at 100/s first) try the
+    lowest rate above, 1,400, and hold it."""
     result = search(monkeypatch, {1: 1000.0, 2: 1500.0})
     assert (FakeRig.TRIED, result["by_workers"], result["highest_rate_held_per_s"]) == (
-        [(1, 2000.0), (1, 1400.0), (1, 1000.0), (2, 100.0), (2, 2000.0), (2, 1400.0)],
+        [(1, 2000.0), (1, 1400.0), (1, 1000.0), (2, 100.0), (2, 1400.0)],
         {"1": 1000.0, "2": 1400.0},
         1400.0,
     )
@@ -76,6 +76,18 @@ def test_two_workers_holding_nothing_above_try_the_rate_one_held(
         [(1, 2000.0), (2, 100.0), (2, 2000.0)],
         {"1": 2000.0, "2": None},
         1,
+    )
+
+
+def test_when_one_worker_held_nothing_two_try_the_two_lowest_rates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One worker holds none of 2,000/1,400/1,000/700; two try 1,000 and 700 only."""
+    result = search(monkeypatch, {1: 0.0, 2: 0.0})
+    assert (FakeRig.TRIED[4:], result["by_workers"], result["highest_rate_held_per_s"]) == (
+        [(2, 100.0), (2, 1000.0), (2, 700.0)],
+        {"1": None, "2": None},
+        None,
     )
 
 
@@ -101,5 +113,5 @@ def test_the_report_has_a_row_per_worker_count(monkeypatch: pytest.MonkeyPatch) 
     }
     assert (tables["Highestrate"], [row[0] for row in tables["End-to-endlatency,"]]) == (
         [["1", "1,000"], ["2", "1,400"]],
-        ["1", "1", "1", "2", "2"],  # the warm-up is no try
+        ["1", "1", "1", "2"],  # the warm-up is no try
     )
