@@ -4,8 +4,8 @@ Sizes (quick / full): publish 3,000 events × 3 rounds / 20,000 × 5; bridge inp
 10,000 events; one bridge worker against two 12,000 / 40,000 events; latency 100 and
 1,000 events/s for 4 s / 100, 1,000 and 5,000 for 10 s,
 then the hold search with one bridge worker (10 s per try, two rates at most / 60 s, four)
-and with two (after a 3 s warm-up, two tries at most); micro-figures 0.3 s / 2 s per figure; the demo's
-set-up at its default rate for 10 s / 30 s.
+and with two (after a 3 s warm-up, two tries at most); micro-figures 0.3 s / 2 s per
+figure; the demo's set-up at its default rate for 10 s / 30 s.
 """
 
 from __future__ import annotations
