@@ -116,11 +116,11 @@ class ConsumerRuntime:
         )
         self._dlq = self._failures  # its flush: the DLQ's, then the batch's dead-letter lines
         self._retries = self._failures.retries
-        self._offsets = CommitTracker(self.role)
+        self.offsets = CommitTracker(self.role)  # public: the register role's read marks
         # The strategies, chosen once (consumers.commits, consumers.expiry).
-        self._commits = commits_for(settlement.offset_committer, self._offsets)
+        self._commits = commits_for(settlement.offset_committer, self.offsets)
         self._expiry = expiry_for(settlement.on_expired)
-        self._holdings = Holdings(self._offsets, self._retries)
+        self._holdings = Holdings(self.offsets, self._retries)
         self.backlog = Backlog()  # read by other threads: the tracker's notices wait on it
         self._stop = threading.Event()
         self._debug = False
@@ -198,7 +198,7 @@ class ConsumerRuntime:
         finally:
             if lag is not None:
                 lag.stop()
-            self._offsets.commit_sync(consumer)
+            self.offsets.commit_sync(consumer)
             consumer.close()
             self._holdings.partitions = frozenset()
         return self.stats
@@ -220,8 +220,8 @@ class ConsumerRuntime:
             self._holdings.forget_revoked()
             if polled:
                 self._process(consumer, polled)
-            elif self._offsets.pending():
-                self._offsets.commit_async(consumer)  # a commit that failed before: again
+            elif self.offsets.pending():
+                self.offsets.commit_async(consumer)  # a commit that failed before: again
             self.backlog.check(consumer, self.assignment)
             if max_messages is not None and self.stats.finished >= max_messages:
                 return

@@ -37,11 +37,21 @@ class CommitTracker:
         self._lock = threading.Lock()
         self._done: dict[TopicPartition, int] = {}
         self._sent: dict[TopicPartition, int] = {}
+        #: Never forgotten (``advanced``): what this process settled, for the register
+        #: role's read marks, which outlive the commit and the assignment.
+        self._advanced: dict[TopicPartition, int] = {}
 
     def advance(self, positions: Mapping[TopicPartition, int]) -> None:
         """Everything before ``positions`` is durable: they may be committed."""
         with self._lock:
             self._done.update(positions)
+            self._advanced.update(positions)
+
+    def advanced(self) -> dict[TopicPartition, int]:
+        """The latest position done for good (flushed and marked) of each partition this
+        tracker ever advanced, committed or not, held or handed over: a copy."""
+        with self._lock:
+            return dict(self._advanced)
 
     def pending(self) -> bool:
         """Whether some position is not yet sent (a first try, or a retry after a failure)."""

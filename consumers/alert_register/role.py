@@ -46,8 +46,9 @@ class RegisterWriter:
     States are written at ``flush`` (once per batch, latest state per alert) and kept
     "dirty" until the broker acknowledged them: a failed write is retried with the
     redelivered batch, whose messages fold to no change but whose states still wait.
-    Then the batch's read marks (the last offset handled per partition), only once the
-    states are acknowledged: a mark never runs ahead of a state it vouches for.
+    Then the read marks (per partition the last offset handled, or before the runtime's
+    position done for good, whichever is later), only once the states are acknowledged:
+    a mark never runs ahead of a state it vouches for.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class RegisterWriter:
         *,
         dirty: set[str] | None = None,
         read: Mapping[TopicPartition, int] | None = None,
+        settled: Callable[[], Mapping[TopicPartition, int]] | None = None,
         flush_timeout_s: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -68,6 +70,9 @@ class RegisterWriter:
         #: The last offset handled per partition, and the marks already acknowledged.
         self._read: dict[TopicPartition, int] = dict(read or {})
         self._marked: dict[TopicPartition, int] = {}
+        #: The runtime's positions done for good (``CommitTracker.advanced``): they also pass
+        #: what never reaches ``handle`` (duplicates, dead letters) once flushed.
+        self._settled = settled
         self._flush_timeout_s = flush_timeout_s
         self._clock = clock
 
@@ -90,7 +95,10 @@ class RegisterWriter:
     def flush(self) -> None:
         if self._dirty:
             self._write_states()
-        marks = {tp: at for tp, at in self._read.items() if self._marked.get(tp) != at}
+        read = dict(self._read)
+        for tp, position in (self._settled() if self._settled else {}).items():
+            read[tp] = max(read.get(tp, -1), position - 1)  # a position is the next offset
+        marks = {tp: at for tp, at in read.items() if at >= 0 and self._marked.get(tp) != at}
         if marks:
             self._write_marks(marks)
 
@@ -143,7 +151,14 @@ def run_register(
     producer = open_producer(settings)
     # What the load read of the alert topics is folded: its marks go with its states.
     tail_read = {tp: end - 1 for tp, end in loaded.ends.items() if tp.topic != topic and end > 0}
-    writer = RegisterWriter(register, producer, topic, dirty=loaded.changed, read=tail_read)
+    writer = RegisterWriter(
+        register,
+        producer,
+        topic,
+        dirty=loaded.changed,
+        read=tail_read,
+        settled=lambda: runtime.offsets.advanced(),  # the runtime below, asked at each flush
+    )
     dedupe = DedupeStore(store_path(settings.state_dir, group))
     dlq = DeadLetterQueue(
         settings,
@@ -166,7 +181,9 @@ def run_register(
         writer.flush()  # what the tail changed is written before anything new
         if on_ready is not None:
             on_ready()
-        return runtime.run_forever(max_messages=max_messages, idle_timeout=idle_timeout)
+        stats = runtime.run_forever(max_messages=max_messages, idle_timeout=idle_timeout)
+        writer.flush()  # the marks of the last batch, whose positions settled after its flush
+        return stats
     finally:
         for close in (producer.close, dlq.close, dedupe.close):
             try:

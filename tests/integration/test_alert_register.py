@@ -26,6 +26,7 @@ from raw_kafka import KafkaTopicPartition, raw_consumer, send_raw
 
 from consumers import read_dead_letters
 from consumers.alert_register import register as alert_register
+from consumers.alert_register import run_register
 from producers import SyntheticTraffic
 from runtime import (
     CreateTopic,
@@ -383,6 +384,36 @@ def test_a_message_that_changes_no_state_is_not_replayed_by_the_next_load(
         tail_start > offset,
         getattr(register.get(alert.record["alert_id"]), "revision", None),
     )
+
+
+def test_the_running_role_marks_past_messages_it_never_hands_over(
+    env: dict[str, str],
+    template: ExchangeEvent,
+    agreement: Agreement,
+    tmp_path: Path,
+) -> None:
+    """Sent while the role runs (after its start-up load): an alert, the same alert again
+    (handled, no state change) and a copy of that message (same message id: a duplicate
+    the runtime never hands to the writer). The role's read mark passes the copy too:
+    the runtime's position done for good carries it, written by the role's last flush."""
+    settings = Settings(
+        bootstrap=env["HX_BOOTSTRAP"],
+        alert_register_topic=env["HX_ALERT_REGISTER_TOPIC"],
+        alert_register_group=env["HX_ALERT_REGISTER_GROUP"],
+        state_dir=tmp_path,
+    )
+    alert = person_alert(template, XUZHOU, made_up_id_number())
+    again = ExchangeEvent(alert.envelope.evolve(message_id=new_message_id()), alert.record)
+    sent: list[tuple[int, int]] = []
+
+    def send_while_running() -> None:
+        sent.extend(_send(settings, event) for event in (alert, again, again))
+
+    stats = run_register(settings, agreement, idle_timeout=3.0, on_ready=send_while_running)
+    partition, copy_offset = sent[-1]
+    mark = _register_entries(env).get(f"@read:hx.alerts.person/{partition}", {})
+    read_through = int(mark.get("read_through", "@-1").rpartition("@")[2])
+    assert (True, True) == (stats.duplicate >= 1, read_through >= copy_offset)
 
 
 def _send(settings: Settings, event: ExchangeEvent) -> tuple[int, int]:

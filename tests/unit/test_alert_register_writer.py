@@ -10,6 +10,7 @@ import pytest
 
 from consumers import Delivery
 from consumers.alert_register import AlertRegister, RegisterWriter
+from runtime.kafka import TopicPartition
 from schemas import Envelope
 from schemas.errors import BrokerError, BrokerUnavailable
 
@@ -159,6 +160,23 @@ def test_no_mark_while_the_states_are_not_acknowledged(
         refused_batch,
         [key for _, key, _ in producer.sent if key.startswith(b"@read:")],
     )
+
+
+def test_a_mark_passes_what_the_runtime_settled_without_handing_it_over(
+    producer: Producer,
+) -> None:
+    """Duplicates and dead letters never reach ``handle``; the runtime's position done for
+    good (the next offset) carries the mark past them."""
+    settled = {TopicPartition("hx.alerts.person", 0): 25, TopicPartition("hx.alerts.vehicle", 1): 7}
+    writer = RegisterWriter(
+        AlertRegister(clock=lambda: NOW), producer, "hx.alerts.register", settled=lambda: settled
+    )
+    writer.handle(delivery("PersonAlert", alert(1), 10))
+    writer.flush()
+    assert [
+        (b"@read:hx.alerts.person/0", "hx.alerts.person/0@24"),
+        (b"@read:hx.alerts.vehicle/1", "hx.alerts.vehicle/1@6"),
+    ] == [(key, value["read_through"]) for _, key, value in producer.sent if b"@read:" in key]
 
 
 def states(producer: Producer) -> list[tuple[str, bytes, dict[str, Any]]]:
