@@ -12,6 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,6 +127,19 @@ def poison_wrong_type(codec: Codec, event: ExchangeEvent) -> Raw:
 def create_topic(settings: Settings, admin: Admin, name: str, partitions: int) -> None:
     """A test topic with one replica (the development broker has one node)."""
     CreateTopic(TopicSpec(name, partitions, 1, {})).apply(admin)
+
+
+@contextmanager
+def fresh_topic(settings: Settings, admin: Admin, name: str, partitions: int) -> Iterator[str]:
+    """A test topic of ``partitions``, deleted afterwards together with the DLQs of the
+    test's groups (``g-<name without its prefix>...``)."""
+    create_topic(settings, admin, name, partitions)
+    try:
+        yield name
+    finally:
+        existing = set(admin.list_topics())
+        dlqs = f"hx.dlq.g-{name[2:]}"
+        admin.delete_topics([t for t in existing if t == name or t.startswith(dlqs)])
 
 
 def produce(

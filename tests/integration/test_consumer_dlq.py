@@ -10,8 +10,8 @@ import pytest
 from consumer_support import (
     REJECT_MARK,
     FileSink,
-    create_topic,
     encode,
+    fresh_topic,
     interleave,
     journal,
     make_events,
@@ -55,11 +55,8 @@ def sinks() -> Iterator[Callable[..., FileSink]]:
 @pytest.fixture
 def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     """A fresh 3-partition topic, deleted with its group's DLQ afterwards."""
-    name = unique_name()
-    create_topic(settings, admin, name, 3)
-    yield name
-    existing = set(admin.list_topics())
-    admin.delete_topics([t for t in existing if t in (name, f"hx.dlq.g-{name[2:]}")])
+    with fresh_topic(settings, admin, unique_name(), 3) as name:
+        yield name
 
 
 def consume(settings: Settings, group: str, topic: str, sink: FileSink, until: int) -> RunStats:

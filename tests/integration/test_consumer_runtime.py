@@ -20,9 +20,9 @@ from consumer_support import (
     FileSink,
     FlakySink,
     Raw,
-    create_topic,
     encode,
     expired_alert,
+    fresh_topic,
     interleave,
     journal,
     make_events,
@@ -59,11 +59,8 @@ WORKER = Path(__file__).resolve().parent / "consumer_worker.py"
 @pytest.fixture
 def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     """A fresh 3-partition topic, deleted (with the DLQs of this test) afterwards."""
-    name = unique_name()
-    create_topic(settings, admin, name, 3)
-    yield name
-    existing = set(admin.list_topics())
-    admin.delete_topics([t for t in existing if t == name or t.startswith(f"hx.dlq.g-{name[2:]}")])
+    with fresh_topic(settings, admin, unique_name(), 3) as name:
+        yield name
 
 
 @pytest.fixture

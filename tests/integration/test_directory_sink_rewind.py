@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from consumer_support import create_topic, encode, make_events, produce
+from consumer_support import encode, fresh_topic, make_events, produce
 
 import bridge.sinks.background_writes
 from bridge.profiles.base import LocalMessage
@@ -36,11 +36,8 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
     """A fresh 3-partition topic, deleted (with this test's DLQ) afterwards."""
-    name = unique_name()
-    create_topic(settings, admin, name, 3)
-    yield name
-    existing = set(admin.list_topics())
-    admin.delete_topics([t for t in existing if t == name or t.startswith(f"hx.dlq.g-{name[2:]}")])
+    with fresh_topic(settings, admin, unique_name(), 3) as name:
+        yield name
 
 
 class InboxHandler:

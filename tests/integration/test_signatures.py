@@ -12,8 +12,8 @@ import pytest
 from consumer_support import (
     FileSink,
     Raw,
-    create_topic,
     encode,
+    fresh_topic,
     make_events,
     message_files,
     produce,
@@ -53,11 +53,8 @@ XUZHOU = "320300000000"
 
 @pytest.fixture
 def topic(settings: Settings, admin: Admin, unique_name: Callable[..., str]) -> Iterator[str]:
-    name = unique_name()
-    create_topic(settings, admin, name, 2)
-    yield name
-    existing = set(admin.list_topics())
-    admin.delete_topics([t for t in existing if t in (name, f"hx.dlq.g-{name[2:]}")])
+    with fresh_topic(settings, admin, unique_name(), 2) as name:
+        yield name
 
 
 @pytest.fixture
