@@ -10,7 +10,7 @@ changed, then follows the alert topics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 import structlog
@@ -103,29 +103,26 @@ class RegisterWriter:
             self._write_marks(marks)
 
     def _write_states(self) -> None:
-        futures = []
-        for alert_id in sorted(self._dirty):
-            state = self.register.get(alert_id)
-            if state is not None:
-                futures.append(
-                    self._producer.send(self._topic, key=alert_id.encode(), value=state.to_json())
-                )
-        self._producer.flush(self._flush_timeout_s)
-        for future in futures:
-            future.get(0)
-        log.debug("register_written", states=len(futures))
+        states = (self.register.get(alert_id) for alert_id in sorted(self._dirty))
+        written = self._write_acknowledged(
+            (state.alert_id.encode(), state.to_json()) for state in states if state is not None
+        )
+        log.debug("register_written", states=written)
         self._dirty.clear()
         self._count_live()
 
     def _write_marks(self, marks: Mapping[TopicPartition, int]) -> None:
-        futures = []
-        for tp, offset in sorted(marks.items()):
-            key, value = read_mark(tp, offset)
-            futures.append(self._producer.send(self._topic, key=key, value=value))
+        self._write_acknowledged(read_mark(tp, offset) for tp, offset in sorted(marks.items()))
+        self._marked.update(marks)
+
+    def _write_acknowledged(self, records: Iterable[tuple[bytes, bytes]]) -> int:
+        """Send (key, value) records to the register topic and return once the broker
+        acknowledged every one (raising the first refusal); how many were sent."""
+        futures = [self._producer.send(self._topic, key=key, value=value) for key, value in records]
         self._producer.flush(self._flush_timeout_s)
         for future in futures:
             future.get(0)
-        self._marked.update(marks)
+        return len(futures)
 
     def _count_live(self) -> None:
         live = self.register.states(live=True)
