@@ -47,6 +47,7 @@ from consumers import (
 )
 from consumers.alert_register import RegisterLoader, RegisterLookup
 from runtime import Settings, Verifier, bridge_signer, open_admin
+from runtime.closing import close_all
 from runtime.idle import IdleClock, IdleWatch
 from runtime.kafka import ConsumerOptions, NewTopic
 from schemas import BROADCAST_TOPICS, Agreement, Codec, bridge_principal, inbox_topic
@@ -286,19 +287,16 @@ def _close_all(
     dedupe: DedupeStore,
     facts: SqliteFacts,
 ) -> None:
-    """Close everything, each even when another failed; the first failure is logged."""
-    for name, close in (
-        ("sink", sink.close),
-        ("audit", audit.close),
-        ("dlq", dlq.close),
-        ("held_alerts", held.close),
-        ("dedupe", dedupe.close),
-        ("authority_facts", facts.close),
-    ):
-        try:
-            close()
-        except Exception as exc:
-            log.warning("bridge_close_failed", part=name, error=str(exc))
+    """Close everything, each even when another failed (``runtime.closing``)."""
+    parts = {
+        "sink": sink.close,
+        "audit": audit.close,
+        "dlq": dlq.close,
+        "held_alerts": held.close,
+        "dedupe": dedupe.close,
+        "authority_facts": facts.close,
+    }
+    close_all(parts, log, "bridge_close_failed")
 
 
 def run_outbound(

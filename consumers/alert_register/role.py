@@ -33,6 +33,7 @@ from consumers.loop import ConsumerRuntime
 from consumers.reading import utc_now
 from consumers.runtime_options import Checks, Settlement, Subscription
 from runtime import Settings, Verifier, open_producer
+from runtime.closing import close_all
 from runtime.kafka import Producer, TopicPartition
 from runtime.metrics import LIVE_ALERTS
 from schemas import Agreement, Codec
@@ -182,8 +183,5 @@ def run_register(
         writer.flush()  # the marks of the last batch, whose positions settled after its flush
         return stats
     finally:
-        for close in (producer.close, dlq.close, dedupe.close):
-            try:
-                close()
-            except Exception as exc:
-                log.warning("register_close_failed", error=str(exc))
+        parts = {"producer": producer.close, "dlq": dlq.close, "dedupe": dedupe.close}
+        close_all(parts, log, "register_close_failed")

@@ -35,6 +35,7 @@ from consumers.alert_register.issued_copies import is_issuer_copy, may_be_issuer
 from consumers.delivery import Delivery
 from consumers.reading import MessageReader, header_pairs, utc_now
 from runtime import Settings, Verifier, open_admin, open_consumer, open_producer
+from runtime.closing import close_all
 from runtime.idle import IdleClock
 from runtime.kafka import (
     Consumer,
@@ -392,9 +393,6 @@ def run_lookup(
                 log.info("idle_stop", role="lookup", idle_s=idle_timeout, seen=seen)
                 break
     finally:
-        for close in (follower.close, requests.close, producer.close):
-            try:
-                close()
-            except Exception as exc:
-                log.warning("lookup_close_failed", error=str(exc))
+        parts = {"follower": follower.close, "requests": requests.close, "producer": producer.close}
+        close_all(parts, log, "lookup_close_failed")
     return answered
