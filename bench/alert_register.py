@@ -18,13 +18,12 @@ from what is measured, as a deployment's would have run all along; it is bounded
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.processes import HXBUS
+from bench.processes import HXBUS, role_env
 from runtime import Settings
 from schemas.errors import BenchFailed
 
@@ -39,14 +38,7 @@ def catch_up_register(settings: Settings, workdir: Path) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "alert-register.log"
     argv = [*HXBUS, "alert-register", "run", "--until-idle", f"{IDLE_S:g}", "--metrics-port", "0"]
-    env = {
-        **os.environ,
-        "HX_BOOTSTRAP": settings.bootstrap,
-        "HX_AGREEMENT": str(settings.agreement),
-        "HX_STATE_DIR": str(settings.state_dir),
-        "HX_LOG_LEVEL": "WARNING",
-        "HX_KAFKA_CLIENT": settings.kafka_client,
-    }
+    env = role_env(settings, log_level="WARNING")
     began = time.monotonic()
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, env=env)

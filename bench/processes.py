@@ -28,6 +28,19 @@ HXBUS = [sys.executable, "-m", "hxbus"]
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def role_env(settings: Settings, *, log_level: str) -> dict[str, str]:
+    """The environment of an ``hxbus`` role the bench starts: this run's broker, agreement,
+    state dir (keys, state files) and Kafka client, and the given log level."""
+    return {
+        **os.environ,
+        "HX_BOOTSTRAP": settings.bootstrap,
+        "HX_AGREEMENT": str(settings.agreement),
+        "HX_STATE_DIR": str(settings.state_dir),
+        "HX_LOG_LEVEL": log_level,
+        "HX_KAFKA_CLIENT": settings.kafka_client,
+    }
+
+
 class BridgeProcess:
     """``hxbus bridge run --province P --root ROOT --group G``: its inbox root and log in
     ``workdir``, its keys and state files in the settings' state dir."""
@@ -47,23 +60,15 @@ class BridgeProcess:
         before/after in one run) instead of this one's."""
         self.root = workdir / f"root-{province.lower()}{'-' + source.name if source else ''}"
         self.log_path = workdir / f"bridge-{province.lower()}-{group[-8:]}.log"
-        # The run's state dir (bench.run: its temporary one) holds the bridge's signing key;
-        # the bridge's own state files there are named after its group.
-        state = settings.state_dir
+        # The run's state dir (bench.run: its temporary one, in ``role_env``) holds the
+        # bridge's signing key; the bridge's own state files there are named after its group.
         workdir.mkdir(parents=True, exist_ok=True)
         argv = [*HXBUS, "bridge", "run", "--province", province, "--root", str(self.root)]
         argv += ["--group", group, "--metrics-port", "0"]
         if max_idle is not None:
             argv += ["--until-idle", f"{max_idle:g}"]
         argv += extra
-        env = {
-            **os.environ,
-            "HX_BOOTSTRAP": settings.bootstrap,
-            "HX_AGREEMENT": str(settings.agreement),
-            "HX_STATE_DIR": str(state),
-            "HX_LOG_LEVEL": "INFO",
-            "HX_KAFKA_CLIENT": settings.kafka_client,
-        }
+        env = role_env(settings, log_level="INFO")
         if source is not None:
             env["PYTHONPATH"] = str(source)
         with self.log_path.open("wb") as log_file:

@@ -233,7 +233,12 @@ def _hold_rates(steps: list[dict[str, Any]], hold_s: float | None) -> list[float
     achieved down (the quick plan's short holds: the first two of them only)."""
     start = max(s["achieved_per_s"] for s in steps)
     factors = HOLD_STEPS if hold_s is not None and hold_s >= 60 else HOLD_STEPS[:2]
-    return [float(max(50, round(start * factor, -1))) for factor in factors]
+    return [_tried_rate(start * factor) for factor in factors]
+
+
+def _tried_rate(rate: float) -> float:
+    """A rate for the hold search: rounded to tens of events/s, 50 at least."""
+    return float(max(50, round(rate, -1)))
 
 
 def _hold_by_workers(
@@ -257,7 +262,7 @@ def _hold_by_workers(
             higher = rates[-2:]
         else:
             higher = [r for r in rates if r > held_one][-1:]
-            higher.append(float(max(50, round(held_one, -1))))
+            higher.append(_tried_rate(held_one))
         rig = LatencyRig(settings, agreement, events, workdir / f"workers-{count}", workers=count)
         try:
             progress(f"  warm-up {HOLD_WARM_UP[0]:g}/s for {HOLD_WARM_UP[1]:g} s, {count} workers")
