@@ -18,7 +18,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from consumers import Delivery
+from consumers import (
+    Checks,
+    ConsumerRuntime,
+    DeadLetterQueue,
+    DedupeStore,
+    Delivery,
+    Handler,
+    Polling,
+    Settlement,
+    Subscription,
+)
 from runtime import CreateTopic, Settings, TopicSpec, open_producer
 from runtime.kafka import Admin, ProducerOptions
 from schemas import (
@@ -140,6 +150,24 @@ def fresh_topic(settings: Settings, admin: Admin, name: str, partitions: int) ->
         existing = set(admin.list_topics())
         dlqs = f"hx.dlq.g-{name[2:]}"
         admin.delete_topics([t for t in existing if t == name or t.startswith(dlqs)])
+
+
+def runtime_for(
+    settings: Settings, group: str, topic: str, handler: Handler, codec: Codec, **polling: Any
+) -> tuple[ConsumerRuntime, DedupeStore, DeadLetterQueue]:
+    """A consumer runtime of ``group`` on ``topic`` with a dedupe store and a DLQ of its
+    own (``polling``: ``Polling``'s options); the caller closes the store and the DLQ."""
+    store = DedupeStore.for_group(settings.state_dir, group)
+    dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
+    consumer = ConsumerRuntime(
+        settings,
+        Subscription(group, [topic], role="test"),
+        handler,
+        Checks(codec, store),
+        Settlement(dlq),
+        Polling(**polling),
+    )
+    return consumer, store, dlq
 
 
 def produce(

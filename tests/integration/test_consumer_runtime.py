@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from consumer_support import (
@@ -33,19 +32,12 @@ from consumer_support import (
     poison_wrong_type,
     produce,
     rejected_hit,
+    runtime_for,
 )
 
 from consumers import (
-    Checks,
-    ConsumerRuntime,
-    DeadLetterQueue,
-    DedupeStore,
-    Handler,
-    Polling,
     RetryPolicy,
     RunStats,
-    Settlement,
-    Subscription,
     read_dead_letters,
 )
 from runtime import Settings
@@ -74,22 +66,6 @@ def codec() -> Codec:
     return Codec()
 
 
-def runtime(
-    settings: Settings, group: str, topic: str, handler: Handler, codec: Codec, **options: Any
-) -> tuple[ConsumerRuntime, DedupeStore, DeadLetterQueue]:
-    store = DedupeStore.for_group(settings.state_dir, group)
-    dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
-    consumer = ConsumerRuntime(
-        settings,
-        Subscription(group, [topic], role="test"),
-        handler,
-        Checks(codec, store),
-        Settlement(dlq),
-        Polling(**options),
-    )
-    return consumer, store, dlq
-
-
 def test_poison_mixed_into_5000_events_never_blocks_and_good_events_land_once(
     settings: Settings, topic: str, group: str, agreement: Agreement, codec: Codec, tmp_path: Path
 ) -> None:
@@ -109,7 +85,7 @@ def test_poison_mixed_into_5000_events_never_blocks_and_good_events_land_once(
     produce(settings, topic, interleave(good, poison + extra))
 
     sink = FileSink(tmp_path / "sink")
-    consumer, store, dlq = runtime(settings, group, topic, sink, codec)
+    consumer, store, dlq = runtime_for(settings, group, topic, sink, codec)
     total = len(good) + len(poison) + len(extra)
     try:
         stats = consumer.run(max_messages=total, idle_timeout=60)
@@ -140,7 +116,7 @@ def test_retriable_failure_keeps_partition_order_while_others_progress(
     produce(settings, topic, (encode(codec, e) for e in events))
     sink = FlakySink(tmp_path / "sink", failing_partition=0, failures=5)
     policy = RetryPolicy(base_delay=0.05, max_delay=0.2)
-    consumer, store, dlq = runtime(settings, group, topic, sink, codec, retry=policy)
+    consumer, store, dlq = runtime_for(settings, group, topic, sink, codec, retry=policy)
     try:
         stats = consumer.run(max_messages=len(events), idle_timeout=60)
     finally:
@@ -233,10 +209,10 @@ def test_rebalance_to_a_second_worker_loses_and_duplicates_nothing(
     out = tmp_path / "sink"
     first_sink = FileSink(out, flush_delay=0.05)
     second_sink = FileSink(out, flush_delay=0.05)
-    first, first_store, first_dlq = runtime(
+    first, first_store, first_dlq = runtime_for(
         settings, group, topic, first_sink, codec, max_records=100
     )
-    second, second_store, second_dlq = runtime(
+    second, second_store, second_dlq = runtime_for(
         settings, group, topic, second_sink, codec, max_records=100
     )
     results: dict[str, RunStats] = {}

@@ -9,21 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from consumer_support import encode, fresh_topic, make_events, produce
+from consumer_support import encode, fresh_topic, make_events, produce, runtime_for
 
 import bridge.sinks.background_writes
 from bridge.profiles.base import LocalMessage
 from bridge.sinks import DirectorySink
 from consumers import (
-    Checks,
-    ConsumerRuntime,
-    DeadLetterQueue,
-    DedupeStore,
     Delivery,
-    Polling,
     RetryPolicy,
-    Settlement,
-    Subscription,
 )
 from runtime import Settings
 from runtime.kafka import Admin
@@ -89,18 +82,11 @@ def test_a_refused_write_rewinds_its_batch_and_every_message_lands_once(
         real_write(path, content, *args, **kwargs)
 
     monkeypatch.setattr(bridge.sinks.background_writes, "write_unsynced", disk_full_once)
-    group = f"g-{topic[2:]}"
-    store = DedupeStore.for_group(settings.state_dir, group)
-    dlq = DeadLetterQueue(settings, group, replication=1, min_insync_replicas=1)
     sink = DirectorySink(tmp_path / "root")
     handler = InboxHandler(sink)
-    consumer = ConsumerRuntime(
-        settings,
-        Subscription(group, [topic], role="test"),
-        handler,
-        Checks(codec, store),
-        Settlement(dlq),
-        Polling(retry=RetryPolicy(base_delay=0.05, max_delay=0.2)),
+    retry = RetryPolicy(base_delay=0.05, max_delay=0.2)
+    consumer, store, dlq = runtime_for(
+        settings, f"g-{topic[2:]}", topic, handler, codec, retry=retry
     )
     try:
         stats = consumer.run(max_messages=len(events), idle_timeout=60)

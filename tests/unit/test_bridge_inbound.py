@@ -204,13 +204,11 @@ def test_expired_alert_is_audited_as_a_refusal_and_not_delivered(tmp_path: Path)
     assert [] == inbox(tmp_path)
 
 
-def test_dead_lettered_forgery_is_audited_as_security_rejected(tmp_path: Path) -> None:
-    """A message the runtime dead-letters for its signature gets a SECURITY_REJECTED record."""
-    bridge, audit = make_bridge(tmp_path, "JS")
-    dlq = DeadLetters()
-    audited = AuditedDeadLetters(dlq, bridge)
-    alert = delivery(fixture_event("person_alert_xuzhou.json"))
-    origin = Origin(alert.topic, alert.partition, alert.offset)
+def refuse_forgery(audited: AuditedDeadLetters, offset: int) -> tuple[Origin, str]:
+    """One forged alert (no signature) dead-lettered at ``offset``: its origin and
+    message id."""
+    alert = delivery(fixture_event("person_alert_xuzhou.json"), offset=offset)
+    origin = Origin(alert.topic, alert.partition, offset)
     audited.send(
         origin,
         key=alert.key,
@@ -219,8 +217,17 @@ def test_dead_lettered_forgery_is_audited_as_security_rejected(tmp_path: Path) -
         error=SecurityError("hx_signature: missing"),
         reason="signature",
     )
+    return origin, alert.message_id
+
+
+def test_dead_lettered_forgery_is_audited_as_security_rejected(tmp_path: Path) -> None:
+    """A message the runtime dead-letters for its signature gets a SECURITY_REJECTED record."""
+    bridge, audit = make_bridge(tmp_path, "JS")
+    dlq = DeadLetters()
+    audited = AuditedDeadLetters(dlq, bridge)
+    origin, message_id = refuse_forgery(audited, offset=0)
     assert set() == audited.flush()
     assert [origin] == dlq.sent
-    assert [("SECURITY_REJECTED", alert.message_id)] == [
+    assert [("SECURITY_REJECTED", message_id)] == [
         (r["outcome"], r["message_id"]) for r in audit.flushed
     ]

@@ -15,9 +15,8 @@ import structlog
 from test_bridge_inbound import (
     AuditList,
     DeadLetters,
-    delivery,
-    fixture_event,
     make_bridge,
+    refuse_forgery,
 )
 
 from bridge import AuditedDeadLetters
@@ -34,27 +33,12 @@ from schemas.errors import AuthorityRefused, BrokerError, SecurityError
 ALERT_ID = "0b9e5d1e-8a53-4c1e-b0f4-7d1d5a0c2e31"
 
 
-def _refuse(audited: AuditedDeadLetters, offset: int) -> tuple[Origin, str]:
-    """One forged alert refused at ``offset``: its origin and message id."""
-    alert = delivery(fixture_event("person_alert_xuzhou.json"), offset=offset)
-    origin = Origin(alert.topic, alert.partition, offset)
-    audited.send(
-        origin,
-        key=alert.key,
-        value=alert.value,
-        headers=alert.header_list,
-        error=SecurityError("hx_signature: missing"),
-        reason="signature",
-    )
-    return origin, alert.message_id
-
-
 def test_a_batchs_refusal_records_are_sent_together_at_its_flush(tmp_path: Path) -> None:
     """AuditedDeadLetters: no refusal record is written before the batch's flush; the flush
     writes them all, in the order of their refusals, and makes them durable."""
     bridge, audit = make_bridge(tmp_path, "JS")
     audited = AuditedDeadLetters(DeadLetters(), bridge)
-    refused = [_refuse(audited, offset) for offset in (4, 5)]
+    refused = [refuse_forgery(audited, offset) for offset in (4, 5)]
     written_before = len(audit.written)
     not_acked = audited.flush()
     assert (0, set(), [("SECURITY_REJECTED", m, o.offset) for o, m in refused]) == (
@@ -94,7 +78,7 @@ def test_refusals_whose_audit_records_were_not_sent_are_not_acknowledged(
     bridge.audit = _RefusingAudit()
     dlq = _CountingDeadLetters()
     audited = AuditedDeadLetters(dlq, bridge)
-    origins = {_refuse(audited, offset)[0] for offset in (7, 8)}
+    origins = {refuse_forgery(audited, offset)[0] for offset in (7, 8)}
     assert (origins, 1) == (audited.flush(), dlq.flushes)
 
 
